@@ -1,0 +1,66 @@
+import express, { Express } from 'express';
+import type { Server } from 'node:http';
+import type { Connection } from 'mongoose';
+import pinoHttp from 'pino-http';
+import { randomUUID } from 'node:crypto';
+import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Deps } from './deps';
+import { Api } from './infra/http';
+import { errorHandler, notFoundRoute } from './infra/errors';
+import { mountOps } from './ops/ops.routes';
+import { Readiness } from './ops/readiness';
+
+/** A slice adds its routes through the Api (validated and documented) and may mount raw handlers. */
+export interface Slice {
+  name: string;
+  /** mongoose models this slice owns, registered on the connection before indexes are created */
+  models?(conn: Connection): void;
+  routes?(api: Api, deps: Deps): void;
+  mount?(app: Express, deps: Deps): void;
+  /** api role: things bound to the HTTP server (the WebSocket feed) */
+  attach?(server: Server, deps: Deps): Promise<Stoppable> | Stoppable;
+  /** api role: background loops (expiry and re-publish sweepers) */
+  background?(deps: Deps): Promise<Stoppable>;
+  /** workers role: Kafka consumer groups */
+  workers?(deps: Deps): Promise<Stoppable>;
+}
+
+export interface Stoppable { stop(): Promise<void> }
+
+/** The express app for the given slices, without listen(): tests run it in-process on port 0. */
+export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(deps)): { app: Express; registry: OpenAPIRegistry; readiness: Readiness } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.http.trustProxy);
+  app.use(pinoHttp({
+    logger: deps.logger,
+    genReqId: (req, res) => {
+      const id = typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    serializers: { req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0] }), res: (res) => ({ statusCode: res.statusCode }) },
+  }));
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      deps.metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
+      end({ method: req.method, route });
+    });
+    next();
+  });
+  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  const registry = new OpenAPIRegistry();
+  mountOps(app, deps, readiness, registry);
+  const api = new Api(express.Router(), registry, deps.tokens);
+  for (const s of slices) s.routes?.(api, deps);
+  app.use(api.router);
+  for (const s of slices) s.mount?.(app, deps);
+  app.use(notFoundRoute);
+  app.use(errorHandler(deps.logger));
+  return { app, registry, readiness };
+}

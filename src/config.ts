@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/** Every environment variable the service reads, with its default. The README's table mirrors this. */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  KAFKA_BROKERS: z.string().min(1).default('127.0.0.1:9092'),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default('mongodb://127.0.0.1:27017/livegive'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  LIVEGIVE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  LIVEGIVE_PAYMENT_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  LIVEGIVE_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/, 'lower-case letters, digits and _ only').default(''),
+  LIVEGIVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LIVEGIVE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(12),
+  LIVEGIVE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  LIVEGIVE_ORDER_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  LIVEGIVE_DEFAULT_BUYER_LIMIT: z.coerce.number().int().min(1).max(10000).default(5),
+  LIVEGIVE_REFUND_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
+  LIVEGIVE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(86400).default(48 * 3600),
+  LIVEGIVE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  LIVEGIVE_REPUBLISH_AFTER_MS: z.coerce.number().int().min(100).default(10000),
+  LIVEGIVE_PAYMENT_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  LIVEGIVE_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('16kb'),
+  LIVEGIVE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  LIVEGIVE_RATE_ORDERS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  LIVEGIVE_RATE_SIGNUPS_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  LIVEGIVE_RATE_PAYMENTS_PER_SECOND: z.coerce.number().int().min(1).default(5000),
+  LIVEGIVE_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
+  LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean };
+  readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
+  readonly mongo: { url: string };
+  readonly redis: { url: string; prefix: string };
+  readonly namespace: string;
+  readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
+  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number };
+  readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number };
+  readonly feed: { intervalMs: number; maxPerIp: number };
+  readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Names of every variable the configuration reads (docker-compose.yml is checked against it). */
+export const configKeys: readonly string[] = Object.keys(envSchema.shape);
+
+/** Parses the environment once into a typed, frozen, nested object; throws naming every bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${env[String(i.path[0])] === undefined ? ' (not set)' : ''}`));
+  }
+  const e = parsed.data;
+  const ns = e.LIVEGIVE_NAMESPACE;
+  const pre = ns ? `${ns}.` : '';
+  const mongoUrl = ns ? withDatabase(e.MONGO_URL, `livegive_${ns}`) : e.MONGO_URL;
+  return deepFreeze({
+    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true' },
+    kafka: {
+      brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+      partitions: e.LIVEGIVE_TOPIC_PARTITIONS,
+      lingerMs: e.LIVEGIVE_PRODUCE_LINGER_MS,
+      topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1` },
+      groupPrefix: `${pre}livegive`,
+    },
+    mongo: { url: mongoUrl },
+    redis: { url: e.REDIS_URL, prefix: ns ? `lg:${ns}:` : 'lg:' },
+    namespace: ns,
+    auth: { adminToken: e.LIVEGIVE_ADMIN_TOKEN, paymentSecret: e.LIVEGIVE_PAYMENT_SECRET, paymentToleranceSeconds: e.LIVEGIVE_PAYMENT_TOLERANCE_SECONDS },
+    orders: {
+      ttlSeconds: e.LIVEGIVE_ORDER_TTL_SECONDS,
+      defaultBuyerLimit: e.LIVEGIVE_DEFAULT_BUYER_LIMIT,
+      idempotencyTtlSeconds: e.LIVEGIVE_IDEMPOTENCY_TTL_SECONDS,
+      refundWindowSeconds: e.LIVEGIVE_REFUND_WINDOW_SECONDS,
+      sweepIntervalMs: e.LIVEGIVE_SWEEP_INTERVAL_MS,
+      republishAfterMs: e.LIVEGIVE_REPUBLISH_AFTER_MS,
+    },
+    rateLimits: {
+      enabled: e.LIVEGIVE_RATE_LIMITS === 'on',
+      ordersPerMinute: e.LIVEGIVE_RATE_ORDERS_PER_MINUTE,
+      signupsPerMinute: e.LIVEGIVE_RATE_SIGNUPS_PER_MINUTE,
+      paymentsPerSecond: e.LIVEGIVE_RATE_PAYMENTS_PER_SECOND,
+    },
+    feed: { intervalMs: e.LIVEGIVE_FEED_INTERVAL_MS, maxPerIp: e.LIVEGIVE_WS_MAX_PER_IP },
+    logLevel: e.LIVEGIVE_LOG_LEVEL,
+  });
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+function deepFreeze<T>(o: T): T {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}

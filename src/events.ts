@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * The one typed map of everything that crosses a process boundary: Kafka order events (produced by the
+ * orders slice, consumed by the projection and the allocator) and WebSocket feed frames.
+ */
+
+export const ORDER_EVENT_VERSION = 1 as const;
+
+export const orderEventTypes = ['order.placed', 'order.paid', 'order.expired', 'order.cancelled', 'order.refunded'] as const;
+export type OrderEventType = (typeof orderEventTypes)[number];
+
+export const orderStatuses = ['reserved', 'paid', 'expired', 'cancelled', 'refunded'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+/** The state an event moves its order into, and the order's version after it (guards the projection). */
+export const eventTransition: Record<OrderEventType, { status: OrderStatus; orderVersion: number }> = {
+  'order.placed': { status: 'reserved', orderVersion: 1 },
+  'order.paid': { status: 'paid', orderVersion: 2 },
+  'order.expired': { status: 'expired', orderVersion: 2 },
+  'order.cancelled': { status: 'cancelled', orderVersion: 2 },
+  'order.refunded': { status: 'refunded', orderVersion: 3 },
+};
+
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const fen = z.number().int().safe();
+const iso = z.string().datetime({ offset: true });
+
+/**
+ * An order event: everything the projection and the allocator need, with the pledge snapshot taken
+ * at order time. Keyed by charityId on `livegive.order-events.v1`.
+ */
+export const OrderEventSchema = z.object({
+  eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
+  type: z.enum(orderEventTypes),
+  version: z.literal(ORDER_EVENT_VERSION),
+  occurredAt: iso,
+  orderId: id,
+  orderVersion: z.number().int().min(1).max(3),
+  status: z.enum(orderStatuses),
+  charityId: id,
+  charityName: z.string().min(1).max(200),
+  streamId: id,
+  productId: id,
+  productName: z.string().min(1).max(200),
+  hostId: id,
+  viewerId: id,
+  /** the buyer's nickname masked for public display ("张**") */
+  buyerMasked: z.string().max(64),
+  quantity: z.number().int().min(1).max(1_000_000),
+  unitPriceFen: fen.min(1),
+  pledgePerUnitFen: fen.min(1),
+  totalFen: fen.min(1),
+  pledgeTotalFen: fen.min(1),
+  createdAt: iso,
+  expiresAt: iso,
+  paidAt: iso.optional(),
+  paymentId: z.string().max(128).optional(),
+  /** the idempotency key and body hash that created the order, so Redis can be rebuilt from the log */
+  idempotencyKey: z.string().min(1).max(255),
+  bodyHash: z.string().max(128),
+}).strict().superRefine((e, ctx) => {
+  if (e.totalFen !== e.unitPriceFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['totalFen'], message: 'must equal unitPriceFen × quantity' });
+  if (e.pledgeTotalFen !== e.pledgePerUnitFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['pledgeTotalFen'], message: 'must equal pledgePerUnitFen × quantity' });
+  if (e.pledgePerUnitFen > e.unitPriceFen) ctx.addIssue({ code: 'custom', path: ['pledgePerUnitFen'], message: 'must not exceed unitPriceFen' });
+  const t = eventTransition[e.type];
+  if (e.status !== t.status || e.orderVersion !== t.orderVersion) ctx.addIssue({ code: 'custom', path: ['status'], message: `${e.type} must carry status ${t.status}, orderVersion ${t.orderVersion}` });
+});
+
+export type OrderEvent = z.infer<typeof OrderEventSchema>;
+
+/** Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. */
+export function parseOrderEvent(value: Buffer | string | null): { ok: true; event: OrderEvent } | { ok: false; reason: string } {
+  if (value === null) return { ok: false, reason: 'empty message' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const r = OrderEventSchema.safeParse(raw);
+  if (!r.success) return { ok: false, reason: `invalid: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  return { ok: true, event: r.data };
+}
+
+/** A dead-letter message value: the original bytes (base64) and why they could not be processed. */
+export interface DeadLetter {
+  reason: string;
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  valueBase64: string | null;
+  at: string;
+}
+
+/** Running totals of one stream, as `GET /api/v1/streams/:id/totals` answers and the feed sends. */
+export interface StreamTotals {
+  streamId: string;
+  seq: number;
+  status: string;
+  goalFen: number;
+  salesFen: number;
+  units: number;
+  orders: number;
+  donationFen: number;
+  matchedFen: number;
+  /** donations past the refund window (the confirmed layer) */
+  confirmedDonationFen: number;
+  byCharity: { charityId: string; name: string; donationFen: number; matchedFen: number }[];
+  byProduct: { productId: string; name: string; units: number; donationFen: number }[];
+  matches: { matchId: string; sponsorName: string; charityId: string; ratioPercent: number; capFen: number; matchedFen: number; remainingFen: number }[];
+  recent: { buyer: string; productName: string; quantity: number; donationFen: number; at: string }[];
+}
+
+export type FeedFrame =
+  | { type: 'snapshot'; seq: number; totals: StreamTotals }
+  | { type: 'totals'; seq: number; totals: StreamTotals };

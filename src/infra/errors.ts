@@ -1,0 +1,59 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from './logger';
+
+/** Every error code a client can see, with its HTTP status: the stable part of the contract. */
+export const errorStatus = {
+  VALIDATION_FAILED: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  AMOUNT_MISMATCH: 422,
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  BAD_SIGNATURE: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  OUT_OF_STOCK: 409,
+  NOT_ON_SALE: 409,
+  PURCHASE_LIMIT: 409,
+  ORDER_NOT_PAYABLE: 409,
+  ORDER_NOT_REFUNDABLE: 409,
+  CHARITY_INACTIVE: 409,
+  INVALID_STATE: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** Thrown by use cases; one middleware maps the code to its HTTP status. */
+export class DomainError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown, readonly retryAfterSeconds?: number) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFoundRoute: RequestHandler = (req, _res, next) => next(new DomainError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+
+/** Known errors keep their code; anything else is a 500 with the request id and nothing internal. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const requestId = String(req.id ?? '');
+    let e: DomainError;
+    if (err instanceof DomainError) e = err;
+    else if (err?.type === 'entity.too.large') e = new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    else if (err?.type === 'entity.parse.failed') e = new DomainError('BAD_REQUEST', 'request body is not valid JSON');
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new DomainError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+    else {
+      logger.error({ err, requestId, path: req.path }, 'unhandled error');
+      e = new DomainError('INTERNAL', `internal error (request ${requestId})`);
+    }
+    const status = errorStatus[e.code];
+    if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.retryAfterSeconds))));
+    if (res.headersSent) return;
+    res.status(status).json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+  };
+}

@@ -1,0 +1,133 @@
+import type { Request, Response, Router, RequestHandler } from 'express';
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { ZodTypeAny, ZodObject, ZodRawShape, z as Z } from 'zod';
+import { DomainError } from './errors';
+import { ErrorBody } from './zod';
+import type { Principal, Role, TokenStore } from './auth';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type AnyObject = ZodObject<ZodRawShape>;
+
+export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends ZodTypeAny | undefined> {
+  method: Method;
+  /** express-style path, e.g. /api/v1/orders/:id */
+  path: string;
+  summary: string;
+  tag: string;
+  /** who may call: 'public' for anyone, otherwise the roles that pass authentication */
+  auth: 'public' | Role[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** extra request headers to document (and validate) */
+  headers?: AnyObject;
+  /** status → description and schema of the success answer (JSON unless contentType says otherwise) */
+  responses: Record<number, { description: string; schema?: ZodTypeAny; contentType?: string }>;
+  /** error codes this route can answer, documented as 4xx */
+  errors?: number[];
+  /** per-request guards run after auth and validation (rate limits) */
+  before?: RequestHandler[];
+}
+
+type Infer<T> = T extends ZodTypeAny ? Z.infer<T> : undefined;
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | null;
+  req: Request;
+  res: Response;
+}
+
+/** A handler answers with {status, body} or writes to res itself and answers undefined. */
+export type RouteResult = { status: number; body: unknown; headers?: Record<string, string> } | undefined;
+
+/**
+ * Registers an express route and its OpenAPI path from one spec, so the document is generated from the
+ * same schemas that validate requests. Bodies are strict: unknown fields are refused, not stored.
+ */
+export class Api {
+  constructor(readonly router: Router, readonly registry: OpenAPIRegistry, private readonly tokens: TokenStore) {}
+
+  route<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodTypeAny | undefined = undefined>(
+    spec: RouteSpec<P, Q, B>,
+    handler: (ctx: RouteContext<Infer<P>, Infer<Q>, Infer<B>>) => Promise<RouteResult>,
+  ): void {
+    this.document(spec);
+    const run: RequestHandler = async (req, res, next) => {
+      try {
+        const principal = await this.authenticate(req, spec.auth);
+        (req as Request & { principal?: Principal | null }).principal = principal;
+        const params = parse(spec.params, req.params, 'params');
+        const query = parse(spec.query, req.query, 'query');
+        if (spec.headers) parse(spec.headers, req.headers, 'headers');
+        const body = spec.body ? parse(spec.body, req.body === undefined ? {} : req.body, 'body') : undefined;
+        for (const guard of spec.before ?? []) {
+          await new Promise<void>((resolve, reject) => guard(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
+        }
+        const out = await handler({ params, query, body, principal, req, res } as RouteContext<Infer<P>, Infer<Q>, Infer<B>>);
+        if (out && !res.headersSent) {
+          for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
+          res.status(out.status).json(out.body);
+        }
+      } catch (err) {
+        next(err);
+      }
+    };
+    this.router[spec.method](spec.path, run);
+  }
+
+  private async authenticate(req: Request, auth: 'public' | Role[]): Promise<Principal | null> {
+    const header = req.headers.authorization;
+    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const principal = token && token.length <= 200 ? await this.tokens.resolve(token) : null;
+    if (auth === 'public') return principal;
+    if (!principal) throw new DomainError('UNAUTHENTICATED', 'a valid bearer token is required');
+    if (!auth.includes(principal.role)) throw new DomainError('FORBIDDEN', `this route is not open to a ${principal.role}`);
+    return principal;
+  }
+
+  private document(spec: RouteSpec<AnyObject | undefined, AnyObject | undefined, ZodTypeAny | undefined>): void {
+    const responses: RouteConfig['responses'] = {};
+    for (const [status, r] of Object.entries(spec.responses)) {
+      responses[status] = r.schema
+        ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
+        : { description: r.description };
+    }
+    const errs = new Set([...(spec.errors ?? []), 422, 429, 500, 503]);
+    if (spec.auth !== 'public') { errs.add(401); errs.add(403); }
+    if (spec.body) errs.add(400).add(413).add(415);
+    for (const s of errs) responses[String(s)] ??= { description: 'error', content: { 'application/json': { schema: ErrorBody } } };
+    this.registry.registerPath({
+      method: spec.method,
+      path: spec.path.replace(/:([A-Za-z]+)/g, '{$1}'),
+      summary: spec.summary,
+      tags: [spec.tag],
+      security: spec.auth === 'public' ? [] : [{ bearer: [] }],
+      request: {
+        params: spec.params,
+        query: spec.query,
+        headers: spec.headers,
+        body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
+      },
+      responses,
+    });
+  }
+}
+
+function parse<T extends ZodTypeAny | undefined>(schema: T, value: unknown, where: string): Infer<T> {
+  if (!schema) return undefined as Infer<T>;
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new DomainError('VALIDATION_FAILED', `invalid ${where}`, r.error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message })));
+  }
+  return r.data as Infer<T>;
+}
+
+/** Checks that the principal owns the thing, answering 404 where existence must not leak. */
+export function requireOwner(principal: Principal | null, ownerRole: Role, ownerId: string, leak404 = false): void {
+  if (principal?.role === 'operator') return;
+  if (principal?.role === ownerRole && principal.id === ownerId) return;
+  throw leak404 ? new DomainError('NOT_FOUND', 'not found') : new DomainError('FORBIDDEN', 'this belongs to someone else');
+}

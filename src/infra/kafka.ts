@@ -1,0 +1,120 @@
+import { Kafka, Producer, logLevel, CompressionTypes, Message, LogEntry } from 'kafkajs';
+import type { Config } from '../config';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+
+/** kafkajs client whose logs go through pino. */
+export function createKafka(config: Config, logger: Logger, clientId = 'livegive'): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers: config.kafka.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }: LogEntry) => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) log.error(rest, message);
+      else if (level === logLevel.WARN) log.warn(rest, message);
+      else log.debug(rest, message);
+    },
+  });
+}
+
+/** Creates the service's topics with explicit partition counts (broker-side auto-creation is off). */
+export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [
+      { topic: config.kafka.topics.orderEvents, numPartitions: config.kafka.partitions },
+      { topic: config.kafka.topics.deadLetter, numPartitions: 1 },
+    ].filter((t) => !existing.has(t.topic));
+    if (wanted.length) {
+      await admin.createTopics({ topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Pending { topic: string; message: Message; resolve: () => void; reject: (e: unknown) => void }
+
+/**
+ * An idempotent, acks=all producer that groups sends: messages queued while a send is in flight (or
+ * within lingerMs) go out together in one sendBatch, so throughput does not collapse to one
+ * round-trip per order. Each caller's promise settles when its own message is acknowledged.
+ */
+export class BatchingProducer {
+  private queue: Pending[] = [];
+  private inFlight = false;
+  private timer: NodeJS.Timeout | null = null;
+  private connected = false;
+
+  constructor(private readonly producer: Producer, private readonly lingerMs: number, private readonly metrics?: Metrics, private readonly maxBatch = 2000) {}
+
+  static create(kafka: Kafka, lingerMs: number, metrics?: Metrics): BatchingProducer {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    return new BatchingProducer(producer, lingerMs, metrics);
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  send(topic: string, message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  sendMany(topic: string, messages: Message[]): Promise<void> {
+    return Promise.all(messages.map((m) => this.send(topic, m))).then(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.timer) return;
+    if (this.queue.length >= this.maxBatch || this.lingerMs === 0) { void this.flush(); return; }
+    this.timer = setTimeout(() => { this.timer = null; void this.flush(); }, this.lingerMs);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.queue.length === 0) return;
+    this.inFlight = true;
+    const batch = this.queue.splice(0, this.maxBatch);
+    try {
+      if (!this.connected) throw new Error('producer is not connected');
+      const byTopic = new Map<string, Message[]>();
+      for (const p of batch) {
+        const list = byTopic.get(p.topic) ?? [];
+        list.push(p.message);
+        byTopic.set(p.topic, list);
+      }
+      await this.producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.None,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      this.metrics?.produceBatchSize.observe(batch.length);
+      for (const [topic, msgs] of byTopic) this.metrics?.eventsProduced.inc({ topic }, msgs.length);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.metrics?.produceFailures.inc();
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.inFlight = false;
+      if (this.queue.length) this.schedule();
+    }
+  }
+
+  /** Waits for queued messages, then disconnects. */
+  async close(): Promise<void> {
+    for (let i = 0; i < 200 && (this.queue.length || this.inFlight); i++) await new Promise((r) => setTimeout(r, 10));
+    this.connected = false;
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process; every slice records through these named instruments. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'livegive_' });
+  const m = {
+    registry,
+    httpRequests: new Counter({ name: 'livegive_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'livegive_http_request_duration_seconds', help: 'HTTP latency by route', labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    }),
+    ordersPlaced: new Counter({ name: 'livegive_orders_placed_total', help: 'Orders reserved', registers: [registry] }),
+    ordersRefused: new Counter({ name: 'livegive_orders_refused_total', help: 'Orders refused by code', labelNames: ['code'], registers: [registry] }),
+    orderTransitions: new Counter({ name: 'livegive_order_transitions_total', help: 'Order state transitions', labelNames: ['type'], registers: [registry] }),
+    eventsProduced: new Counter({ name: 'livegive_events_produced_total', help: 'Kafka messages produced', labelNames: ['topic'], registers: [registry] }),
+    produceBatchSize: new Histogram({ name: 'livegive_produce_batch_size', help: 'Messages per Kafka send', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),
+    produceFailures: new Counter({ name: 'livegive_produce_failures_total', help: 'Kafka sends that failed', registers: [registry] }),
+    eventsConsumed: new Counter({ name: 'livegive_events_consumed_total', help: 'Kafka messages consumed by group', labelNames: ['group'], registers: [registry] }),
+    deadLetters: new Counter({ name: 'livegive_dead_letters_total', help: 'Messages sent to the dead-letter topic', labelNames: ['group', 'reason'], registers: [registry] }),
+    ledgerEntries: new Counter({ name: 'livegive_ledger_entries_total', help: 'Ledger entries appended', labelNames: ['kind'], registers: [registry] }),
+    consumerLag: new Gauge({ name: 'livegive_consumer_lag', help: 'Kafka consumer lag (messages) by group and partition', labelNames: ['group', 'partition'], registers: [registry] }),
+    wsClients: new Gauge({ name: 'livegive_ws_clients', help: 'Open WebSocket feed connections', registers: [registry] }),
+    wsFramesSent: new Counter({ name: 'livegive_ws_frames_sent_total', help: 'Feed frames sent', registers: [registry] }),
+    wsFramesDropped: new Counter({ name: 'livegive_ws_frames_dropped_total', help: 'Feed frames skipped for slow clients', registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,29 @@
+import Redis, { RedisOptions } from 'ioredis';
+import type { Logger } from './logger';
+
+/** An ioredis client that reconnects for ever and fails commands fast while Redis is away. */
+export function createRedis(url: string, logger: Logger, opts: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    ...opts,
+  });
+  let down = false;
+  redis.on('error', (err) => {
+    if (!down) logger.warn({ err: err.message }, 'redis connection error');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('redis reconnected');
+    down = false;
+  });
+  return redis;
+}
+
+/** Key builder for one namespace: every Redis key of the service goes through it. */
+export function keyspace(prefix: string) {
+  return (...parts: (string | number)[]) => prefix + parts.join(':');
+}
+export type Keyspace = ReturnType<typeof keyspace>;

@@ -1,0 +1,4 @@
+import type { Slice } from './app';
+
+/** Every capability of the service, in mount order. */
+export const slices: Slice[] = [];

@@ -1,0 +1,26 @@
+import { loadConfig, ConfigError } from '../../src/config';
+
+const good = { LIVEGIVE_ADMIN_TOKEN: 'a'.repeat(20), LIVEGIVE_PAYMENT_SECRET: 'b'.repeat(20) };
+
+describe('config', () => {
+  it('when the environment is valid, then a frozen, nested config comes back with defaults', () => {
+    const c = loadConfig({ ...good, LIVEGIVE_NAMESPACE: 'abc' });
+    expect(c.http.port).toBe(8080);
+    expect(c.kafka.topics.orderEvents).toBe('abc.livegive.order-events.v1');
+    expect(c.mongo.url).toContain('/livegive_abc');
+    expect(Object.isFrozen(c.kafka)).toBe(true);
+  });
+
+  it('when PORT is bad and the payment secret is missing, then start-up fails naming both keys', () => {
+    let err: unknown;
+    try { loadConfig({ LIVEGIVE_ADMIN_TOKEN: 'a'.repeat(20), PORT: 'eighty' }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/PORT/);
+    expect(msg).toMatch(/LIVEGIVE_PAYMENT_SECRET.*not set/);
+  });
+
+  it('when a port is out of range or a URL has the wrong scheme, then each is named', () => {
+    expect(() => loadConfig({ ...good, PORT: '70000', REDIS_URL: 'http://x' })).toThrow(/PORT[\s\S]*REDIS_URL|REDIS_URL[\s\S]*PORT/);
+  });
+});

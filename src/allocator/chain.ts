@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { ChainHead, GENESIS, LedgerEntry, UnchainedEntry } from './ledger.types';
+
+/**
+ * The canonical encoding hashed for an entry: a JSON array in fixed field order, so the bytes do not
+ * depend on object key order or on the store. hash = SHA-256(canonical(entry) with prevHash).
+ */
+export function canonicalEntry(e: Omit<LedgerEntry, 'hash'>): string {
+  return JSON.stringify([
+    'livegive.ledger.v1', e.charityId, e.seq, e.kind, e.amountFen, e.salesFen, e.quantity,
+    e.orderId, e.streamId, e.productId, e.hostId, e.eventId, e.matchId ?? '', e.at, e.prevHash,
+  ]);
+}
+
+export function hashEntry(e: Omit<LedgerEntry, 'hash'>): string {
+  return createHash('sha256').update(canonicalEntry(e)).digest('hex');
+}
+
+/** Numbers and hashes entries after the head, in order; pure and deterministic. */
+export function chainEntries(head: ChainHead, entries: UnchainedEntry[]): LedgerEntry[] {
+  const out: LedgerEntry[] = [];
+  let prev = head;
+  for (const e of entries) {
+    const withSeq = { ...e, seq: prev.seq + 1, prevHash: prev.hash };
+    const hash = hashEntry(withSeq);
+    out.push({ ...withSeq, hash });
+    prev = { seq: withSeq.seq, hash };
+  }
+  return out;
+}
+
+export type ChainProblem =
+  | { seq: number; problem: 'gap'; expectedSeq: number }
+  | { seq: number; problem: 'prev-hash'; expected: string; found: string }
+  | { seq: number; problem: 'hash'; expected: string; found: string }
+  | { seq: number; problem: 'charity'; expected: string; found: string };
+
+/**
+ * Verifies entries (sorted by seq, starting right after `from`) against the chain rules and answers
+ * every problem found, naming the entry: a changed amount breaks that entry's hash, a deleted entry
+ * leaves a gap, a reordered pair breaks the prev-hash links.
+ */
+export function verifyChain(charityId: string, entries: Iterable<LedgerEntry>, from: ChainHead = GENESIS): { head: ChainHead; count: number; problems: ChainProblem[] } {
+  const problems: ChainProblem[] = [];
+  let prev = from;
+  let count = 0;
+  for (const e of entries) {
+    count++;
+    if (e.charityId !== charityId) problems.push({ seq: e.seq, problem: 'charity', expected: charityId, found: e.charityId });
+    if (e.seq !== prev.seq + 1) problems.push({ seq: e.seq, problem: 'gap', expectedSeq: prev.seq + 1 });
+    if (e.prevHash !== prev.hash) problems.push({ seq: e.seq, problem: 'prev-hash', expected: prev.hash, found: e.prevHash });
+    const h = hashEntry(e);
+    if (h !== e.hash) problems.push({ seq: e.seq, problem: 'hash', expected: h, found: e.hash });
+    prev = { seq: e.seq, hash: e.hash };
+  }
+  return { head: prev, count, problems };
+}

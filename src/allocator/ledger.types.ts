@@ -1,0 +1,35 @@
+/** A ledger entry: immutable once appended; corrections are new entries. Amounts are signed fen. */
+export const entryKinds = ['allocation', 'reversal', 'match', 'match_reversal'] as const;
+export type EntryKind = (typeof entryKinds)[number];
+
+export interface LedgerEntry {
+  /** unique per (eventId, kind[, matchId]): a redelivered event inserts nothing */
+  key: string;
+  charityId: string;
+  /** 1, 2, 3 … per charity, no gaps */
+  seq: number;
+  kind: EntryKind;
+  /** signed: allocations and matches are positive, reversals negative */
+  amountFen: number;
+  /** signed sales value of the order (0 for match entries) */
+  salesFen: number;
+  /** signed units (0 for match entries) */
+  quantity: number;
+  orderId: string;
+  streamId: string;
+  productId: string;
+  hostId: string;
+  eventId: string;
+  matchId: string | null;
+  /** the event's time (ISO 8601 UTC), so recomputing an entry gives the same bytes */
+  at: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** The fields an entry has before the chain gives it a number and hashes. */
+export type UnchainedEntry = Omit<LedgerEntry, 'seq' | 'prevHash' | 'hash'>;
+
+export interface ChainHead { seq: number; hash: string }
+export const GENESIS_HASH = '0'.repeat(64);
+export const GENESIS: ChainHead = { seq: 0, hash: GENESIS_HASH };

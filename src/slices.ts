@@ -1,4 +1,7 @@
 import type { Slice } from './app';
+import { catalogSlice } from './catalog';
 
 /** Every capability of the service, in mount order. */
-export const slices: Slice[] = [];
+export const slices: Slice[] = [
+  catalogSlice,
+];

@@ -1,0 +1,59 @@
+import type { Collection } from 'mongodb';
+import type { Deps } from '../deps';
+import { catalogCollections, CharityDoc, HostDoc, ProductDoc, StreamDoc, ViewerDoc } from './catalog.models';
+
+/**
+ * Catalog of record in MongoDB, with hot copies in Redis that the order script reads atomically:
+ * stream status and pins, product terms, and remaining stock. MongoDB is written first, then Redis.
+ */
+export class CatalogRepository {
+  readonly charities: Collection<CharityDoc>;
+  readonly hosts: Collection<HostDoc>;
+  readonly viewers: Collection<ViewerDoc>;
+  readonly products: Collection<ProductDoc>;
+  readonly streams: Collection<StreamDoc>;
+
+  constructor(private readonly deps: Deps) {
+    const db = deps.db;
+    this.charities = db.collection(catalogCollections.charities);
+    this.hosts = db.collection(catalogCollections.hosts);
+    this.viewers = db.collection(catalogCollections.viewers);
+    this.products = db.collection(catalogCollections.products);
+    this.streams = db.collection(catalogCollections.streams);
+  }
+
+  /** Writes the product's current terms where the order script reads them; later orders see them. */
+  async cacheProductTerms(p: ProductDoc, charityName: string): Promise<void> {
+    await this.deps.redis.hset(this.deps.key('product', p._id), {
+      priceFen: p.priceFen, perUnitFen: p.pledge.perUnitFen, charityId: p.pledge.charityId, charityName,
+      name: p.name, hostId: p.hostId, limit: p.buyerLimit,
+    });
+  }
+
+  async addStock(productId: string, units: number): Promise<number> {
+    return this.deps.redis.incrby(this.deps.key('stock', productId), units);
+  }
+
+  async remaining(productIds: string[]): Promise<Map<string, number>> {
+    if (productIds.length === 0) return new Map();
+    const vals = await this.deps.redis.mget(productIds.map((id) => this.deps.key('stock', id)));
+    return new Map(productIds.map((id, i) => [id, Number(vals[i] ?? 0)]));
+  }
+
+  async cacheStream(s: StreamDoc): Promise<void> {
+    const k = this.deps.key('stream', s._id);
+    const pins = this.deps.key('stream', s._id, 'pins');
+    const tx = this.deps.redis.multi()
+      .hset(k, { status: s.status, goalFen: s.goalFen, title: s.title, hostId: s.hostId })
+      .del(pins);
+    if (s.productIds.length) tx.sadd(pins, ...s.productIds);
+    const res = await tx.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async charityNames(ids: string[]): Promise<Map<string, string>> {
+    const docs = ids.length ? await this.charities.find({ _id: { $in: [...new Set(ids)] } }, { projection: { name: 1 } }).toArray() : [];
+    return new Map(docs.map((d) => [d._id, d.name]));
+  }
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../deps';
+import type { Principal } from '../infra/auth';
+import { DomainError } from '../infra/errors';
+import type { z } from '../infra/zod';
+import { CatalogRepository } from './catalog.repository';
+import type { CharityDoc, ProductDoc, StreamDoc } from './catalog.models';
+import type { CreateProductBody, PatchProductBody } from './catalog.schemas';
+
+export const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
+
+const isDup = (e: unknown) => (e as { code?: number }).code === 11000;
+
+/** Registers a charity and mints its token (returned once). */
+export async function registerCharity(deps: Deps, input: { name: string; registrationNo: string }) {
+  const repo = new CatalogRepository(deps);
+  const doc: CharityDoc = { _id: newId('c'), name: input.name, registrationNo: input.registrationNo, active: true, createdAt: new Date() };
+  try {
+    await repo.charities.insertOne(doc);
+  } catch (e) {
+    if (isDup(e)) throw new DomainError('CONFLICT', 'a charity with this registration number exists', [{ field: 'body.registrationNo', message: 'already registered' }]);
+    throw e;
+  }
+  const token = await deps.tokens.issue('charity', doc._id);
+  return { id: doc._id, name: doc.name, registrationNo: doc.registrationNo, active: true, token };
+}
+
+export async function activeCharity(repo: CatalogRepository, charityId: string): Promise<CharityDoc> {
+  const c = await repo.charities.findOne({ _id: charityId });
+  if (!c) throw new DomainError('VALIDATION_FAILED', 'unknown charity', [{ field: 'body.pledge.charityId', message: 'no such charity' }]);
+  if (!c.active) throw new DomainError('CHARITY_INACTIVE', 'this charity is not active');
+  return c;
+}
+
+export function productView(p: ProductDoc, charityName: string, remaining: number) {
+  return {
+    id: p._id, hostId: p.hostId, name: p.name, origin: p.origin, unit: p.unit, priceFen: p.priceFen, stock: p.stock, remaining,
+    buyerLimit: p.buyerLimit, pledge: { charityId: p.pledge.charityId, charityName, perUnitFen: p.pledge.perUnitFen },
+  };
+}
+
+/** Lists a host's product with a per-unit pledge to an active charity; its stock goes on sale at once. */
+export async function createProduct(deps: Deps, hostId: string, input: z.infer<typeof CreateProductBody>) {
+  const repo = new CatalogRepository(deps);
+  const charity = await activeCharity(repo, input.pledge.charityId);
+  const now = new Date();
+  const p: ProductDoc = {
+    _id: newId('p'), hostId, name: input.name, origin: input.origin, unit: input.unit, priceFen: input.priceFen, stock: input.stock,
+    pledge: { charityId: charity._id, perUnitFen: input.pledge.perUnitFen }, buyerLimit: input.buyerLimit ?? deps.config.orders.defaultBuyerLimit,
+    createdAt: now, updatedAt: now,
+  };
+  await repo.products.insertOne(p);
+  await repo.cacheProductTerms(p, charity.name);
+  const remaining = await repo.addStock(p._id, p.stock);
+  return productView(p, charity.name, remaining);
+}
+
+export async function ownedProduct(repo: CatalogRepository, principal: Principal, productId: string): Promise<ProductDoc> {
+  const p = await repo.products.findOne({ _id: productId });
+  if (!p || (principal.role !== 'operator' && p.hostId !== principal.id)) throw new DomainError('NOT_FOUND', 'no such product');
+  return p;
+}
+
+/** Edits a product: new terms apply to later orders only (orders keep their snapshot); stock can be added while live. */
+export async function editProduct(deps: Deps, principal: Principal, productId: string, input: z.infer<typeof PatchProductBody>) {
+  const repo = new CatalogRepository(deps);
+  const p = await ownedProduct(repo, principal, productId);
+  const next: ProductDoc = {
+    ...p, name: input.name ?? p.name, priceFen: input.priceFen ?? p.priceFen, pledge: input.pledge ?? p.pledge,
+    buyerLimit: input.buyerLimit ?? p.buyerLimit, stock: p.stock + (input.addStock ?? 0), updatedAt: new Date(),
+  };
+  if (next.pledge.perUnitFen > next.priceFen) throw new DomainError('VALIDATION_FAILED', 'pledge exceeds price', [{ field: 'body.pledge.perUnitFen', message: 'must not exceed priceFen' }]);
+  const charity = input.pledge ? await activeCharity(repo, input.pledge.charityId) : await repo.charities.findOne({ _id: p.pledge.charityId });
+  // the product has one writer (its host); stock additions are counted in Redis, atomically
+  await repo.products.replaceOne({ _id: p._id }, next);
+  await repo.cacheProductTerms(next, charity?.name ?? '');
+  const remaining = input.addStock ? await repo.addStock(p._id, input.addStock) : (await repo.remaining([p._id])).get(p._id) ?? 0;
+  return productView(next, charity?.name ?? '', remaining);
+}
+
+export function streamView(s: StreamDoc) {
+  return { id: s._id, hostId: s.hostId, title: s.title, status: s.status, goalFen: s.goalFen, productIds: s.productIds };
+}
+
+export async function ownedStream(repo: CatalogRepository, principal: Principal, streamId: string): Promise<StreamDoc> {
+  const s = await repo.streams.findOne({ _id: streamId });
+  if (!s || (principal.role !== 'operator' && s.hostId !== principal.id)) throw new DomainError('NOT_FOUND', 'no such stream');
+  return s;
+}
+
+/** Pins the host's own products on a stream (replacing the pinned set). */
+export async function pinProducts(deps: Deps, principal: Principal, streamId: string, productIds: string[]) {
+  const repo = new CatalogRepository(deps);
+  const s = await ownedStream(repo, principal, streamId);
+  if (s.status === 'ended') throw new DomainError('INVALID_STATE', 'the stream has ended');
+  const ids = [...new Set(productIds)];
+  const found = ids.length ? await repo.products.find({ _id: { $in: ids } }, { projection: { hostId: 1 } }).toArray() : [];
+  const bad = ids.filter((id) => !found.some((f) => f._id === id && f.hostId === s.hostId));
+  if (bad.length) throw new DomainError('VALIDATION_FAILED', 'only your own products can be pinned', bad.map((id) => ({ field: 'body.productIds', message: `unknown product ${id}` })));
+  const next = { ...s, productIds: ids };
+  await repo.streams.updateOne({ _id: s._id }, { $set: { productIds: ids } });
+  await repo.cacheStream(next);
+  return streamView(next);
+}
+
+/** Moves a stream scheduled → live → ended; the order script sees the status at once. */
+export async function setStreamStatus(deps: Deps, principal: Principal, streamId: string, to: 'live' | 'ended') {
+  const repo = new CatalogRepository(deps);
+  const s = await ownedStream(repo, principal, streamId);
+  if (s.status === to) return streamView(s);
+  if ((to === 'live' && s.status !== 'scheduled') || (to === 'ended' && s.status !== 'live')) {
+    throw new DomainError('INVALID_STATE', `a ${s.status} stream cannot become ${to}`);
+  }
+  const next: StreamDoc = { ...s, status: to, ...(to === 'live' ? { startedAt: new Date() } : { endedAt: new Date() }) };
+  await repo.streams.updateOne({ _id: s._id }, { $set: { status: to, ...(to === 'live' ? { startedAt: next.startedAt } : { endedAt: next.endedAt }) } });
+  await repo.cacheStream(next);
+  return streamView(next);
+}

@@ -1,0 +1,224 @@
+import type { StreamTotals } from '../events';
+
+/**
+ * The pure core of the feed: per stream, coalesces totals notifications into at most one read and one
+ * serialised frame per interval, and hands the same bytes to every socket of the stream. It does no I/O
+ * of its own: totals come through a TotalsReader and bytes leave through FeedSocket, so the coalescing
+ * and slow-consumer rules are unit-tested with plain fakes.
+ */
+
+/** Reads the current totals of a stream; null when the stream does not exist. */
+export type TotalsReader = (streamId: string) => Promise<StreamTotals | null>;
+
+/** What the hub needs from a WebSocket. */
+export interface FeedSocket {
+  /** bytes queued for this peer and not yet written to the network */
+  readonly bufferedAmount: number;
+  send(data: Buffer): void;
+  /** drops the peer without a closing handshake (its buffer is full, a handshake would never arrive) */
+  terminate(reason: string): void;
+}
+
+export interface HubOptions {
+  /** at most one frame per stream per interval */
+  intervalMs: number;
+  /** above this many buffered bytes a client is skipped and later gets only the latest frame */
+  softLimitBytes: number;
+  /** above this a client is dropped at once */
+  hardLimitBytes: number;
+  /** a client over the soft limit for this long is dropped */
+  stallMs: number;
+}
+
+export interface HubEvents {
+  sent(n: number): void;
+  dropped(n: number): void;
+  slowClosed(streamId: string): void;
+  readFailed(streamId: string, err: unknown): void;
+}
+
+interface Frame { seq: number; totals: StreamTotals; update: Buffer; snapshot?: Buffer }
+
+export interface Client { socket: FeedSocket; streamId: string; lastSeq: number; overSince: number | null }
+
+interface Channel {
+  clients: Set<Client>;
+  latest: Frame | null;
+  /** a notification arrived that the latest frame does not yet include */
+  dirty: boolean;
+  reading: Promise<void> | null;
+  timer: NodeJS.Timeout | null;
+  lastFlushAt: number;
+}
+
+export const defaultHubOptions: HubOptions = { intervalMs: 100, softLimitBytes: 64 * 1024, hardLimitBytes: 4 * 1024 * 1024, stallMs: 15_000 };
+
+export class FeedHub {
+  private readonly channels = new Map<string, Channel>();
+  /** clients that skipped a frame and still owe the latest one */
+  private readonly behind = new Set<Client>();
+  private readonly sweeper: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly read: TotalsReader, private readonly opts: HubOptions, private readonly events: HubEvents) {
+    this.sweeper = setInterval(() => this.catchUp(), opts.intervalMs);
+    this.sweeper.unref();
+  }
+
+  /** Reads the stream's totals (joining a read already in flight); false when the stream does not exist. */
+  async prepare(streamId: string): Promise<boolean> {
+    const ch = this.channel(streamId);
+    await this.refresh(streamId, ch);
+    if (ch.latest) return true;
+    if (ch.clients.size === 0) this.channels.delete(streamId);
+    return false;
+  }
+
+  /**
+   * Adds a socket after prepare(): it gets a snapshot unless it already holds the latest seq (since),
+   * then every later frame. Returns a handle for remove().
+   */
+  add(streamId: string, socket: FeedSocket, since = -1): Client {
+    const ch = this.channel(streamId);
+    const client: Client = { socket, streamId, lastSeq: since, overSince: null };
+    ch.clients.add(client);
+    const f = ch.latest;
+    if (f && f.seq > client.lastSeq) {
+      f.snapshot ??= Buffer.from(JSON.stringify({ type: 'snapshot', seq: f.seq, totals: f.totals }));
+      this.deliver(client, f.seq, f.snapshot);
+    }
+    return client;
+  }
+
+  remove(client: Client): void {
+    this.behind.delete(client);
+    const ch = this.channels.get(client.streamId);
+    if (!ch) return;
+    ch.clients.delete(client);
+    this.dropIfIdle(client.streamId, ch);
+  }
+
+  /** Forgets a stream prepared for a socket that went away before add(). */
+  release(streamId: string): void {
+    const ch = this.channels.get(streamId);
+    if (ch) this.dropIfIdle(streamId, ch);
+  }
+
+  /** A totals change was published; streams with no local subscribers cost nothing. */
+  notify(streamId: string, seq: number): void {
+    const ch = this.channels.get(streamId);
+    if (!ch || ch.clients.size === 0) return;
+    if (ch.latest && seq <= ch.latest.seq) return;
+    ch.dirty = true;
+    this.schedule(streamId, ch);
+  }
+
+  /** After the pub/sub connection comes back, messages may have been lost: re-read every stream. */
+  refreshAll(): void {
+    for (const [id, ch] of this.channels) {
+      ch.dirty = true;
+      this.schedule(id, ch);
+    }
+  }
+
+  get streamCount(): number { return this.channels.size; }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    for (const ch of this.channels.values()) if (ch.timer) clearTimeout(ch.timer);
+    this.channels.clear();
+    this.behind.clear();
+  }
+
+  private channel(streamId: string): Channel {
+    let ch = this.channels.get(streamId);
+    if (!ch) {
+      ch = { clients: new Set(), latest: null, dirty: false, reading: null, timer: null, lastFlushAt: 0 };
+      this.channels.set(streamId, ch);
+    }
+    return ch;
+  }
+
+  private dropIfIdle(streamId: string, ch: Channel): void {
+    if (ch.clients.size > 0 || ch.reading) return;
+    if (ch.timer) clearTimeout(ch.timer);
+    this.channels.delete(streamId);
+  }
+
+  // leading edge when the stream was quiet (low latency), then at most one flush per interval
+  private schedule(streamId: string, ch: Channel): void {
+    if (ch.timer || ch.reading || this.stopped) return;
+    const wait = Math.max(0, ch.lastFlushAt + this.opts.intervalMs - Date.now());
+    ch.timer = setTimeout(() => {
+      ch.timer = null;
+      this.flush(streamId, ch).catch((err) => this.events.readFailed(streamId, err));
+    }, wait);
+  }
+
+  private async flush(streamId: string, ch: Channel): Promise<void> {
+    ch.dirty = false;
+    ch.lastFlushAt = Date.now();
+    const before = ch.latest?.seq ?? -1;
+    await this.refresh(streamId, ch);
+    const f = ch.latest;
+    if (f && f.seq > before) for (const c of ch.clients) this.deliver(c, f.seq, f.update);
+    if (this.channels.get(streamId) !== ch) return;
+    if (ch.dirty) this.schedule(streamId, ch);
+    else this.dropIfIdle(streamId, ch);
+  }
+
+  // one read per stream at a time; everyone who asks meanwhile shares it
+  private refresh(streamId: string, ch: Channel): Promise<void> {
+    ch.reading ??= (async () => {
+      try {
+        const totals = await this.read(streamId);
+        // seq only grows: a stale read (another instance answered first) never replaces a newer frame
+        if (totals && (!ch.latest || totals.seq > ch.latest.seq)) {
+          ch.latest = { seq: totals.seq, totals, update: Buffer.from(JSON.stringify({ type: 'totals', seq: totals.seq, totals })) };
+        }
+      } catch (err) {
+        this.events.readFailed(streamId, err);
+        ch.dirty = true;
+        if (!ch.latest) throw err;
+      } finally {
+        ch.reading = null;
+      }
+    })();
+    return ch.reading;
+  }
+
+  private deliver(c: Client, seq: number, data: Buffer, fresh = true): void {
+    if (seq <= c.lastSeq) return;
+    const buffered = c.socket.bufferedAmount;
+    const now = Date.now();
+    if (buffered > this.opts.softLimitBytes) {
+      c.overSince ??= now;
+      if (buffered > this.opts.hardLimitBytes || now - c.overSince >= this.opts.stallMs) {
+        this.remove(c);
+        c.socket.terminate('too slow');
+        this.events.slowClosed(c.streamId);
+        return;
+      }
+      // skip it: the sweeper sends whatever is latest once the buffer drains
+      if (fresh) {
+        this.behind.add(c);
+        this.events.dropped(1);
+      }
+      return;
+    }
+    c.overSince = null;
+    this.behind.delete(c);
+    c.socket.send(data);
+    c.lastSeq = seq;
+    this.events.sent(1);
+  }
+
+  private catchUp(): void {
+    for (const c of this.behind) {
+      const f = this.channels.get(c.streamId)?.latest;
+      if (!f || f.seq <= c.lastSeq) { this.behind.delete(c); continue; }
+      this.deliver(c, f.seq, f.update, false);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { FeedHub, type FeedSocket, type HubOptions } from '../../src/feed/feed.hub';
+import { parseTotalsMessage } from '../../src/feed/totals.subscriber';
+import type { StreamTotals } from '../../src/events';
+
+function totals(streamId: string, seq: number): StreamTotals {
+  return {
+    streamId, seq, status: 'live', goalFen: 100_000, salesFen: seq * 1000, units: seq, orders: seq, donationFen: seq * 100, matchedFen: 0,
+    confirmedDonationFen: 0, byCharity: [], byProduct: [], matches: [], recent: [],
+  };
+}
+
+class FakeSocket implements FeedSocket {
+  bufferedAmount = 0;
+  frames: { type: string; seq: number }[] = [];
+  terminated = false;
+  send(data: Buffer) { this.frames.push(JSON.parse(data.toString())); }
+  terminate() { this.terminated = true; }
+  get seqs() { return this.frames.map((f) => f.seq); }
+}
+
+/** A totals store the test moves forward; reads counts how often the hub asked. */
+function store() {
+  const s = { seq: new Map<string, number>(), reads: 0, read: async (id: string) => { s.reads++; const q = s.seq.get(id); return q === undefined ? null : totals(id, q); } };
+  return s;
+}
+
+const opts: HubOptions = { intervalMs: 100, softLimitBytes: 1000, hardLimitBytes: 100_000, stallMs: 5000 };
+const counters = () => ({ sent: 0, dropped: 0, slow: 0, sentFn(n: number) { this.sent += n; } });
+
+describe('feed hub', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  function hub(s = store(), o: Partial<HubOptions> = {}) {
+    const c = counters();
+    const h = new FeedHub(s.read, { ...opts, ...o }, { sent: (n) => { c.sent += n; }, dropped: (n) => { c.dropped += n; }, slowClosed: () => { c.slow++; }, readFailed: () => undefined });
+    return { h, c, s };
+  }
+
+  async function join(h: FeedHub, id: string, since?: number) {
+    const sock = new FakeSocket();
+    expect(await h.prepare(id)).toBe(true);
+    const client = h.add(id, sock, since);
+    return { sock, client };
+  }
+
+  it('when a client joins, then it gets a snapshot of the current totals first', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 7);
+    const { sock } = await join(h, 'st1');
+    expect(sock.frames).toEqual([expect.objectContaining({ type: 'snapshot', seq: 7 })]);
+    h.stop();
+  });
+
+  it('when the stream does not exist, then prepare answers false and nothing is kept', async () => {
+    const { h } = hub();
+    expect(await h.prepare('nope')).toBe(false);
+    expect(h.streamCount).toBe(0);
+    h.stop();
+  });
+
+  it('when a client resumes with since equal to the current seq, then it gets no snapshot; with an older since it gets one', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 9);
+    const upToDate = await join(h, 'st1', 9);
+    const behind = await join(h, 'st1', 4);
+    expect(upToDate.sock.frames).toEqual([]);
+    expect(behind.sock.seqs).toEqual([9]);
+    h.stop();
+  });
+
+  it('when 500 changes arrive within a second, then each client gets at most 10 frames plus the snapshot, ending at the last seq, read once per frame', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 0);
+    const a = await join(h, 'st1');
+    const b = await join(h, 'st1');
+    const readsBefore = s.reads;
+    for (let i = 1; i <= 500; i++) {
+      s.seq.set('st1', i);
+      h.notify('st1', i);
+      await jest.advanceTimersByTimeAsync(2);
+    }
+    await jest.advanceTimersByTimeAsync(300);
+    const updates = a.sock.frames.filter((f) => f.type === 'totals');
+    expect(updates.length).toBeLessThanOrEqual(11);
+    expect(a.sock.seqs.at(-1)).toBe(500);
+    expect(b.sock.seqs).toEqual(a.sock.seqs);
+    expect(s.reads - readsBefore).toBe(updates.length);
+    h.stop();
+  });
+
+  it('when the stream was quiet, then a change goes out at once rather than after the interval', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    await jest.advanceTimersByTimeAsync(1000);
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
+  it('when a read returns an older seq than already sent (a lagging instance), then seq never goes backwards', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 5);
+    const a = await join(h, 'st1');
+    s.seq.set('st1', 3);
+    h.notify('st1', 6);
+    await jest.advanceTimersByTimeAsync(200);
+    s.seq.set('st1', 6);
+    h.notify('st1', 6);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(a.sock.seqs).toEqual([5, 6]);
+    h.stop();
+  });
+
+  it('when a client stops reading, then it is skipped, the others get every frame, and once it drains it gets only the latest', async () => {
+    const { h, s, c } = hub();
+    s.seq.set('st1', 0);
+    const slow = await join(h, 'st1');
+    const fast = await join(h, 'st1');
+    slow.sock.bufferedAmount = 5000;
+    for (let i = 1; i <= 5; i++) {
+      s.seq.set('st1', i);
+      h.notify('st1', i);
+      await jest.advanceTimersByTimeAsync(150);
+    }
+    expect(fast.sock.seqs).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(slow.sock.seqs).toEqual([0]);
+    expect(c.dropped).toBe(5);
+    slow.sock.bufferedAmount = 0;
+    await jest.advanceTimersByTimeAsync(150);
+    expect(slow.sock.seqs).toEqual([0, 5]);
+    expect(slow.sock.terminated).toBe(false);
+    h.stop();
+  });
+
+  it('when a client stays over the soft limit past the stall time, or passes the hard limit, then it is dropped', async () => {
+    const { h, s, c } = hub();
+    s.seq.set('st1', 0);
+    const stalled = await join(h, 'st1');
+    const flooded = await join(h, 'st1');
+    stalled.sock.bufferedAmount = 5000;
+    s.seq.set('st1', 1);
+    h.notify('st1', 1);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(stalled.sock.terminated).toBe(false);
+    await jest.advanceTimersByTimeAsync(opts.stallMs);
+    expect(stalled.sock.terminated).toBe(true);
+    flooded.sock.bufferedAmount = opts.hardLimitBytes + 1;
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(flooded.sock.terminated).toBe(true);
+    expect(c.slow).toBe(2);
+    h.stop();
+  });
+
+  it('when the last client leaves, then the stream is forgotten and later notifications cost no read', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    h.remove(a.client);
+    expect(h.streamCount).toBe(0);
+    const reads = s.reads;
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(s.reads).toBe(reads);
+    h.stop();
+  });
+
+  it('when the pub/sub connection comes back, then every stream is re-read and clients catch up', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    s.seq.set('st1', 4); // published while the subscriber was away: no notify
+    h.refreshAll();
+    await jest.advanceTimersByTimeAsync(200);
+    expect(a.sock.seqs).toEqual([1, 4]);
+    h.stop();
+  });
+});
+
+describe('totals message', () => {
+  it('when the message is well formed, then it parses; otherwise it is refused', () => {
+    expect(parseTotalsMessage('{"streamId":"s_1","seq":3}')).toEqual({ streamId: 's_1', seq: 3 });
+    for (const bad of ['', 'x', '[]', '{"streamId":"a b","seq":1}', '{"streamId":"s","seq":-1}', '{"streamId":"s","seq":1.5}', '{"streamId":{"$gt":""},"seq":1}']) {
+      expect(parseTotalsMessage(bad)).toBeNull();
+    }
+  });
+});

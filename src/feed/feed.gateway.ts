@@ -15,7 +15,12 @@ export interface GatewayOptions extends Partial<HubOptions> {
   maxPayload?: number;
 }
 
-export interface FeedGateway extends Stoppable { hub: FeedHub; clientCount(): number }
+export interface FeedGateway extends Stoppable {
+  hub: FeedHub;
+  clientCount(): number;
+  /** bytes queued in this process for all feed sockets: bounded by the slow-consumer limits */
+  bufferedBytes(): number;
+}
 
 const PATH = /^\/ws\/streams\/([^/]*)$/;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -111,6 +116,7 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
   return {
     hub,
     clientCount: () => alive.size,
+    bufferedBytes: () => { let n = 0; for (const ws of alive.keys()) n += ws.bufferedAmount; return n; },
     async stop() {
       closing = true;
       server.off('upgrade', onUpgrade);

@@ -52,7 +52,11 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
     });
     next();
   });
-  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({
+    limit: deps.config.http.bodyLimit, strict: true, type: ['application/json', 'application/*+json'],
+    // signed payment notifications are verified over the exact bytes received
+    verify: (req, _res, buf) => { if (req.url?.startsWith('/api/v1/payments/')) (req as typeof req & { rawBody?: Buffer }).rawBody = buf; },
+  }));
 
   const registry = new OpenAPIRegistry();
   mountOps(app, deps, readiness, registry);

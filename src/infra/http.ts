@@ -25,7 +25,7 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   responses: Record<number, { description: string; schema?: ZodTypeAny; contentType?: string }>;
   /** error codes this route can answer, documented as 4xx */
   errors?: number[];
-  /** per-request guards run after auth and validation (rate limits) */
+  /** per-request guards run after auth, before validation (rate limits, signatures) */
   before?: RequestHandler[];
 }
 
@@ -59,13 +59,14 @@ export class Api {
       try {
         const principal = await this.authenticate(req, spec.auth);
         (req as Request & { principal?: Principal | null }).principal = principal;
+        // guards (rate limits, signatures) run before validation, so a flood of bad requests is limited too
+        for (const guard of spec.before ?? []) {
+          await new Promise<void>((resolve, reject) => guard(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
+        }
         const params = parse(spec.params, req.params, 'params');
         const query = parse(spec.query, req.query, 'query');
         if (spec.headers) parse(spec.headers, req.headers, 'headers');
         const body = spec.body ? parse(spec.body, req.body === undefined ? {} : req.body, 'body') : undefined;
-        for (const guard of spec.before ?? []) {
-          await new Promise<void>((resolve, reject) => guard(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
-        }
         const out = await handler({ params, query, body, principal, req, res } as RouteContext<Infer<P>, Infer<Q>, Infer<B>>);
         if (out && !res.headersSent) {
           for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);

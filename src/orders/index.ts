@@ -1,0 +1,20 @@
+import type { Slice } from '../app';
+import { registerOrderModels } from './orders.models';
+import { ordersRoutes } from './orders.routes';
+import { startOrderSweeper } from './order-sweeper';
+import { startProjection } from './projection.consumer';
+
+export { getOrder, donationStatus } from './get-order';
+export { signPayment, verifyPaymentSignature } from './payment-signature';
+export { sweepOnce } from './order-sweeper';
+export { placeOrderLua } from './orders.lua';
+export type { OrderSnapshot } from './orders.store';
+export type { OrderDoc } from './orders.models';
+
+export const ordersSlice: Slice = {
+  name: 'orders',
+  models: registerOrderModels,
+  routes: ordersRoutes,
+  background: startOrderSweeper,
+  workers: startProjection,
+};

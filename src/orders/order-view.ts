@@ -1,0 +1,11 @@
+import type { OrderSnapshot } from './orders.store';
+
+/** The order as API.md shows it to its viewer, its host and the operator. */
+export function orderView(o: OrderSnapshot) {
+  return {
+    id: o.orderId, status: o.status, streamId: o.streamId, productId: o.productId, productName: o.productName, quantity: o.quantity,
+    unitPriceFen: o.unitPriceFen, totalFen: o.unitPriceFen * o.quantity,
+    pledge: { charityId: o.charityId, charityName: o.charityName, perUnitFen: o.pledgePerUnitFen, totalFen: o.pledgePerUnitFen * o.quantity },
+    createdAt: o.createdAt, expiresAt: o.expiresAt, ...(o.paidAt ? { paidAt: o.paidAt } : {}),
+  };
+}

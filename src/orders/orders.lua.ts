@@ -1,0 +1,103 @@
+/**
+ * The order state machine, one Lua script per transition, so each check-and-change is atomic in
+ * Redis. Numbers are kept as strings in hashes; no JSON is built in Lua (cjson would print large
+ * integers in exponent form). An outbox zset (member "<orderId>|<type>", score = ms) records every
+ * transition until its event is acknowledged by Kafka; the sweeper re-publishes what stays there.
+ * Keys are derived from ARGV[1] (the namespace prefix): single-instance Redis, not Cluster.
+ */
+
+const common = `
+local P = ARGV[1]
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/** ARGV: prefix, viewerId, streamId, productId, quantity, bodyHash, orderId, createdMs, ttlMs, idemTtlSec, idemKeyHash, idempotencyKey, eventId, createdIso, expiresIso */
+export const placeOrderLua = `${common}
+local viewerId, streamId, productId = ARGV[2], ARGV[3], ARGV[4]
+local qty = tonumber(ARGV[5])
+local idem = P .. 'idem:' .. viewerId .. ':' .. ARGV[11]
+local prior = redis.call('GET', idem)
+if prior then
+  local sep = string.find(prior, '|', 1, true)
+  local oid, hash = string.sub(prior, 1, sep - 1), string.sub(prior, sep + 1)
+  if hash ~= ARGV[6] then return {'IDEMPOTENCY_KEY_REUSED'} end
+  return {'REPLAY', oid}
+end
+local stream = P .. 'stream:' .. streamId
+if redis.call('HGET', stream, 'status') ~= 'live' then return {'NOT_ON_SALE', 'stream'} end
+if redis.call('SISMEMBER', stream .. ':pins', productId) == 0 then return {'NOT_ON_SALE', 'pin'} end
+local t = redis.call('HMGET', P .. 'product:' .. productId, 'priceFen', 'perUnitFen', 'charityId', 'charityName', 'name', 'hostId', 'limit')
+if not t[1] then return {'NOT_ON_SALE', 'product'} end
+local bought = P .. 'bought:' .. productId .. ':' .. viewerId
+local already = tonumber(redis.call('GET', bought) or '0')
+if already + qty > tonumber(t[7]) then return {'PURCHASE_LIMIT', tostring(tonumber(t[7]) - already)} end
+local stock = P .. 'stock:' .. productId
+local left = tonumber(redis.call('GET', stock) or '0')
+if left < qty then return {'OUT_OF_STOCK', tostring(left)} end
+redis.call('DECRBY', stock, qty)
+redis.call('INCRBY', bought, qty)
+redis.call('SET', idem, ARGV[7] .. '|' .. ARGV[6], 'EX', tonumber(ARGV[10]))
+local nick = redis.call('GET', P .. 'viewer:' .. viewerId) or ''
+local expMs = tonumber(ARGV[8]) + tonumber(ARGV[9])
+redis.call('HSET', P .. 'order:' .. ARGV[7],
+  'orderId', ARGV[7], 'status', 'reserved', 'ver', '1', 'viewerId', viewerId, 'nick', nick, 'streamId', streamId,
+  'productId', productId, 'productName', t[5], 'hostId', t[6], 'charityId', t[3], 'charityName', t[4],
+  'quantity', ARGV[5], 'unitPriceFen', t[1], 'pledgePerUnitFen', t[2], 'createdAt', ARGV[14], 'expiresAt', ARGV[15],
+  'expMs', tostring(expMs), 'idempotencyKey', ARGV[12], 'bodyHash', ARGV[6], 'eid:order.placed', ARGV[13], 'at:order.placed', ARGV[14])
+redis.call('ZADD', P .. 'expiring', expMs, ARGV[7])
+redis.call('ZADD', P .. 'outbox', ARGV[8], ARGV[7] .. '|order.placed')
+return {'OK', ARGV[7]}
+`;
+
+/** ARGV: prefix, orderId, amountFen, paymentId, eventId, occurredIso */
+export const payOrderLua = `${common}
+local key = P .. 'order:' .. ARGV[2]
+local o = redis.call('HMGET', key, 'status', 'quantity', 'unitPriceFen', 'expMs')
+if not o[1] then return {'NOT_FOUND'} end
+if tonumber(ARGV[3]) ~= tonumber(o[2]) * tonumber(o[3]) then return {'AMOUNT_MISMATCH', tostring(tonumber(o[2]) * tonumber(o[3]))} end
+if o[1] == 'paid' or o[1] == 'refunded' then return {'ALREADY', o[1]} end
+if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
+if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
+redis.call('HSET', key, 'status', 'paid', 'ver', '2', 'paymentId', ARGV[4], 'paidAt', ARGV[6], 'eid:order.paid', ARGV[5], 'at:order.paid', ARGV[6])
+redis.call('ZREM', P .. 'expiring', ARGV[2])
+redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.paid')
+return {'OK'}
+`;
+
+/**
+ * Ends a reservation and gives its stock back. ARGV: prefix, orderId, eventId, occurredIso, kind
+ * ('expired': only once the order is due; 'cancelled': a failed publish, also frees the idempotency key)
+ */
+export const releaseOrderLua = `${common}
+local key = P .. 'order:' .. ARGV[2]
+local o = redis.call('HMGET', key, 'status', 'quantity', 'productId', 'viewerId', 'expMs', 'idempotencyKey')
+if o[1] ~= 'reserved' then redis.call('ZREM', P .. 'expiring', ARGV[2]) return {'SKIP', o[1] or 'missing'} end
+local kind = ARGV[5]
+if kind == 'expired' and nowMs() < tonumber(o[5]) then return {'SKIP', 'not due'} end
+local typ = 'order.' .. kind
+redis.call('HSET', key, 'status', kind, 'ver', '2', 'eid:' .. typ, ARGV[3], 'at:' .. typ, ARGV[4])
+redis.call('INCRBY', P .. 'stock:' .. o[3], tonumber(o[2]))
+redis.call('DECRBY', P .. 'bought:' .. o[3] .. ':' .. o[4], tonumber(o[2]))
+redis.call('ZREM', P .. 'expiring', ARGV[2])
+if kind == 'cancelled' then
+  redis.call('DEL', P .. 'idem:' .. o[4] .. ':' .. ARGV[6])
+  redis.call('ZREM', P .. 'outbox', ARGV[2] .. '|order.placed')
+end
+redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|' .. typ)
+return {'OK'}
+`;
+
+/** ARGV: prefix, orderId, eventId, occurredIso, refundWindowMs */
+export const refundOrderLua = `${common}
+local key = P .. 'order:' .. ARGV[2]
+local o = redis.call('HMGET', key, 'status', 'paidAt')
+if not o[1] then return {'NOT_FOUND'} end
+if o[1] == 'refunded' then return {'ALREADY'} end
+if o[1] ~= 'paid' then return {'ORDER_NOT_REFUNDABLE', o[1]} end
+redis.call('HSET', key, 'status', 'refunded', 'ver', '3', 'eid:order.refunded', ARGV[3], 'at:order.refunded', ARGV[4])
+redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.refunded')
+return {'OK'}
+`;

@@ -1,0 +1,28 @@
+import { z, Id, Fen } from '../infra/zod';
+
+export const PlaceOrderBody = z.object({
+  streamId: Id,
+  productId: Id,
+  quantity: z.number().int('must be a whole number').min(1).max(10_000),
+}).strict().openapi('PlaceOrder');
+
+export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).openapi({ description: 'unique per intended order; a retry with the same key and body returns the same order' }) });
+
+const Pledge = z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen, totalFen: Fen });
+export const Order = z.object({
+  id: z.string(), status: z.enum(['reserved', 'paid', 'expired', 'cancelled', 'refunded']), streamId: z.string(), productId: z.string(),
+  productName: z.string(), quantity: z.number().int(), unitPriceFen: Fen, totalFen: Fen, pledge: Pledge, createdAt: z.string(), expiresAt: z.string(),
+  paidAt: z.string().optional(),
+  donation: z.object({ status: z.enum(['pending', 'allocated', 'reversed']), entrySeq: z.number().int().optional(), matchedFen: Fen.optional() }).optional(),
+}).openapi('Order');
+
+export const PaymentNotifyBody = z.object({
+  orderId: Id,
+  paymentId: z.string().min(1).max(128).regex(/^[\w.:-]+$/),
+  amountFen: Fen.min(1),
+  status: z.literal('succeeded'),
+}).strict().openapi('PaymentNotification');
+export const PaymentHeaders = z.object({ 'livegive-signature': z.string().max(300).optional().openapi({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }) });
+export const PaymentAnswer = z.object({ orderId: z.string(), status: z.enum(['paid', 'refunded']) }).openapi('PaymentAnswer');
+export const RefundAnswer = z.object({ id: z.string(), status: z.literal('refunded') }).openapi('RefundAnswer');
+export const OrderIdParams = z.object({ id: Id });

@@ -1,0 +1,89 @@
+import type Redis from 'ioredis';
+import type { Deps } from '../deps';
+import { maskName } from '../money';
+import { eventTransition, ORDER_EVENT_VERSION, OrderEvent, OrderEventType, OrderStatus } from '../events';
+import { placeOrderLua, payOrderLua, releaseOrderLua, refundOrderLua } from './orders.lua';
+
+type ScriptReply = string[];
+interface OrderScripts {
+  lgPlaceOrder(...args: (string | number)[]): Promise<ScriptReply>;
+  lgPayOrder(...args: (string | number)[]): Promise<ScriptReply>;
+  lgReleaseOrder(...args: (string | number)[]): Promise<ScriptReply>;
+  lgRefundOrder(...args: (string | number)[]): Promise<ScriptReply>;
+}
+
+/** The order as Redis holds it: the pledge snapshot taken at order time plus its current state. */
+export interface OrderSnapshot {
+  orderId: string; status: OrderStatus; ver: number; viewerId: string; nick: string; streamId: string; productId: string;
+  productName: string; hostId: string; charityId: string; charityName: string; quantity: number; unitPriceFen: number;
+  pledgePerUnitFen: number; createdAt: string; expiresAt: string; paidAt?: string; paymentId?: string;
+  idempotencyKey: string; bodyHash: string; eventIds: Partial<Record<OrderEventType, string>>; eventTimes: Partial<Record<OrderEventType, string>>;
+}
+
+/** Loads the scripts once per client (EVALSHA with a fallback to EVAL after a Redis restart). */
+export function orderScripts(redis: Redis): Redis & OrderScripts {
+  const r = redis as Redis & OrderScripts;
+  if (typeof r.lgPlaceOrder !== 'function') {
+    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 0, lua: placeOrderLua });
+    redis.defineCommand('lgPayOrder', { numberOfKeys: 0, lua: payOrderLua });
+    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 0, lua: releaseOrderLua });
+    redis.defineCommand('lgRefundOrder', { numberOfKeys: 0, lua: refundOrderLua });
+  }
+  return r;
+}
+
+export async function readOrder(deps: Deps, orderId: string): Promise<OrderSnapshot | null> {
+  const h = await deps.redis.hgetall(deps.key('order', orderId));
+  if (!h.orderId) return null;
+  return fromHash(h);
+}
+
+export function fromHash(h: Record<string, string>): OrderSnapshot {
+  const eventIds: OrderSnapshot['eventIds'] = {};
+  const eventTimes: OrderSnapshot['eventTimes'] = {};
+  for (const t of Object.keys(eventTransition) as OrderEventType[]) {
+    if (h[`eid:${t}`]) eventIds[t] = h[`eid:${t}`];
+    if (h[`at:${t}`]) eventTimes[t] = h[`at:${t}`];
+  }
+  return {
+    orderId: h.orderId, status: h.status as OrderStatus, ver: Number(h.ver), viewerId: h.viewerId, nick: h.nick ?? '', streamId: h.streamId,
+    productId: h.productId, productName: h.productName, hostId: h.hostId, charityId: h.charityId, charityName: h.charityName,
+    quantity: Number(h.quantity), unitPriceFen: Number(h.unitPriceFen), pledgePerUnitFen: Number(h.pledgePerUnitFen),
+    createdAt: h.createdAt, expiresAt: h.expiresAt, paidAt: h.paidAt || undefined, paymentId: h.paymentId || undefined,
+    idempotencyKey: h.idempotencyKey, bodyHash: h.bodyHash, eventIds, eventTimes,
+  };
+}
+
+/** The event of one transition, rebuilt the same way every time from the order's stored state. */
+export function eventFor(o: OrderSnapshot, type: OrderEventType): OrderEvent | null {
+  const eventId = o.eventIds[type];
+  const occurredAt = o.eventTimes[type];
+  if (!eventId || !occurredAt) return null;
+  const t = eventTransition[type];
+  return {
+    eventId, type, version: ORDER_EVENT_VERSION, occurredAt, orderId: o.orderId, orderVersion: t.orderVersion, status: t.status,
+    charityId: o.charityId, charityName: o.charityName, streamId: o.streamId, productId: o.productId, productName: o.productName,
+    hostId: o.hostId, viewerId: o.viewerId, buyerMasked: maskName(o.nick), quantity: o.quantity, unitPriceFen: o.unitPriceFen,
+    pledgePerUnitFen: o.pledgePerUnitFen, totalFen: o.unitPriceFen * o.quantity, pledgeTotalFen: o.pledgePerUnitFen * o.quantity,
+    createdAt: o.createdAt, expiresAt: o.expiresAt,
+    ...(o.paidAt && type !== 'order.placed' && type !== 'order.expired' && type !== 'order.cancelled' ? { paidAt: o.paidAt } : {}),
+    ...(o.paymentId && (type === 'order.paid' || type === 'order.refunded') ? { paymentId: o.paymentId } : {}),
+    idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
+  };
+}
+
+/** Produces the events of the given transitions and clears them from the outbox once acknowledged. */
+export async function publishTransitions(deps: Deps, items: { orderId: string; type: OrderEventType; order?: OrderSnapshot }[]): Promise<number> {
+  const events: OrderEvent[] = [];
+  for (const it of items) {
+    const o = it.order ?? (await readOrder(deps, it.orderId));
+    const e = o && eventFor(o, it.type);
+    if (e) events.push(e);
+    else await deps.redis.zrem(deps.key('outbox'), `${it.orderId}|${it.type}`);
+  }
+  if (!events.length) return 0;
+  await deps.producer.sendMany(deps.config.kafka.topics.orderEvents, events.map((e) => ({ key: e.charityId, value: JSON.stringify(e) })));
+  for (const e of events) deps.metrics.orderTransitions.inc({ type: e.type });
+  await deps.redis.zrem(deps.key('outbox'), ...events.map((e) => `${e.orderId}|${e.type}`)).catch(() => undefined);
+  return events.length;
+}

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../deps';
+import { DomainError } from '../infra/errors';
+import { orderScripts, publishTransitions, readOrder } from './orders.store';
+
+export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number }
+
+/**
+ * Moves reserved → paid atomically (an expired, cancelled or refunded order cannot be paid; another amount is
+ * refused) and publishes order.paid. A repeated notice re-publishes the same event id, so the provider's
+ * retries converge; the answer is 2xx only once Kafka has the event.
+ */
+export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' }> {
+  const [outcome, detail] = await orderScripts(deps.redis).lgPayOrder(
+    deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+  );
+  switch (outcome) {
+    case 'NOT_FOUND': throw new DomainError('NOT_FOUND', 'no such order');
+    case 'AMOUNT_MISMATCH': throw new DomainError('AMOUNT_MISMATCH', 'the amount paid is not the order total', { expectedFen: Number(detail) });
+    case 'ORDER_NOT_PAYABLE': throw new DomainError('ORDER_NOT_PAYABLE', `the order cannot be paid (${detail})`);
+    case 'ALREADY': case 'OK': break;
+    default: throw new DomainError('INTERNAL', 'unexpected payment script answer');
+  }
+  const order = await readOrder(deps, notice.orderId);
+  try {
+    await publishTransitions(deps, [{ orderId: notice.orderId, type: 'order.paid', order: order ?? undefined }]);
+  } catch {
+    // the payment stands in Redis and the outbox keeps its event; the provider's retry republishes it
+    throw new DomainError('UNAVAILABLE', 'payment recorded but not yet confirmed; please retry', undefined, 1);
+  }
+  return { orderId: notice.orderId, status: detail === 'refunded' ? 'refunded' : 'paid' };
+}

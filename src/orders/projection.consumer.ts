@@ -1,0 +1,71 @@
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { AnyBulkWriteOperation } from 'mongodb';
+import type { Deps } from '../deps';
+import type { Stoppable } from '../app';
+import { parseOrderEvent, OrderEvent, DeadLetter } from '../events';
+import type { OrderDoc } from './orders.models';
+
+const isDup = (e: { code?: number }) => e.code === 11000;
+
+/** Upsert guarded by the order's version: an old event never overwrites a newer state. */
+export function projectionOps(events: OrderEvent[]): AnyBulkWriteOperation<OrderDoc>[] {
+  const latest = new Map<string, OrderEvent>();
+  for (const e of events) {
+    const cur = latest.get(e.orderId);
+    if (!cur || e.orderVersion > cur.orderVersion) latest.set(e.orderId, e);
+  }
+  return [...latest.values()].map((e) => {
+    const { eventId, type: _t, version: _v, occurredAt: _o, ...state } = e;
+    return { updateOne: { filter: { _id: e.orderId, orderVersion: { $lt: e.orderVersion } }, update: { $set: { ...state, lastEventId: eventId, updatedAt: new Date(e.occurredAt) } }, upsert: true } };
+  });
+}
+
+/**
+ * The order projection: a consumer group that writes order events to MongoDB in bulk, commits offsets
+ * only after the write, and sends what it cannot parse to the dead-letter topic.
+ */
+export async function startProjection(deps: Deps): Promise<Stoppable> {
+  const groupId = `${deps.config.kafka.groupPrefix}.projection`;
+  const consumer: Consumer = deps.kafka.consumer({ groupId, sessionTimeout: 15000, heartbeatInterval: 1000, maxBytesPerPartition: 1 << 20 });
+  const orders = deps.db.collection<OrderDoc>('orders');
+  await consumer.connect();
+  await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning }: EachBatchPayload) => {
+      if (!isRunning() || batch.messages.length === 0) return;
+      const events: OrderEvent[] = [];
+      const dead: DeadLetter[] = [];
+      for (const m of batch.messages) {
+        const r = parseOrderEvent(m.value);
+        if (r.ok) events.push(r.event);
+        else dead.push({ reason: r.reason, group: groupId, topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, valueBase64: m.value?.toString('base64') ?? null, at: new Date().toISOString() });
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const ops = projectionOps(events);
+          if (ops.length) await orders.bulkWrite(ops, { ordered: false }).catch((e: { code?: number; writeErrors?: { code?: number }[] }) => {
+            const errs = e.writeErrors ?? [e];
+            if (!errs.every(isDup)) throw e;
+          });
+          if (dead.length) {
+            await deps.producer.sendMany(deps.config.kafka.topics.deadLetter, dead.map((d) => ({ key: d.key, value: JSON.stringify(d) })));
+            for (const d of dead) deps.metrics.deadLetters.inc({ group: 'projection', reason: d.reason.split(':')[0] });
+          }
+          break;
+        } catch (err) {
+          // transient (MongoDB or Kafka away): retry with backoff, never skip
+          deps.logger.warn({ err: (err as Error).message, attempt }, 'projection write failed; retrying');
+          if (!isRunning()) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+          await heartbeat().catch(() => undefined);
+        }
+      }
+      resolveOffset(batch.messages[batch.messages.length - 1].offset);
+      await commitOffsetsIfNecessary();
+      deps.metrics.eventsConsumed.inc({ group: 'projection' }, batch.messages.length);
+      await heartbeat();
+    },
+  });
+  return { stop: () => consumer.disconnect() };
+}

@@ -1,6 +1,23 @@
 import type { Running } from '../main';
+import { DemoClient } from './demo-client';
+import { seedDemo } from './seed-demo';
+import { describeStats, runAudience } from './audience';
 
-/** Seeds a demo stream and runs a simulated audience against this process. */
+/** Seeds a demo stream and runs a simulated audience against this process, printing the overlay URL. */
 export async function runDemo(running: Running): Promise<void> {
-  running.deps.logger.info({ port: running.port }, 'demo: not yet available');
+  const { config, logger } = running.deps;
+  const api = new DemoClient(`http://127.0.0.1:${running.port}`);
+  // with rate limits on, one address may place 120 orders a minute: stay under it
+  const rate = config.rateLimits.enabled ? 1.5 : 5;
+  const world = await seedDemo(api, config.auth.adminToken);
+  const audience = runAudience(api, world, { rate, paymentSecret: config.auth.paymentSecret });
+  console.log(`\n  livegive demo: a live stream with a simulated audience buying ${rate} orders/s\n  overlay (add as an OBS browser source): ${world.overlayUrl}\n  totals: ${api.baseUrl}/api/v1/streams/${world.streamId}/totals\n`);
+  const progress = setInterval(() => logger.info({ streamId: world.streamId }, `demo: ${describeStats(audience.stats)}`), 10_000);
+  progress.unref();
+  const stop = running.stop;
+  running.stop = async () => {
+    clearInterval(progress);
+    await audience.stop();
+    await stop();
+  };
 }

@@ -80,8 +80,9 @@
       var li = document.createElement('li');
       if (!seen[key]) li.className = 'enter';
       next[key] = true;
-      var unit = units[r.productName] ? units[r.productName] + ' ' : '';
-      li.appendChild(document.createTextNode(r.buyer + ' 购买 ' + r.quantity + ' × ' + unit + r.productName + '，捐 '));
+      // "张** 购买 2箱 赣南脐橙 5 kg，捐 ¥4.00" (the unit comes from the stream's product list when known)
+      var qty = units[r.productName] ? r.quantity + units[r.productName] : r.quantity + ' ×';
+      li.appendChild(document.createTextNode(r.buyer + ' 购买 ' + qty + ' ' + r.productName + '，捐 '));
       var gift = document.createElement('span');
       gift.className = 'gift';
       gift.textContent = formatYuan(r.donationFen);

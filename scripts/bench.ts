@@ -1,0 +1,301 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { MongoClient } from 'mongodb';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig } from '../src/config';
+import { BenchClient, now } from './bench/http';
+import { Child, freePort, ROOT, rssBytes, spawnTs, stopChild, waitHttpOk } from './bench/service';
+import { seedScenario } from './bench/seed';
+import { Broadcast } from './bench/scenario';
+import { ProbeBook, Viewers } from './bench/viewers';
+import { LagMonitor } from './bench/kafka-lag';
+import { verifyRun, Check } from './bench/verify';
+import { deleteKeys, httpOpenLoop, HttpStep, kafkaBaseline, redisReservationOps } from './bench/baselines';
+import { defaultRule, ratio, stepFailures, summarize, sustainableRate } from './bench/stats';
+import { renderCharts, renderMarkdown, Report, StepReport } from './bench/report';
+import { selfTimes, selfTimesByOwner, CpuProfile } from './bench/profile';
+import { Progress, printSummary } from './bench/console';
+
+const FULL_STEPS = [250, 500, 1000, 2000, 2600, 4000];
+const QUICK_STEPS = [250, 1000, 2600];
+
+interface Opts { quick?: boolean; profile?: boolean; steps?: string; stepSeconds?: string; viewers: string; buyers: string; keep?: boolean; baselines: boolean }
+
+async function main(): Promise<number> {
+  const o = new Command().name('bench')
+    .description('The record broadcast, end to end against the real stack, with baselines in the same run.')
+    .option('--quick', '3 steps of 10 s (about a minute)')
+    .option('--profile', 'run the api and workers under node --cpu-prof and name the top functions')
+    .option('--steps <list>', 'offered orders/s per step, comma-separated')
+    .option('--step-seconds <n>', 'seconds per step')
+    .option('--viewers <n>', 'WebSocket viewers', '1000')
+    .option('--buyers <n>', 'distinct buying viewers', '400')
+    .option('--keep', 'keep the namespace (database, keys, topics) afterwards')
+    .option('--no-baselines', 'skip the baselines')
+    .parse().opts<Opts>();
+  const steps = o.steps ? o.steps.split(',').map(Number).filter((n) => n > 0 && n <= 20_000) : o.quick ? QUICK_STEPS : FULL_STEPS;
+  const stepS = Math.min(300, Number(o.stepSeconds ?? (o.quick ? 10 : 30)));
+  const viewersN = Math.min(5000, Number(o.viewers));
+  const mode = o.quick ? 'quick' : 'full';
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : '';
+  const outDir = uniqueDir(path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${commit}${o.quick ? '-quick' : ''}${o.profile ? '-profile' : ''}`));
+  const profileDir = o.profile ? path.join(outDir, 'profiles') : undefined;
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  console.log(`bench: ${mode} run, steps ${steps.join(', ')} orders/s × ${stepS} s, ${viewersN} viewers; results in ${path.relative(ROOT, outDir)}`);
+
+  execFileSync(path.join(ROOT, 'scripts', 'stack'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const runId = randomBytes(4).toString('hex');
+  const ns = `bench_${runId}`;
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1', LIVEGIVE_LOG_LEVEL: 'warn',
+    LIVEGIVE_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString('hex')}`, LIVEGIVE_PAYMENT_SECRET: `bench-pay-${randomBytes(16).toString('hex')}`,
+    LIVEGIVE_WS_MAX_PER_IP: String(viewersN + 100),
+  };
+  const config = loadConfig(env);
+  const children: Child[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const onSignal = () => { for (const c of children) c.proc.kill('SIGTERM'); process.exit(130); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const mongo = await MongoClient.connect(config.mongo.url);
+  const lag = new LagMonitor(config.kafka.brokers, config.kafka.topics.orderEvents, config.kafka.groupPrefix);
+  await lag.connect();
+  cleanups.push(() => lag.disconnect(), () => mongo.close());
+  if (!o.keep) cleanups.unshift(() => dropNamespace(config, mongo));
+  let exitCode = 0;
+  try {
+    const api = spawnTs('api', 'src/main.ts', ['--role', 'api'], env, { logDir: outDir, profileDir, port });
+    const workers = spawnTs('workers', 'src/main.ts', ['--role', 'workers'], env, { logDir: outDir, profileDir });
+    children.push(api, workers);
+    await waitHttpOk(api, '/readyz');
+    await waitFor(async () => (await lag.groups()).length > 0, 60_000).catch(() => console.warn('bench: no consumer group of the workers showed up within 60 s; lag will read 0'));
+
+    const setup = new BenchClient(port, 16);
+    const seed = await seedScenario(setup, env.LIVEGIVE_ADMIN_TOKEN!, runId, { buyers: Number(o.buyers), stock: 5_000_000, matchCapFen: 2_000_000 });
+    const probes = new ProbeBook();
+    const viewers = new Viewers(port, seed.streamId, seed.products.find((p) => p.role === 'probe')!.id, probes);
+    await viewers.connect(viewersN);
+    console.log(`bench: seeded stream ${seed.streamId}; ${viewers.stats.connected} viewers connected, ${viewers.stats.failed} failed`);
+    const clients = { orders: new BenchClient(port, 512), payments: new BenchClient(port, 256), probes: new BenchClient(port, 2) };
+    const broadcast = new Broadcast(seed, clients, { payment: env.LIVEGIVE_PAYMENT_SECRET!, admin: env.LIVEGIVE_ADMIN_TOKEN! }, probes, { payDelayMs: 100, refundShare: 0.05, refundDelayMs: 1000, probeEveryMs: 200 }, runId);
+
+    // lag and memory once a second, in the background, for the whole load
+    const t0 = now();
+    const rss: { tS: number; api: number; workers: number }[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const t = now();
+        await lag.sample(t).catch(() => undefined);
+        rss.push({ tS: (t - t0) / 1000, api: rssBytes(api.proc.pid!), workers: rssBytes(workers.proc.pid!) });
+        await sleep(Math.max(0, 1000 - (now() - t)));
+      }
+    })();
+
+    const stepReports: StepReport[] = [];
+    const stepStartsS: number[] = [];
+    const progress = new Progress(steps.length * stepS);
+    for (const offered of steps) {
+      stepStartsS.push((now() - t0) / 1000);
+      const ticker = setInterval(() => progress.tick(broadcast, offered, lag.samples.at(-1)?.total ?? 0), 500);
+      const c = await broadcast.runStep(offered, stepS);
+      clearInterval(ticker);
+      const endMs = now();
+      const atEnd = await lag.sample(endMs).catch(() => null);
+      // the rule's window: lag and in-flight work back to zero within 10 s of the step's end
+      let drainedAfterS: number | null = null;
+      while (now() - endMs < defaultRule.maxDrainS * 1000 + 500) {
+        const s = await lag.sample(now()).catch(() => null);
+        if (s && s.total === 0 && broadcast.pending === 0) { drainedAfterS = (now() - endMs) / 1000; break; }
+        await sleep(250);
+      }
+      await waitFor(async () => broadcast.pending === 0, 30_000).catch(() => undefined);
+      stepReports.push(stepReport(c, broadcast, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)));
+      progress.stepDone(stepReports.at(-1)!);
+    }
+    progress.stop();
+    console.log('bench: load done; waiting for the pipeline to settle, then checking correctness');
+    await waitFor(async () => broadcast.pending === 0 && (await lag.sample(now())).total === 0, 120_000).catch(() => console.warn('bench: lag did not reach zero within 120 s'));
+    sampling = false;
+    await sampler;
+    let checks: Check[] = [];
+    const db = mongo.db(new URL(config.mongo.url).pathname.slice(1));
+    for (let attempt = 0; attempt < 6; attempt++) {
+      checks = await verifyRun(setup, db, seed, broadcast.orders);
+      if (checks.every((c) => c.ok)) break;
+      await sleep(5000); // totals and the projection may trail the ledger by a moment
+    }
+    viewers.close();
+    for (const c of Object.values(clients)) c.close();
+    setup.close();
+    for (const c of children) await stopChild(c);
+
+    const producedEvents = lag.samples.at(-1)?.produced ?? 0;
+    const baselines = o.baselines ? await runBaselines(steps, o.quick ? 5 : 10, config, outDir, profileDir, Math.min(producedEvents || 50_000, o.quick ? 100_000 : 400_000), sampleEventValue(seed)) : { express: { steps: [], sustainableRate: null }, redis: null, kafka: null };
+    const profiles = profileDir ? readProfiles(profileDir) : undefined;
+    const report: Report = {
+      startedAt: new Date(Date.now() - (now() - t0)).toISOString(), commit: commit + dirty, command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`, mode,
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      notes: [
+        `This machine has ${os.cpus().length} cores, shared by the load generator (this process: ${viewersN} WebSocket viewers, the open-loop client, payments and refunds), the api and workers processes, Kafka, FerretDB and Redis. The load generator competes with the server for CPU, so every figure here is a floor for the service on its own hardware; the ratios against the baselines (same machine, same load generator) are what carries over.`,
+        'Latency is measured from the time each request was scheduled (open loop), so queueing in the client or the server is included, not hidden.',
+      ],
+      scenario: { steps, stepSeconds: stepS, viewers: viewersN, buyers: Number(o.buyers), products: 20, charities: 3, payDelayMs: 100, refundShare: 0.05, matchCapFen: seed.match.capFen, namespace: ns },
+      steps: stepReports, sustainableRate: sustainableRate(stepReports.map(verdictInput)),
+      baselines, ratios: [], viewers: viewers.stats,
+      lag: lag.samples.map((s) => ({ tS: (s.tMs - t0) / 1000, total: s.total, byGroup: s.byGroup })), stepStartsS, checks, profiles,
+    };
+    report.ratios = ratios(report);
+    fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify({ ...report, rss }, null, 2));
+    fs.writeFileSync(path.join(outDir, 'report.md'), renderMarkdown(report));
+    for (const c of renderCharts(report)) fs.writeFileSync(path.join(outDir, c.file), c.svg);
+    printSummary(report, path.relative(ROOT, outDir));
+    if (!checks.every((c) => c.ok)) {
+      console.error('\n!!!!!!!!!! BENCH CORRECTNESS CHECK FAILED !!!!!!!!!!');
+      for (const c of checks.filter((x) => !x.ok)) console.error(`  FAIL ${c.name}: ${c.detail}`);
+      exitCode = 1;
+    }
+  } catch (err) {
+    console.error('bench: failed:', err);
+    exitCode = 1;
+  } finally {
+    for (const c of children) await stopChild(c, 5000).catch(() => undefined);
+    for (const f of cleanups) await f().catch((e) => console.warn('bench: cleanup:', String(e)));
+  }
+  return exitCode;
+}
+
+function verdictInput(s: StepReport) {
+  return { offered: s.offered, p99Ms: s.latency.p99, requests: s.sent, errors: Object.values(s.errors).reduce((a, b) => a + b, 0), lagDrainedAfterS: s.lagDrainedAfterS };
+}
+
+function stepReport(c: Broadcast['steps'][number], b: Broadcast, probes: ProbeBook, idx: number, samples: LagMonitor['samples'], lagAtEnd: number, drainedAfterS: number | null, mem?: { api: number; workers: number }): StepReport {
+  const errors = Object.values(c.errors).reduce((a, v) => a + v, 0);
+  const answered = c.ok + c.soldOut;
+  const window = samples.filter((s) => s.tMs >= c.startMs);
+  const first = window[0];
+  const last = window.at(-1);
+  const dt = first && last && last.tMs > first.tMs ? (last.tMs - first.tMs) / 1000 : NaN;
+  const consumedPerSec: Record<string, number> = {};
+  for (const g of Object.keys(last?.byGroup ?? {})) consumedPerSec[g] = ((last!.produced - last!.byGroup[g]) - (first!.produced - (first!.byGroup[g] ?? first!.produced))) / dt;
+  const delays = probes.delays.get(idx);
+  const r: StepReport = {
+    offered: c.offered, durationS: c.durationS, sent: c.sent, soldOut: c.soldOut,
+    achieved: answered / (Math.max(c.durationS * 1000, c.lastEndMs - c.startMs) / 1000),
+    errors: c.errors, errorRate: c.sent ? errors / c.sent : 0, latency: summarize(c.latencies),
+    payments: { sent: c.payments.sent, ok: c.payments.ok, errors: c.payments.errors, latency: summarize(c.payments.latencies) },
+    refunds: c.refunds, screen: delays?.length ? summarize(delays) : null, lagAtEnd, lagDrainedAfterS: drainedAfterS,
+    consumedPerSec, producedPerSec: first && last ? (last.produced - first.produced) / dt : NaN,
+    rssMB: { api: (mem?.api ?? 0) / 2 ** 20, workers: (mem?.workers ?? 0) / 2 ** 20 }, failures: [],
+  };
+  r.failures = stepFailures(verdictInput(r));
+  void b;
+  return r;
+}
+
+async function runBaselines(steps: number[], stepS: number, config: ReturnType<typeof loadConfig>, outDir: string, profileDir: string | undefined, kafkaCount: number, sampleValue: string): Promise<Report['baselines']> {
+  console.log('bench: baselines — bare express, the Redis reservation script, kafkajs with no work');
+  const port = await freePort();
+  const bare = spawnTs('bare-express', 'scripts/bench/bare-express.ts', [], { ...process.env, PORT: String(port) }, { logDir: outDir, profileDir, port });
+  const express: HttpStep[] = [];
+  try {
+    await waitHttpOk(bare, '/healthz', 30_000);
+    const client = new BenchClient(port, 512);
+    const body = { streamId: 's_0123456789', productId: 'p_0123456789', quantity: 2 };
+    // the same rates as the scenario, then higher until the bare route fails the rule too
+    for (const offered of [...steps, ...[6000, 8000, 12000].filter((r) => r > Math.max(...steps))]) {
+      const s = await httpOpenLoop(client, '/bare', body, offered, stepS);
+      express.push(s);
+      console.log(`  express ${offered}/s: achieved ${Math.round(s.achieved)}/s, p99 ${s.latency.p99.toFixed(1)} ms, ${s.errors} errors`);
+      if (stepFailures({ offered, p99Ms: s.latency.p99, requests: s.requests, errors: s.errors, lagDrainedAfterS: 0 }).length) break;
+    }
+    client.close();
+  } finally {
+    await stopChild(bare);
+  }
+  const redis = await redisReservationOps(config.redis.url, config.redis.prefix, stepS);
+  console.log(`  redis reservation script: ${Math.round(redis.opsPerSec)} ops/s`);
+  const kafka = await kafkaBaseline(config.kafka.brokers, `${config.namespace}.bench-baseline.v1`, config.kafka.partitions, kafkaCount, sampleValue);
+  console.log(`  kafkajs ${kafka.count} events: produce ${Math.round(kafka.producePerSec)}/s, consume ${Math.round(kafka.consumePerSec)}/s`);
+  const expressRule = express.map((s) => ({ offered: s.offered, p99Ms: s.latency.p99, requests: s.requests, errors: s.errors, lagDrainedAfterS: 0 }));
+  return { express: { steps: express, sustainableRate: sustainableRate(expressRule) }, redis, kafka };
+}
+
+function ratios(r: Report): Report['ratios'] {
+  const top = r.steps.at(-1);
+  const exAt = (offered: number) => r.baselines.express.steps.find((s) => s.offered === offered);
+  const sus = r.steps.find((s) => s.offered === r.sustainableRate);
+  const peak = (pick: (s: StepReport) => number) => Math.max(...r.steps.map(pick).filter(Number.isFinite));
+  const alloc = (s: StepReport) => Object.entries(s.consumedPerSec).find(([g]) => /alloc/.test(g))?.[1] ?? NaN;
+  const proj = (s: StepReport) => Object.entries(s.consumedPerSec).find(([g]) => /projection/.test(g))?.[1] ?? NaN;
+  return [
+    { stage: 'intake ÷ bare express (sustainable rates)', value: ratio(r.sustainableRate, r.baselines.express.sustainableRate), numerator: `${r.sustainableRate ?? '–'} orders/s`, denominator: `${r.baselines.express.sustainableRate ?? '–'} req/s` },
+    { stage: `intake ÷ bare express (achieved at the top step, ${top?.offered}/s offered)`, value: ratio(top?.achieved, top && exAt(top.offered)?.achieved), numerator: `${Math.round(top?.achieved ?? NaN)} orders/s`, denominator: `${Math.round((top && exAt(top.offered)?.achieved) ?? NaN)} req/s` },
+    { stage: `order p99 ÷ bare express p99 at the sustainable rate (latency multiple)`, value: ratio(sus?.latency.p99, sus && exAt(sus.offered)?.latency.p99), numerator: `${Math.round(sus?.latency.p99 ?? NaN)} ms`, denominator: `${(sus && exAt(sus.offered)?.latency.p99)?.toFixed(1) ?? '–'} ms` },
+    { stage: 'intake ÷ Redis reservation script alone', value: ratio(r.sustainableRate, r.baselines.redis?.opsPerSec), numerator: `${r.sustainableRate ?? '–'} orders/s`, denominator: `${Math.round(r.baselines.redis?.opsPerSec ?? NaN)} ops/s` },
+    { stage: 'events produced by the service (peak step) ÷ kafkajs produce', value: ratio(peak((s) => s.producedPerSec), r.baselines.kafka?.producePerSec), numerator: `${Math.round(peak((s) => s.producedPerSec))} events/s`, denominator: `${Math.round(r.baselines.kafka?.producePerSec ?? NaN)} events/s` },
+    { stage: 'allocator consumption (peak step) ÷ kafkajs consume with no work', value: ratio(peak(alloc), r.baselines.kafka?.consumePerSec), numerator: `${Math.round(peak(alloc))} events/s`, denominator: `${Math.round(r.baselines.kafka?.consumePerSec ?? NaN)} events/s` },
+    { stage: 'projection consumption (peak step) ÷ kafkajs consume with no work', value: ratio(peak(proj), r.baselines.kafka?.consumePerSec), numerator: `${Math.round(peak(proj))} events/s`, denominator: `${Math.round(r.baselines.kafka?.consumePerSec ?? NaN)} events/s` },
+  ];
+}
+
+function readProfiles(dir: string): Report['profiles'] {
+  const out: NonNullable<Report['profiles']> = {};
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile;
+    const s = selfTimes(p);
+    out[f.replace(/\.cpuprofile$/, '')] = { totalMs: s.total, top: s.functions.slice(0, 20), owners: selfTimesByOwner(p).slice(0, 20) };
+  }
+  return out;
+}
+
+function sampleEventValue(seed: { streamId: string; charities: { id: string; name: string }[]; products: { id: string }[] }): string {
+  const iso = new Date().toISOString();
+  return JSON.stringify({ eventId: `evt_${'x'.repeat(24)}`, type: 'order.paid', version: 1, occurredAt: iso, orderId: `o_${'x'.repeat(20)}`, orderVersion: 2, status: 'paid', charityId: seed.charities[0].id, charityName: seed.charities[0].name, streamId: seed.streamId, productId: seed.products[0].id, productName: '赣南脐橙 1', hostId: 'h_xxxxxxxxxx', viewerId: 'v_xxxxxxxxxx', buyerMasked: '观**', quantity: 2, unitPriceFen: 2990, pledgePerUnitFen: 300, totalFen: 5980, pledgeTotalFen: 600, createdAt: iso, expiresAt: iso, paidAt: iso, paymentId: `pay_o_${'x'.repeat(20)}`, idempotencyKey: 'k'.repeat(20), bodyHash: 'h'.repeat(64) });
+}
+
+/** Drops the run's database, Redis keys, topics and consumer groups. */
+async function dropNamespace(config: ReturnType<typeof loadConfig>, mongo: MongoClient): Promise<void> {
+  await mongo.db(new URL(config.mongo.url).pathname.slice(1)).dropDatabase().catch(() => undefined);
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+  await deleteKeys(redis, `${config.redis.prefix}*`).finally(() => redis.disconnect());
+  const admin = new Kafka({ clientId: 'livegive-bench-cleanup', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.namespace}.`));
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.namespace}.`));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function git(args: string[]): string {
+  try { return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'nogit'; }
+}
+function uniqueDir(base: string): string {
+  let d = base;
+  for (let i = 2; fs.existsSync(d); i++) d = `${base}-${i}`;
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new Error('timed out');
+}
+
+main().then((code) => process.exit(code), (err) => { console.error(err); process.exit(1); });

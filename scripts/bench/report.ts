@@ -1,0 +1,129 @@
+import type { Summary } from './stats';
+import type { HttpStep } from './baselines';
+import type { Check } from './verify';
+import type { ViewerStats } from './viewers';
+import type { FunctionCost } from './profile';
+import { lineChart } from './svg';
+
+export interface StepReport {
+  offered: number;
+  durationS: number;
+  sent: number;
+  achieved: number;
+  soldOut: number;
+  errors: Record<string, number>;
+  errorRate: number;
+  latency: Summary;
+  payments: { sent: number; ok: number; errors: Record<string, number>; latency: Summary };
+  refunds: { sent: number; ok: number; errors: Record<string, number> };
+  screen: Summary | null;
+  lagAtEnd: number;
+  lagDrainedAfterS: number | null;
+  consumedPerSec: Record<string, number>;
+  producedPerSec: number;
+  rssMB: Record<string, number>;
+  failures: string[];
+}
+
+export interface Ratio { stage: string; value: number | null; numerator: string; denominator: string }
+
+export interface Report {
+  startedAt: string;
+  commit: string;
+  command: string;
+  mode: 'full' | 'quick';
+  machine: { cpus: number; cpuModel: string; memGB: number; node: string };
+  notes: string[];
+  scenario: Record<string, unknown>;
+  steps: StepReport[];
+  sustainableRate: number | null;
+  baselines: {
+    express: { steps: HttpStep[]; sustainableRate: number | null };
+    redis: { opsPerSec: number; ops: number; latency: Summary; errors: number } | null;
+    kafka: { count: number; producePerSec: number; consumePerSec: number } | null;
+  };
+  ratios: Ratio[];
+  viewers: ViewerStats;
+  lag: { tS: number; total: number; byGroup: Record<string, number> }[];
+  stepStartsS: number[];
+  checks: Check[];
+  profiles?: Record<string, { totalMs: number; top: FunctionCost[]; owners: { owner: string; selfMs: number; share: number }[] }>;
+}
+
+const f0 = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : Math.round(v).toLocaleString('en-US'));
+const f1 = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(1));
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+const codes = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') || '–';
+
+/** The human-readable report (pure). */
+export function renderMarkdown(r: Report): string {
+  const L: string[] = [];
+  L.push(`# livegive benchmark — ${r.mode} run, ${r.startedAt}, commit ${r.commit}`, '');
+  L.push(`Command: \`${r.command}\``, '');
+  L.push(`Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memGB} GiB, Node ${r.machine.node}.`, '');
+  for (const n of r.notes) L.push(`> ${n}`, '');
+  L.push(`## Sustainable rate: ${r.sustainableRate === null ? 'none of the steps passed' : `${f0(r.sustainableRate)} orders/s`}`, '');
+  L.push('Rule: the highest step with p99 order latency ≤ 250 ms, under 0.1% errors, and Kafka consumer lag back to zero within 10 s of the step\'s end.', '');
+  L.push('| offered/s | achieved/s | errors | p50 ms | p95 ms | p99 ms | pay p99 ms | screen p50 ms | screen p99 ms | lag at end | drained after s | RSS api/workers MB | verdict |');
+  L.push('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const s of r.steps) {
+    L.push(`| ${f0(s.offered)} | ${f0(s.achieved)} | ${pct(s.errorRate)} ${Object.keys(s.errors).length ? `(${codes(s.errors)})` : ''} | ${f0(s.latency.p50)} | ${f0(s.latency.p95)} | ${f0(s.latency.p99)} | ${f0(s.payments.latency.p99)} | ${f0(s.screen?.p50)} | ${f0(s.screen?.p99)} | ${f0(s.lagAtEnd)} | ${s.lagDrainedAfterS === null ? 'not in window' : f1(s.lagDrainedAfterS)} | ${Object.values(s.rssMB).map(f0).join(' / ')} | ${s.failures.length ? s.failures.join('; ') : 'pass'} |`);
+  }
+  L.push('', 'Per step: orders sent, limited product sold out (answers 409 OUT_OF_STOCK, counted as correct), payments and refunds:', '');
+  L.push('| offered/s | orders sent | sold-out answers | payments ok/sent | payment errors | refunds ok/sent | refund errors | events produced/s | consumed/s by group |');
+  L.push('|---:|---:|---:|---|---|---|---|---:|---|');
+  for (const s of r.steps) {
+    L.push(`| ${f0(s.offered)} | ${f0(s.sent)} | ${f0(s.soldOut)} | ${f0(s.payments.ok)}/${f0(s.payments.sent)} | ${codes(s.payments.errors)} | ${f0(s.refunds.ok)}/${f0(s.refunds.sent)} | ${codes(s.refunds.errors)} | ${f0(s.producedPerSec)} | ${Object.entries(s.consumedPerSec).map(([g, v]) => `${g.split('.').pop()} ${f0(v)}`).join(', ')} |`);
+  }
+  L.push('', '## Against the baselines (same run, same load generator)', '');
+  L.push('| stage | ratio | numerator | denominator |', '|---|---:|---|---|');
+  for (const x of r.ratios) L.push(`| ${x.stage} | ${x.value === null ? '–' : x.value.toFixed(3)} | ${x.numerator} | ${x.denominator} |`);
+  L.push('', `Bare express (\`{}\`), open loop: sustainable ${f0(r.baselines.express.sustainableRate)} req/s.`, '');
+  L.push('| offered/s | achieved/s | errors | p50 ms | p99 ms |', '|---:|---:|---:|---:|---:|');
+  for (const s of r.baselines.express.steps) L.push(`| ${f0(s.offered)} | ${f0(s.achieved)} | ${s.errors} | ${f1(s.latency.p50)} | ${f1(s.latency.p99)} |`);
+  if (r.baselines.redis) L.push('', `Redis reservation script alone: ${f0(r.baselines.redis.opsPerSec)} ops/s (${f0(r.baselines.redis.ops)} ops, p99 ${f1(r.baselines.redis.latency.p99)} ms at 64 in flight, ${r.baselines.redis.errors} errors).`);
+  if (r.baselines.kafka) L.push('', `kafkajs with no work, ${f0(r.baselines.kafka.count)} events: produce ${f0(r.baselines.kafka.producePerSec)} events/s, consume ${f0(r.baselines.kafka.consumePerSec)} events/s.`);
+  L.push('', '## Viewers', '', `${r.viewers.connected} WebSocket viewers connected (${r.viewers.failed} failed, ${r.viewers.closedEarly} closed early), ${f0(r.viewers.frames)} frames received, ${r.viewers.snapshots} snapshots. Payment-to-screen is measured by latency probes: one unit of a probe-only product paid at a time, timed from sending the payment notification to the first frame at each viewer whose units for that product include it.`);
+  L.push('', '## Correctness', '');
+  for (const c of r.checks) L.push(`- ${c.ok ? 'PASS' : '**FAIL**'} ${c.name}: ${c.detail}`);
+  if (r.profiles) {
+    L.push('', '## Where the time goes (CPU profiles, self time)', '');
+    for (const [role, p] of Object.entries(r.profiles)) {
+      L.push(`### ${role} (${f0(p.totalMs)} ms sampled)`, '', '| function | location | self ms | share |', '|---|---|---:|---:|');
+      for (const fn of p.top) L.push(`| \`${fn.name}\` | ${fn.location || '–'} | ${f0(fn.selfMs)} | ${pct(fn.share)} |`);
+      L.push('', 'By package or file: ' + p.owners.slice(0, 12).map((o) => `${o.owner} ${pct(o.share)}`).join(', '), '');
+    }
+  }
+  L.push('', 'Charts: `throughput.svg`, `latency.svg`, `kafka-lag.svg`.', '');
+  return L.join('\n');
+}
+
+/** The three charts of the report (pure). */
+export function renderCharts(r: Report): { file: string; svg: string }[] {
+  const ex = r.baselines.express.steps;
+  const throughput = lineChart({
+    title: 'Throughput against offered rate', xLabel: 'offered requests/s', yLabel: 'achieved/s',
+    series: [
+      { name: 'orders (service)', points: r.steps.map((s) => [s.offered, s.achieved]) },
+      { name: 'bare express {}', points: ex.map((s) => [s.offered, s.achieved]) },
+      { name: 'offered = achieved', points: [...r.steps, ...ex].map((s) => [s.offered, s.offered] as [number, number]).sort((a, b) => a[0] - b[0]), dashed: true },
+    ],
+  });
+  const latency = lineChart({
+    title: 'Latency against offered rate (from the scheduled send time)', xLabel: 'offered requests/s', yLabel: 'ms', logY: true,
+    series: [
+      { name: 'orders p50', points: r.steps.map((s) => [s.offered, s.latency.p50]) },
+      { name: 'orders p99', points: r.steps.map((s) => [s.offered, s.latency.p99]) },
+      { name: 'payment→screen p99', points: r.steps.map((s) => [s.offered, s.screen?.p99 ?? NaN]) },
+      { name: 'bare express p99', points: ex.map((s) => [s.offered, s.latency.p99]), dashed: true },
+    ],
+    hLines: [{ y: 250, label: 'p99 limit 250 ms' }],
+  });
+  const groups = [...new Set(r.lag.flatMap((s) => Object.keys(s.byGroup)))];
+  const lag = lineChart({
+    title: 'Kafka consumer lag over time', xLabel: 'seconds since the first step', yLabel: 'events behind',
+    series: groups.map((g) => ({ name: g.split('.').pop()!, points: r.lag.map((s) => [s.tS, s.byGroup[g] ?? NaN] as [number, number]) })),
+    vLines: r.stepStartsS.map((t, i) => ({ x: t, label: `${f0(r.steps[i]?.offered)}/s` })),
+  });
+  return [{ file: 'throughput.svg', svg: throughput }, { file: 'latency.svg', svg: latency }, { file: 'kafka-lag.svg', svg: lag }];
+}

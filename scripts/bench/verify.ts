@@ -1,0 +1,104 @@
+import type { Db } from 'mongodb';
+import { verifyChain } from '../../src/allocator/chain';
+import type { LedgerEntry } from '../../src/allocator/ledger.types';
+import type { StreamTotals } from '../../src/events';
+import { BenchClient } from './http';
+import type { OrderRec } from './scenario';
+import type { Seeded } from './seed';
+
+export interface Check { name: string; ok: boolean; detail: string }
+
+/** What the ledger must hold for one charity, from the orders the client saw paid and refunded. */
+export interface Expected { allocatedFen: number; reversedFen: number; units: number; orders: number; salesFen: number }
+
+/** Sums the client's record of final order states per charity (pure). */
+export function expectedByCharity(orders: Iterable<OrderRec>, products: Seeded['products'], charities: number): Expected[] {
+  const out = Array.from({ length: charities }, () => ({ allocatedFen: 0, reversedFen: 0, units: 0, orders: 0, salesFen: 0 }));
+  for (const o of orders) {
+    if (o.state === 'reserved') continue;
+    const e = out[products[o.product].charityIdx];
+    e.allocatedFen += o.pledgeFen;
+    if (o.state === 'refunded') e.reversedFen += o.pledgeFen;
+    else { e.units += o.qty; e.orders += 1; e.salesFen += o.totalFen; }
+  }
+  return out;
+}
+
+/** Reads every order document's status from MongoDB (the projection), by id. */
+export async function projectedStatuses(db: Db): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  for await (const d of db.collection<{ _id: string; status: string }>('orders').find({}, { projection: { _id: 1, status: 1 } })) m.set(d._id, d.status);
+  return m;
+}
+
+/**
+ * The correctness checks after the run: no oversell, ledger = Σ pledges of paid − refunded + matches
+ * to the fen (and each chain verifies), stream totals = ledger, every accepted order projected to
+ * MongoDB in its final state. Orders whose payment or refund got no clear answer take MongoDB's state.
+ */
+export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, orders: Map<string, OrderRec>): Promise<Check[]> {
+  const checks: Check[] = [];
+  const projected = await projectedStatuses(db);
+  let unsure = 0;
+  for (const o of orders.values()) {
+    if (!o.unsure) continue;
+    unsure++;
+    const s = projected.get(o.id);
+    if (s === 'paid' || s === 'refunded' || s === 'reserved') o.state = s;
+  }
+  const missing = [...orders.values()].filter((o) => !projected.has(o.id)).length;
+  const wrong = [...orders.values()].filter((o) => projected.has(o.id) && projected.get(o.id) !== o.state);
+  checks.push({ name: 'every accepted order is in MongoDB in its final state', ok: missing === 0 && wrong.length === 0,
+    detail: `${orders.size} accepted, ${missing} missing, ${wrong.length} in another state${wrong.length ? ` (e.g. ${wrong[0].id}: expected ${wrong[0].state}, found ${projected.get(wrong[0].id)})` : ''}; ${unsure} had no clear payment/refund answer and took MongoDB's state` });
+
+  const stream = (await client.request('GET', `/api/v1/streams/${seed.streamId}`)).body as { products?: { id: string; remaining: number }[] };
+  const remaining = new Map((stream.products ?? []).map((p) => [p.id, p.remaining]));
+  const sold = new Map<number, number>();
+  for (const o of orders.values()) sold.set(o.product, (sold.get(o.product) ?? 0) + o.qty);
+  const stockProblems: string[] = [];
+  seed.products.forEach((p, i) => {
+    const s = sold.get(i) ?? 0;
+    const r = remaining.get(p.id);
+    if (s > p.stock) stockProblems.push(`${p.id}: ${s} sold of ${p.stock}`);
+    if (r === undefined || r < 0 || r !== p.stock - s) stockProblems.push(`${p.id}: remaining ${r}, expected ${p.stock - s}`);
+  });
+  const sellout = seed.products.findIndex((p) => p.role === 'sellout');
+  checks.push({ name: 'no product oversold (remaining = stock − accepted units, never below 0)', ok: stockProblems.length === 0,
+    detail: stockProblems.length ? stockProblems.slice(0, 5).join('; ') : `20 products; the limited one sold ${sold.get(sellout) ?? 0} of ${seed.products[sellout].stock}` });
+
+  const expected = expectedByCharity(orders.values(), seed.products, seed.charities.length);
+  const ledgerTotals: { donation: number; matched: number }[] = [];
+  for (let c = 0; c < seed.charities.length; c++) {
+    const charityId = seed.charities[c].id;
+    const sum = { allocation: 0, reversal: 0, match: 0, match_reversal: 0 };
+    const entries: LedgerEntry[] = [];
+    for await (const d of db.collection<Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date }>('ledger').find({ charityId }).sort({ seq: 1 })) {
+      const { _id, at, ...rest } = d;
+      entries.push({ ...rest, key: _id, at: at.toISOString() });
+      sum[d.kind] += d.amountFen;
+    }
+    const chain = verifyChain(charityId, entries);
+    const e = expected[c];
+    const matched = sum.match + sum.match_reversal;
+    const capOk = c === seed.match.charityIdx ? matched >= 0 && matched <= seed.match.capFen : matched === 0;
+    const ok = sum.allocation === e.allocatedFen && -sum.reversal === e.reversedFen && capOk && chain.problems.length === 0;
+    checks.push({ name: `ledger of charity ${c + 1} = Σ pledges paid − refunded + matches, to the fen; chain verifies`, ok,
+      detail: `ledger allocations ${sum.allocation} (expected ${e.allocatedFen}), reversals ${sum.reversal} (expected ${-e.reversedFen}), matches net ${matched} (cap ${c === seed.match.charityIdx ? seed.match.capFen : 0}), ${entries.length} entries, ${chain.problems.length} chain problems` });
+    ledgerTotals.push({ donation: sum.allocation + sum.reversal, matched });
+  }
+
+  const t = (await client.request('GET', `/api/v1/streams/${seed.streamId}/totals`)).body as StreamTotals;
+  const donation = ledgerTotals.reduce((a, b) => a + b.donation, 0);
+  const matched = ledgerTotals.reduce((a, b) => a + b.matched, 0);
+  const units = expected.reduce((a, b) => a + b.units, 0);
+  const sales = expected.reduce((a, b) => a + b.salesFen, 0);
+  const nOrders = expected.reduce((a, b) => a + b.orders, 0);
+  const byCharityOk = seed.charities.every((c, i) => {
+    const row = t.byCharity?.find((r) => r.charityId === c.id);
+    return (row?.donationFen ?? 0) === ledgerTotals[i].donation && (row?.matchedFen ?? 0) === ledgerTotals[i].matched;
+  });
+  checks.push({ name: 'stream totals = ledger (donation, matched, per charity; units, orders and sales as paid − refunded)',
+    ok: t.donationFen === donation && t.matchedFen === matched && byCharityOk && t.units === units && t.orders === nOrders && t.salesFen === sales,
+    detail: `totals donation ${t.donationFen} vs ledger ${donation}, matched ${t.matchedFen} vs ${matched}, units ${t.units} vs ${units}, orders ${t.orders} vs ${nOrders}, sales ${t.salesFen} vs ${sales}, per charity ${byCharityOk ? 'equal' : 'DIFFERENT'}` });
+  return checks;
+}

@@ -1,0 +1,43 @@
+import type { Slice, Stoppable } from '../app';
+import type { Deps } from '../deps';
+import { DomainError } from '../infra/errors';
+import { RedisWatch, RebuildStep } from './redis-watch';
+import { restoreCatalogCache } from './restore-catalog-cache';
+
+export { RedisWatch } from './redis-watch';
+export type { RebuildStep } from './redis-watch';
+export { restoreCatalogCache } from './restore-catalog-cache';
+
+/** What is rebuilt after Redis loses its state, in order: catalog hot copies first (the others read them). */
+export const rebuildSteps: RebuildStep[] = [
+  { name: 'catalog cache', run: restoreCatalogCache },
+];
+
+const watching = new WeakMap<Deps, Promise<Stoppable>>();
+
+/** One watch per process even when it runs both roles. */
+function watch(deps: Deps): Promise<Stoppable> {
+  let w = watching.get(deps);
+  if (!w) {
+    w = new RedisWatch(deps, rebuildSteps).start();
+    watching.set(deps, w);
+    return w;
+  }
+  return Promise.resolve({ stop: async () => undefined });
+}
+
+/** Paths that change order state in Redis: refused with 503 while it is rebuilt, so nothing acts on a half-built state. */
+const guarded = ['/api/v1/orders', '/api/v1/payments/notify', '/api/v1/orders/:id/refund'];
+
+export const recoverySlice: Slice = {
+  name: 'recovery',
+  routes(api, deps) {
+    for (const path of guarded) {
+      api.router.post(path, (_req, _res, next) => {
+        next(deps.state.rebuilding ? new DomainError('UNAVAILABLE', 'paused while order state is rebuilt; please retry', undefined, 2) : undefined);
+      });
+    }
+  },
+  background: watch,
+  workers: watch,
+};

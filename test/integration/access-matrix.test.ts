@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { startService, TestService } from '../helpers/app';
+import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
+import { call, rng } from '../../scripts/chaos/http-client';
+import { Sale } from '../../scripts/chaos/sale';
+import { usccCheckChar } from '../../src/catalog/uscc';
+
+/** Who calls: anonymous, then each role, and a second principal of each role that owns nothing here. */
+const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
+type Who = (typeof who)[number];
+
+interface Ctx { charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string }
+interface Row { route: string; req: (c: Ctx) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
+
+const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
+const key = () => ({ 'idempotency-key': randomBytes(8).toString('hex') });
+
+// The matrix: one row per route, one expected status per principal, in the order of `who`:
+//            none  viewer oViewer host  oHost charity oCharity operator
+const rows: Row[] = [
+  { route: 'POST /api/v1/charities', req: () => ({ path: '/api/v1/charities', body: { name: '新慈善', registrationNo: uscc() } }), expect: [401, 403, 403, 403, 403, 403, 403, 201] },
+  { route: 'PATCH /api/v1/charities/{id}', req: (c) => ({ path: `/api/v1/charities/${c.charityId}`, body: { active: true } }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'POST /api/v1/hosts', req: () => ({ path: '/api/v1/hosts', body: { name: '新主播' } }), expect: [401, 403, 403, 403, 403, 403, 403, 201] },
+  { route: 'POST /api/v1/viewers', req: () => ({ path: '/api/v1/viewers', body: { nickname: '新观众' } }), expect: [201, 201, 201, 201, 201, 201, 201, 201] },
+  { route: 'POST /api/v1/products', req: (c) => ({ path: '/api/v1/products', body: { name: '苹果', origin: '陕西', unit: '箱', priceFen: 5000, stock: 5, pledge: { charityId: c.charityId, perUnitFen: 100 } } }), expect: [401, 403, 403, 201, 201, 403, 403, 403] },
+  { route: 'GET /api/v1/products/{id}', req: (c) => ({ path: `/api/v1/products/${c.productId}` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'PATCH /api/v1/products/{id}', req: (c) => ({ path: `/api/v1/products/${c.productId}`, body: { buyerLimit: 1000 } }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'POST /api/v1/streams', req: () => ({ path: '/api/v1/streams', body: { title: '直播' } }), expect: [401, 403, 403, 201, 201, 403, 403, 403] },
+  { route: 'PUT /api/v1/streams/{id}/products', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/products`, body: { productIds: [c.productId] } }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'POST /api/v1/streams/{id}/start', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/start` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'POST /api/v1/streams/{id}/end', req: (c) => ({ path: `/api/v1/streams/${c.endStreamId}/end` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'GET /api/v1/streams/{id}', req: (c) => ({ path: `/api/v1/streams/${c.streamId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+  { route: 'POST /api/v1/orders', req: (c) => ({ path: '/api/v1/orders', headers: key(), body: { streamId: c.streamId, productId: c.productId, quantity: 1 } }), expect: [401, 201, 201, 403, 403, 403, 403, 403] },
+  { route: 'GET /api/v1/orders/{id}', req: (c) => ({ path: `/api/v1/orders/${c.orderId}` }), expect: [401, 200, 404, 200, 404, 403, 403, 200] },
+  // a bearer token is no payment signature: only the HMAC counts
+  { route: 'POST /api/v1/payments/notify', req: (c) => ({ path: '/api/v1/payments/notify', body: { orderId: c.orderId, paymentId: 'p1', amountFen: 5000, status: 'succeeded' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
+  { route: 'POST /api/v1/orders/{id}/refund', req: (c) => ({ path: `/api/v1/orders/${c.paidOrderId}/refund` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'GET /api/v1/charities/{id}/ledger', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/ledger` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
+  { route: 'GET /api/v1/charities/{id}/statements', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/statements?from=2026-01-01T00:00:00.000Z&to=2027-01-01T00:00:00.000Z` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
+  { route: 'GET /api/v1/charities/{id}/chain', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/chain` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
+  { route: 'POST /api/v1/matches', req: (c) => ({ path: '/api/v1/matches', body: { sponsorName: '赞助商', streamId: c.streamId, charityId: c.charityId, ratioPercent: 100, capFen: 1000 } }), expect: [401, 403, 403, 403, 403, 403, 403, 201] },
+  { route: 'GET /api/v1/matches/{id}', req: (c) => ({ path: `/api/v1/matches/${c.matchId}` }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'GET /api/v1/streams/{id}/totals', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/totals` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+  { route: 'GET /api/v1/public/charities/{id}', req: (c) => ({ path: `/api/v1/public/charities/${c.charityId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+  { route: 'GET /api/v1/public/receipts/{orderId}', req: (c) => ({ path: `/api/v1/public/receipts/${c.paidOrderId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+];
+
+describe('access matrix: every route × every principal', () => {
+  let svc: TestService;
+  const tokens = {} as Record<Who, string | undefined>;
+  let ctx: Ctx;
+
+  beforeAll(async () => {
+    svc = await startService('all');
+    const sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(3), payRatio: 1, refundRatio: 0 });
+    const s = await sale.prepare({ charities: 2, products: 1, stock: 100, viewers: 2 });
+    const other = await sale.prepare({ charities: 1, products: 1, stock: 1, viewers: 0 });
+    const admin = ADMIN_TOKEN;
+    // charity tokens are shown once at registration: register two charities whose tokens we keep
+    const mk = async () => (await call<{ id: string; token: string }>(svc.url, 'POST', '/api/v1/charities', { token: admin, body: { name: '受益慈善', registrationNo: uscc() } })).body;
+    const [mine, theirs] = [await mk(), await mk()];
+    const host = s.hostToken;
+    const product = await call<{ id: string }>(svc.url, 'POST', '/api/v1/products', { token: host, body: { name: '脐橙', origin: '赣州', unit: '箱', priceFen: 5000, stock: 100, pledge: { charityId: mine.id, perUnitFen: 700 } } });
+    await call(svc.url, 'PUT', `/api/v1/streams/${s.streamId}/products`, { token: host, body: { productIds: [...s.productIds, product.body.id] } });
+    const endStream = await call<{ id: string }>(svc.url, 'POST', '/api/v1/streams', { token: host, body: { title: '将结束' } });
+    await call(svc.url, 'POST', `/api/v1/streams/${endStream.body.id}/start`, { token: host });
+    const order = (t: string) => call<{ id: string; totalFen: number }>(svc.url, 'POST', '/api/v1/orders', { token: t, headers: key(), body: { streamId: s.streamId, productId: product.body.id, quantity: 1 } });
+    const o1 = (await order(s.viewers[0].token)).body;
+    const o2 = (await order(s.viewers[0].token)).body;
+    if (!(await sale.pay(o2.id, o2.totalFen))) throw new Error('setup payment failed');
+    const match = await call<{ id: string }>(svc.url, 'POST', '/api/v1/matches', { token: admin, body: { sponsorName: '赞助', streamId: s.streamId, charityId: mine.id, ratioPercent: 50, capFen: 10_000 } });
+    Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
+    ctx = { charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id };
+    // the receipt exists once the allocator has written the entry
+    await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
+  });
+  afterAll(async () => { await svc?.stop(); });
+
+  it('when the OpenAPI document lists a route, then the matrix has a row for it', async () => {
+    const doc = (await call<{ paths: Record<string, Record<string, unknown>> }>(svc.url, 'GET', '/api/v1/openapi.json')).body;
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+    expect(rows.map((r) => r.route).sort()).toEqual(documented);
+  });
+
+  it('when each principal calls each route, then the answer is the one in the matrix', async () => {
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const row of rows) {
+      const method = row.route.split(' ')[0];
+      const answers: number[] = [];
+      for (const w of who) {
+        let a = { status: 0 };
+        // a 503 (totals briefly rebuilt by the allocator) says nothing about access: ask again
+        for (let i = 0; i < 20 && (a.status === 0 || a.status === 503); i++) {
+          if (i) await new Promise((res) => setTimeout(res, 250));
+          const r = row.req(ctx);
+          a = await call(svc.url, method, r.path, { token: tokens[w], body: r.body, headers: r.headers });
+        }
+        answers.push(a.status);
+      }
+      got.push(`${row.route.padEnd(42)} ${answers.join(' ')}`);
+      want.push(`${row.route.padEnd(42)} ${row.expect.join(' ')}`);
+    }
+    expect(got.join('\n')).toBe(want.join('\n'));
+  });
+
+  it('when a refusal is answered, then its body has a stable error code and no stack or token', async () => {
+    const a = await call<{ error: { code: string; message: string } }>(svc.url, 'GET', `/api/v1/charities/${ctx.charityId}/ledger`, { token: tokens.otherCharity });
+    expect(a.body.error.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(a.body)).not.toMatch(/at .*\.ts:\d+|lg_(viewer|host|charity)_/);
+  });
+});

@@ -9,7 +9,6 @@ export class Progress {
     hideCursor: true, clearOnComplete: false, noTTYOutput: false,
   }, cliProgress.Presets.shades_classic);
   private elapsed = 0;
-  private stepStart = performance.now();
 
   constructor(total: number) {
     this.bar.start(total, 0, { step: '-', sent: 0, inflight: 0, p99: '-', lag: 0 });
@@ -27,7 +26,6 @@ export class Progress {
     this.elapsed += r.durationS;
     this.bar.update(this.elapsed);
     if (!process.stdout.isTTY) console.log(`  step ${r.offered}/s: achieved ${Math.round(r.achieved)}/s, p99 ${Math.round(r.latency.p99)} ms, errors ${(r.errorRate * 100).toFixed(2)}%, lag drained ${r.lagDrainedAfterS ?? 'no'}`);
-    this.stepStart = performance.now();
   }
 
   stop(): void {

@@ -22,7 +22,7 @@ export interface StepCounters {
   refunds: { sent: number; ok: number; errors: Record<string, number> };
 }
 
-export interface LoadOptions { payDelayMs: number; refundShare: number; refundDelayMs: number; probeEveryMs: number }
+export interface LoadOptions { payDelayMs: number; refundShare: number; refundDelayMs: number; probeEveryMs: number; maxInFlight: number }
 
 const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
 
@@ -69,6 +69,8 @@ export class Broadcast {
     const buyer = this.seed.buyers[Math.floor(Math.random() * this.seed.buyers.length)];
     const p = this.seed.products[product];
     step.sent++;
+    // bounded: past this many unanswered orders the client stops sending and counts the refusal as an error
+    if (this.clients.orders.inFlight >= this.opts.maxInFlight) { bump(step.errors, 'CLIENT_BACKLOG'); return; }
     this.pending++;
     void this.clients.orders.request('POST', '/api/v1/orders', {
       headers: { authorization: `Bearer ${buyer.token}`, 'idempotency-key': `${this.runId}-${++this.seq}` },

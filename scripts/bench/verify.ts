@@ -80,7 +80,9 @@ export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, order
     const chain = verifyChain(charityId, entries);
     const e = expected[c];
     const matched = sum.match + sum.match_reversal;
-    const capOk = c === seed.match.charityIdx ? matched >= 0 && matched <= seed.match.capFen : matched === 0;
+    // 1:1 up to the cap: while the net donation stays under the cap the match must equal it exactly
+    const net = e.allocatedFen - e.reversedFen;
+    const capOk = c === seed.match.charityIdx ? matched >= 0 && matched <= seed.match.capFen && (net >= seed.match.capFen || matched === net) : matched === 0;
     const ok = sum.allocation === e.allocatedFen && -sum.reversal === e.reversedFen && capOk && chain.problems.length === 0;
     checks.push({ name: `ledger of charity ${c + 1} = Σ pledges paid − refunded + matches, to the fen; chain verifies`, ok,
       detail: `ledger allocations ${sum.allocation} (expected ${e.allocatedFen}), reversals ${sum.reversal} (expected ${-e.reversedFen}), matches net ${matched} (cap ${c === seed.match.charityIdx ? seed.match.capFen : 0}), ${entries.length} entries, ${chain.problems.length} chain problems` });

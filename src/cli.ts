@@ -13,7 +13,9 @@ export async function buildCli(): Promise<Command> {
 }
 
 /** Slices add a line here: () => import('./x/x.cli').then((m) => m.register) */
-const cliModules: Array<() => Promise<(p: Command) => void>> = [];
+const cliModules: Array<() => Promise<(p: Command) => void>> = [
+  () => import('./statements/statements.cli').then((m) => m.register),
+];
 
 if (require.main === module) {
   buildCli()

@@ -7,6 +7,7 @@ import { startProjection } from './projection.consumer';
 export { getOrder, donationStatus } from './get-order';
 export { signPayment, verifyPaymentSignature } from './payment-signature';
 export { sweepOnce } from './order-sweeper';
+export { rebuildOrderState, waitForProjection } from './rebuild-order-state';
 export { placeOrderLua } from './orders.lua';
 export type { OrderSnapshot } from './orders.store';
 export type { OrderDoc } from './orders.models';

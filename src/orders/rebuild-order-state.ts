@@ -1,0 +1,83 @@
+import type { Deps } from '../deps';
+import { CatalogRepository } from '../catalog';
+import type { OrderDoc } from './orders.models';
+import { idemKeyHash } from './place-order';
+
+const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded';
+
+/** Waits until the projection group has consumed the whole order-event log (its committed offsets reach the end). */
+export async function waitForProjection(deps: Deps, timeoutMs = 120_000): Promise<void> {
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  try {
+    const topic = deps.config.kafka.topics.orderEvents;
+    const groupId = `${deps.config.kafka.groupPrefix}.projection`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const behind = ends.filter((e) => Number(e.high) > Math.max(0, done.get(e.partition) ?? 0));
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`projection still behind on ${behind.length} partition(s)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Rebuilds what Redis held for orders after it lost its data: the catalog's hot copies, every order's
+ * state, idempotency keys, per-buyer counts, pending expiries and remaining stock, from MongoDB once
+ * the projection has caught up with the Kafka log. Callers refuse orders until it returns.
+ */
+export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; products: number }> {
+  await waitForProjection(deps);
+  const repo = new CatalogRepository(deps);
+  const k = deps.key;
+  for await (const s of repo.streams.find({})) await repo.cacheStream(s);
+  const nicknames = new Map<string, string>();
+  const viewers = deps.redis.pipeline();
+  for await (const v of repo.viewers.find({})) { viewers.set(k('viewer', v._id), v.nickname); nicknames.set(v._id, v.nickname); }
+  await viewers.exec();
+
+  const sold = new Map<string, number>();
+  const bought = new Map<string, number>();
+  let count = 0;
+  let pipe = deps.redis.pipeline();
+  const idemTtlMs = deps.config.orders.idempotencyTtlSeconds * 1000;
+  for await (const o of deps.db.collection<OrderDoc>('orders').find({})) {
+    count++;
+    const eventType = `order.${{ reserved: 'placed', paid: 'paid', expired: 'expired', cancelled: 'cancelled', refunded: 'refunded' }[o.status]}`;
+    pipe.hset(k('order', o._id), {
+      orderId: o._id, status: o.status, ver: o.orderVersion, viewerId: o.viewerId, nick: nicknames.get(o.viewerId) ?? '', streamId: o.streamId, productId: o.productId,
+      productName: o.productName, hostId: o.hostId, charityId: o.charityId, charityName: o.charityName, quantity: o.quantity,
+      unitPriceFen: o.unitPriceFen, pledgePerUnitFen: o.pledgePerUnitFen, createdAt: o.createdAt, expiresAt: o.expiresAt,
+      expMs: Date.parse(o.expiresAt), idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
+      ...(o.paidAt ? { paidAt: o.paidAt, paymentId: o.paymentId ?? '' } : {}),
+      [`eid:${eventType}`]: o.lastEventId, [`at:${eventType}`]: o.updatedAt.toISOString(),
+    });
+    if (holdsStock(o.status)) {
+      sold.set(o.productId, (sold.get(o.productId) ?? 0) + o.quantity);
+      const b = k('bought', o.productId, o.viewerId);
+      bought.set(b, (bought.get(b) ?? 0) + o.quantity);
+      const ttl = Date.parse(o.createdAt) + idemTtlMs - Date.now();
+      if (ttl > 0) pipe.set(k('idem', o.viewerId, idemKeyHash(o.idempotencyKey)), `${o._id}|${o.bodyHash}`, 'PX', ttl);
+    }
+    if (o.status === 'reserved') pipe.zadd(k('expiring'), Date.parse(o.expiresAt), o._id);
+    if (count % 1000 === 0) { await pipe.exec(); pipe = deps.redis.pipeline(); }
+  }
+  for (const [key, units] of bought) pipe.set(key, units);
+  await pipe.exec();
+
+  let products = 0;
+  const names = new Map<string, string>();
+  for await (const p of repo.products.find({})) {
+    products++;
+    if (!names.has(p.pledge.charityId)) names.set(p.pledge.charityId, (await repo.charityNames([p.pledge.charityId])).get(p.pledge.charityId) ?? '');
+    await repo.cacheProductTerms(p, names.get(p.pledge.charityId)!);
+    await deps.redis.set(k('stock', p._id), p.stock - (sold.get(p._id) ?? 0));
+  }
+  deps.logger.info({ orders: count, products }, 'order state rebuilt from MongoDB');
+  return { orders: count, products };
+}

@@ -36,11 +36,13 @@ export const closeCodes = { inbound: 1008, unknownStream: 4404, unavailable: 101
 export async function attachFeedGateway(server: Server, deps: Deps, opts: GatewayOptions): Promise<FeedGateway> {
   const { config, logger, metrics } = deps;
   const heartbeatMs = opts.heartbeatMs ?? 30_000;
+  let lastReadWarn = 0;
   const hub = new FeedHub(opts.reader, { ...defaultHubOptions, intervalMs: config.feed.intervalMs, ...pick(opts) }, {
     sent: (n) => metrics.wsFramesSent.inc(n),
     dropped: (n) => metrics.wsFramesDropped.inc(n),
     slowClosed: (streamId) => logger.info({ streamId }, 'feed: closed a client that stopped reading'),
-    readFailed: (streamId, err) => logger.warn({ streamId, err }, 'feed: could not read totals'),
+    // retried every interval while Redis is away: log the first failure of every 5 s, not each retry
+    readFailed: (streamId, err) => { if (Date.now() - lastReadWarn > 5000) { lastReadWarn = Date.now(); logger.warn({ streamId, err }, 'feed: could not read totals'); } },
   });
   // small frames only: viewers have nothing to say, and a large inbound frame is refused with 1009
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 1024, perMessageDeflate: false, clientTracking: false });

@@ -2,9 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Command } from 'commander';
 import WebSocket from 'ws';
+import Redis from 'ioredis';
+import { loadConfig } from '../src/config';
+import { keyspace } from '../src/infra/redis';
+import { totalsChannel } from '../src/allocator';
 import { signPayment } from '../src/orders';
 import { DemoClient } from '../src/demo/demo-client';
 import { seedDemo } from '../src/demo/seed-demo';
@@ -39,6 +45,15 @@ function run(role: string, env: NodeJS.ProcessEnv): ChildProcess {
 }
 let stopping = false;
 
+/** Places one order and pays it; answers the time the payment notification was sent. */
+async function payOne(client: DemoClient, streamId: string, productId: string, token: string, secret: string): Promise<number> {
+  const order = await client.call<{ id: string; totalFen: number }>('POST', '/api/v1/orders', { token, headers: { 'Idempotency-Key': randomUUID() }, body: { streamId, productId, quantity: 1 } });
+  const raw = JSON.stringify({ orderId: order.id, paymentId: `bench-${randomUUID()}`, amountFen: order.totalFen, status: 'succeeded' });
+  const t = performance.timeOrigin + performance.now();
+  await client.call('POST', '/api/v1/payments/notify', { rawBody: raw, headers: { 'Livegive-Signature': signPayment(secret, raw) } });
+  return t;
+}
+
 async function main(): Promise<void> {
   const port = await freePort();
   const env = {
@@ -57,30 +72,31 @@ async function main(): Promise<void> {
     }
     const world = await seedDemo(client, env.LIVEGIVE_ADMIN_TOKEN, { viewers: 20 });
     const product = world.products[0];
+    // when each totals change was published (seq → time), to split the delay into allocator and feed
+    const config = loadConfig({ ...process.env, ...env });
+    const sub = new Redis(config.redis.url);
+    const publishedAt = new Map<number, number>();
+    sub.on('message', (_ch: string, m: string) => { const { seq } = JSON.parse(m) as { seq: number }; if (!publishedAt.has(seq)) publishedAt.set(seq, performance.timeOrigin + performance.now()); });
+    await sub.subscribe(totalsChannel({ key: keyspace(config.redis.prefix) }));
+    // warm-up: the allocator's consumer group has joined once a first payment shows in the totals
+    await payOne(client, world.streamId, product.id, world.viewers[0].token, env.LIVEGIVE_PAYMENT_SECRET);
+    for (let i = 0; ; i++) {
+      const t = await client.call<{ orders: number }>('GET', `/api/v1/streams/${world.streamId}/totals`);
+      if (t.orders >= 1) break;
+      if (i > 600) throw new Error('the allocator never counted the warm-up payment');
+      await sleep(100);
+    }
     await sleep(1000);
     const rssIdle = rssMiB(api.pid!);
 
-    // frames: seq → orders counted (parsed once per seq); arrivals bucketed per client below
-    const ordersAtSeq = new Map<number, number>();
-    const arrivals: { orders: number; at: number }[][] = [];
-    const sockets: WebSocket[] = [];
-    for (let i = 0; i < CLIENTS; i += 200) {
-      await Promise.all(Array.from({ length: Math.min(200, CLIENTS - i) }, (_, j) => new Promise<void>((resolve, reject) => {
-        const mine: { orders: number; at: number }[] = [];
-        arrivals[i + j] = mine;
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/streams/${world.streamId}`, { perMessageDeflate: false });
-        ws.on('message', (data: Buffer) => {
-          const at = performance.now();
-          const seq = Number(/"seq":(\d+)/.exec(data.toString('latin1', 0, 48))?.[1]);
-          let orders = ordersAtSeq.get(seq);
-          if (orders === undefined) { orders = (JSON.parse(data.toString()) as { totals: { orders: number } }).totals.orders; ordersAtSeq.set(seq, orders); }
-          mine.push({ orders, at });
-        });
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-        sockets.push(ws);
-      })));
-    }
+    // the clients run in a worker thread, so the load generator here cannot delay their clocks
+    const clients = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(__filename)});`, { eval: true, workerData: { port, streamId: world.streamId, count: CLIENTS } });
+    const fromClients = (type: string) => new Promise<ClientReport>((resolve, reject) => {
+      const onMsg = (m: ClientReport) => { if (m.type === type) { clients.off('message', onMsg); resolve(m); } };
+      clients.on('message', onMsg);
+      clients.once('error', reject);
+    });
+    await fromClients('connected');
     await sleep(2000);
     const rssConnected = rssMiB(api.pid!);
     console.log(`${CLIENTS} clients connected; API RSS idle ${rssIdle.toFixed(0)} MiB, with clients ${rssConnected.toFixed(0)} MiB`);
@@ -89,7 +105,11 @@ async function main(): Promise<void> {
     const sentAt: number[] = []; // by answer order: the send time of the k-th answered notification
     let failures = 0;
     let rssPeak = rssConnected;
-    const rssTimer = setInterval(() => { rssPeak = Math.max(rssPeak, rssMiB(api.pid!)); }, 500);
+    let lagP99 = 0; // the API's event-loop delay (prom-client's p99 since the previous scrape)
+    const rssTimer = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssMiB(api.pid!));
+      void fetch(`${base}/metrics`).then((r) => r.text()).then((m) => { lagP99 = Math.max(lagP99, Number(/^livegive_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(m)?.[1] ?? 0)); }, () => undefined);
+    }, 1000);
     const inflight = new Set<Promise<void>>();
     const start = performance.now();
     let due = 0;
@@ -99,11 +119,7 @@ async function main(): Promise<void> {
         const viewer = world.viewers[due % world.viewers.length];
         const p = (async () => {
           try {
-            const order = await client.call<{ id: string; totalFen: number }>('POST', '/api/v1/orders', { token: viewer.token, headers: { 'Idempotency-Key': randomUUID() }, body: { streamId: world.streamId, productId: product.id, quantity: 1 } });
-            const raw = JSON.stringify({ orderId: order.id, paymentId: `bench-${randomUUID()}`, amountFen: order.totalFen, status: 'succeeded' });
-            const t = performance.now();
-            await client.call('POST', '/api/v1/payments/notify', { rawBody: raw, headers: { 'Livegive-Signature': signPayment(env.LIVEGIVE_PAYMENT_SECRET, raw) } });
-            sentAt.push(t);
+            sentAt.push(await payOne(client, world.streamId, product.id, viewer.token, env.LIVEGIVE_PAYMENT_SECRET));
           } catch (err) {
             if (failures++ < 5) console.error(`order failed: ${(err as Error).message}`);
           }
@@ -113,9 +129,12 @@ async function main(): Promise<void> {
       await sleep(5);
     }
     await Promise.all([...inflight]);
-    const paid = sentAt.length;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !arrivals.every((a) => (a.at(-1)?.orders ?? 0) >= paid)) await sleep(100);
+    const paid = sentAt.length + 1; // with the warm-up payment, counted first
+    sentAt.unshift(NaN);
+    const done = fromClients('report');
+    clients.postMessage({ type: 'finish', orders: paid, waitMs: 30_000 });
+    const { arrivals, ordersAtSeq: ordersList } = await done;
+    const ordersAtSeq = new Map(ordersList);
     clearInterval(rssTimer);
 
     // delay of payment k at one client = arrival of its first frame with orders ≥ k − send time of k
@@ -125,16 +144,32 @@ async function main(): Promise<void> {
     for (const frames of arrivals) {
       let k = 0;
       for (const f of frames) {
-        for (; k < Math.min(f.orders, paid); k++) { hist[Math.min(60_000, Math.max(0, Math.round(f.at - sentAt[k])))]++; samples++; }
+        for (; k < Math.min(f.orders, paid); k++) { if (k === 0) continue; hist[Math.min(60_000, Math.max(0, Math.round(f.at - sentAt[k])))]++; samples++; }
       }
       missing += paid - k;
     }
     const pct = (q: number) => { let acc = 0; for (let ms = 0; ms < hist.length; ms++) { acc += hist[ms]; if (acc >= q * samples) return ms; } return NaN; };
     console.log(`paid ${paid} orders in ${SECONDS} s (${(paid / SECONDS).toFixed(0)}/s), ${failures} failed; ${samples} payment×client samples, ${missing} never seen`);
     console.log(`payment notification → frame at client: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`);
+    // allocator: notification → first published totals that count it; feed: publish of a seq → frame with it
+    const pubs = [...publishedAt.entries()].sort((a, b) => a[0] - b[0]);
+    const alloc: number[] = [];
+    let j = 0;
+    for (let k = 1; k < paid; k++) {
+      while (j < pubs.length && (ordersAtSeq.get(pubs[j][0]) ?? -1) < k + 1) j++;
+      if (j < pubs.length) alloc.push(pubs[j][1] - sentAt[k]);
+    }
+    const feed: number[] = [];
+    // the first frame of each client is its snapshot of a seq published before it connected: not a delivery
+    for (const frames of arrivals) for (const f of frames.slice(1)) { const t = publishedAt.get(f.seq); if (t !== undefined) feed.push(f.at - t); }
+    const q = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]) : NaN; };
+    console.log(`  of which notification → totals published (allocator, sampled where seq→orders is known): p50 ${q(alloc, 0.5)} ms, p99 ${q(alloc, 0.99)} ms (${alloc.length})`);
+    console.log(`  of which totals published → frame at client (feed): p50 ${q(feed, 0.5)} ms, p99 ${q(feed, 0.99)} ms (${feed.length} frames)`);
     console.log(`frames per client: ${(arrivals.reduce((a, f) => a + f.length, 0) / CLIENTS).toFixed(0)} (${ordersAtSeq.size} distinct seqs)`);
+    console.log(`API event-loop delay p99 (worst 1 s window): ${Math.round(lagP99 * 1000)} ms; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`);
     console.log(`API process RSS: idle ${rssIdle.toFixed(0)} MiB, ${CLIENTS} clients ${rssConnected.toFixed(0)} MiB, peak under load ${rssPeak.toFixed(0)} MiB`);
-    for (const ws of sockets) ws.terminate();
+    await clients.terminate();
+    sub.disconnect();
   } finally {
     stopping = true;
     api.kill('SIGTERM');
@@ -142,4 +177,40 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+interface ClientReport { type: string; arrivals: { seq: number; orders: number; at: number }[][]; ordersAtSeq: [number, number][] }
+
+/** Worker thread: opens the clients, timestamps every frame, reports when all have seen the last payment. */
+async function clientThread(): Promise<void> {
+  const { port, streamId, count } = workerData as { port: number; streamId: string; count: number };
+  const ordersAtSeq = new Map<number, number>(); // parsed once per seq: every client gets the same frame
+  const arrivals: ClientReport['arrivals'] = [];
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < count; i += 200) {
+    await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, j) => new Promise<void>((resolve, reject) => {
+      const mine: ClientReport['arrivals'][number] = [];
+      arrivals[i + j] = mine;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/streams/${streamId}`, { perMessageDeflate: false });
+      ws.on('message', (data: Buffer) => {
+        const at = performance.timeOrigin + performance.now();
+        const seq = Number(/"seq":(\d+)/.exec(data.toString('latin1', 0, 48))?.[1]);
+        let orders = ordersAtSeq.get(seq);
+        if (orders === undefined) { orders = (JSON.parse(data.toString()) as { totals: { orders: number } }).totals.orders; ordersAtSeq.set(seq, orders); }
+        mine.push({ seq, orders, at });
+      });
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      sockets.push(ws);
+    })));
+  }
+  parentPort!.postMessage({ type: 'connected', arrivals: [], ordersAtSeq: [] });
+  parentPort!.on('message', async (m: { type: string; orders: number; waitMs: number }) => {
+    if (m.type !== 'finish') return;
+    const deadline = Date.now() + m.waitMs;
+    while (Date.now() < deadline && !arrivals.every((a) => (a.at(-1)?.orders ?? 0) >= m.orders)) await sleep(100);
+    for (const ws of sockets) ws.terminate();
+    parentPort!.postMessage({ type: 'report', arrivals, ordersAtSeq: [...ordersAtSeq] });
+  });
+}
+
+if (isMainThread) main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+else void clientThread();

@@ -61,7 +61,7 @@ describe('feed and Redis', () => {
     const c = await connect('s_r1');
     await waitFor(async () => c.seqs.length === 1, 'snapshot');
     // drop every pub/sub connection, then publish at once: that message is lost to this process
-    await admin.client('KILL', 'TYPE', 'pubsub');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await admin.set(deps.key('feedtest', 's_r1'), JSON.stringify(totals('s_r1', 2)));
     expect(await admin.publish(channel(), JSON.stringify({ streamId: 's_r1', seq: 2 }))).toBe(0);
     await waitFor(async () => c.seqs.at(-1) === 2, 'the change after the subscriber reconnected', 10000, 50);

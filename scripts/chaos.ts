@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { randomInt } from 'node:crypto';
-import { runScenario, crashScenario, kafkaOutageScenario, redisRestartScenario, mongoOutageScenario, replayScenario, scaleOutScenario, ScenarioSpec, ScenarioResult } from './chaos/scenarios';
-import { formatProblems } from './chaos/gather';
+import { runScenario, crashScenario, kafkaOutageScenario, redisRestartScenario, mongoOutageScenario, replayScenario, scaleOutScenario, formatResult, ScenarioSpec } from './chaos/scenarios';
 
 /**
  * npm run chaos -- --seed <n> [--only crash,kafka-outage,…] [--quick]
@@ -31,25 +30,13 @@ const only = opts.only?.split(',').map((s) => s.trim());
 const chosen = only ? all.filter((s) => only.includes(s.name)) : all;
 if (only && chosen.length !== only.length) { console.error(`chaos: unknown scenario in --only (known: ${all.map((s) => s.name).join(', ')})`); process.exit(2); }
 
-function report(r: ScenarioResult): string {
-  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
-  return [
-    `■ ${r.name} — ${r.title} (${(r.ms / 1000).toFixed(0)} s, seed ${r.seed})`,
-    ...r.notes.map((n) => `    ${n}`),
-    `    orders: ${r.attempts} attempted, ${r.accepted} accepted, ${r.paid} paid, ${r.refunded} refunded; at most ${r.maxInFlight} requests in flight`,
-    `    refused (final answers): ${fmt(r.refused)}; payments refused: ${fmt(r.paymentRefused)}`,
-    `    retried (transient answers): ${fmt(r.retried)}`,
-    `    checked ${r.orders} orders and ${r.ledgerEntries} ledger entries after ${(r.settleMs / 1000).toFixed(1)} s of settling: ${formatProblems(r.problems)}`,
-  ].join('\n');
-}
-
 (async () => {
   console.log(`chaos: seed ${seed}${quick ? ' (quick)' : ''}; scenarios: ${chosen.map((s) => s.name).join(', ')}`);
   let broken = 0;
   for (const [i, spec] of chosen.entries()) {
     console.log(`\n▶ ${spec.name}: ${spec.title}`);
     const r = await runScenario(spec, seed + i, 1, (s) => console.log(s));
-    console.log(report(r));
+    console.log(formatResult(r));
     if (r.problems.length) broken++;
   }
   console.log(`\nchaos: seed ${seed}: ${broken === 0 ? 'the invariant held in every scenario' : `the invariant broke in ${broken} scenario(s)`}`);

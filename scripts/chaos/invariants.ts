@@ -43,8 +43,16 @@ function checkStock(f: Facts): Problem[] {
   const holding = new Set(f.holdingStatuses ?? ['reserved', 'paid', 'refunded']);
   const held = new Map<string, number>();
   for (const o of f.orders) if (holding.has(o.status)) held.set(o.productId, (held.get(o.productId) ?? 0) + o.quantity);
+  // what buyers were told is independent of any store: paid units can never exceed stock
+  const paidUnits = new Map<string, number>();
+  for (const id of f.client.paymentsAcked) {
+    const a = f.client.accepted.get(id);
+    if (a) paidUnits.set(a.productId, (paidUnits.get(a.productId) ?? 0) + a.quantity);
+  }
   for (const [productId, p] of f.products) {
     const sold = held.get(productId) ?? 0;
+    const paid = paidUnits.get(productId) ?? 0;
+    if (paid > p.stock) out.push({ check: 'oversell', subject: `product ${productId}`, message: `${paid} units paid (acknowledged to buyers) > stock ${p.stock}` });
     if (sold > p.stock) out.push({ check: 'oversell', subject: `product ${productId}`, message: `${sold} units held by orders > stock ${p.stock}` });
     if (p.remaining < 0) out.push({ check: 'oversell', subject: `product ${productId}`, message: `remaining is ${p.remaining}` });
     if (p.remaining + sold !== p.stock) {

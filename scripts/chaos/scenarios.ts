@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Cluster, ClusterOptions } from './cluster';
 import { Sale, SaleStats } from './sale';
-import { FeedWatcher, settleAndCheck } from './gather';
+import { FeedWatcher, settleAndCheck, formatProblems } from './gather';
 import { call, rng, sleep } from './http-client';
 import type { Problem } from './invariants';
 import { ADMIN_TOKEN, PAYMENT_SECRET } from '../../test/helpers/env';
@@ -179,3 +179,16 @@ export const scaleOutScenario = (): ScenarioSpec => ({
     await sleep(4000);
   },
 });
+
+/** The scenario's note: faults, orders in flight, what was refused, and the invariant result. */
+export function formatResult(r: ScenarioResult): string {
+  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
+  return [
+    `■ ${r.name} — ${r.title} (${(r.ms / 1000).toFixed(0)} s, seed ${r.seed})`,
+    ...r.notes.map((n) => `    ${n}`),
+    `    orders: ${r.attempts} attempted, ${r.accepted} accepted, ${r.paid} paid, ${r.refunded} refunded; at most ${r.maxInFlight} requests in flight`,
+    `    refused (final answers): ${fmt(r.refused)}; payments refused: ${fmt(r.paymentRefused)}`,
+    `    retried (transient answers): ${fmt(r.retried)}`,
+    `    checked ${r.orders} orders and ${r.ledgerEntries} ledger entries after ${(r.settleMs / 1000).toFixed(1)} s of settling: ${formatProblems(r.problems)}`,
+  ].join('\n');
+}

@@ -2,15 +2,20 @@ import type { Slice, Stoppable } from '../app';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { RedisWatch, RebuildStep } from './redis-watch';
-import { restoreCatalogCache } from './restore-catalog-cache';
+import { rebuildOrderState } from '../orders';
+import { rebuildTotals } from '../allocator';
 
 export { RedisWatch } from './redis-watch';
 export type { RebuildStep } from './redis-watch';
-export { restoreCatalogCache } from './restore-catalog-cache';
 
-/** What is rebuilt after Redis loses its state, in order: catalog hot copies first (the others read them). */
+/**
+ * What is rebuilt after Redis loses its state, in order: catalog hot copies, order states, stock and
+ * idempotency keys (once the projection has consumed the Kafka log), then totals and match budgets from
+ * the ledger. Exported so a test can add a step that holds the rebuild open.
+ */
 export const rebuildSteps: RebuildStep[] = [
-  { name: 'catalog cache', run: restoreCatalogCache },
+  { name: 'orders', run: rebuildOrderState },
+  { name: 'totals', run: rebuildTotals },
 ];
 
 const watching = new WeakMap<Deps, Promise<Stoppable>>();

@@ -259,12 +259,17 @@ function ratios(r: Report): Report['ratios'] {
   ];
 }
 
+/** Per process folder, the thread profile with the most busy time (the main thread, not tsx's loader). */
 function readProfiles(dir: string): Report['profiles'] {
   const out: NonNullable<Report['profiles']> = {};
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-    const p = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile;
-    const s = selfTimes(p);
-    out[f.replace(/\.cpuprofile$/, '')] = { totalMs: s.total, top: s.functions.slice(0, 20), owners: selfTimesByOwner(p).slice(0, 20) };
+  for (const role of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory())) {
+    let best: { p: CpuProfile; s: ReturnType<typeof selfTimes>; file: string } | null = null;
+    for (const f of fs.readdirSync(path.join(dir, role)).filter((x) => x.endsWith('.cpuprofile'))) {
+      const p = JSON.parse(fs.readFileSync(path.join(dir, role, f), 'utf8')) as CpuProfile;
+      const s = selfTimes(p);
+      if (!best || s.total > best.s.total) best = { p, s, file: `${role}/${f}` };
+    }
+    if (best) out[role] = { file: best.file, totalMs: best.s.total, idleMs: best.s.idle, top: best.s.functions.slice(0, 20), owners: selfTimesByOwner(best.p).slice(0, 20) };
   }
   return out;
 }

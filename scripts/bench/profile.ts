@@ -20,10 +20,11 @@ export function shortLocation(url: string, line: number): string {
 }
 
 /**
- * Self time per function (summed over every node with the same name and location). Uses the sample
- * timeline when present, else hit counts × the mean sampling interval.
+ * Self time per function (summed over every node with the same name and location), in ms, with shares
+ * of the busy time: (idle) is reported apart. Uses the sample timeline when present, else hit counts ×
+ * the mean sampling interval.
  */
-export function selfTimes(profile: CpuProfile): { total: number; functions: FunctionCost[] } {
+export function selfTimes(profile: CpuProfile): { total: number; idle: number; functions: FunctionCost[] } {
   const byNode = new Map<number, number>();
   if (profile.samples?.length && profile.timeDeltas?.length === profile.samples.length) {
     // timeDeltas[i] is the gap before sample i, so sample i's time is the gap before sample i+1
@@ -38,9 +39,11 @@ export function selfTimes(profile: CpuProfile): { total: number; functions: Func
   }
   const agg = new Map<string, { name: string; location: string; us: number }>();
   let total = 0;
+  let idle = 0;
   for (const n of profile.nodes) {
     const us = byNode.get(n.id) ?? 0;
     if (!us) continue;
+    if (n.callFrame.functionName === '(idle)') { idle += us; continue; }
     total += us;
     const name = n.callFrame.functionName || '(anonymous)';
     const location = shortLocation(n.callFrame.url, n.callFrame.lineNumber);
@@ -50,7 +53,7 @@ export function selfTimes(profile: CpuProfile): { total: number; functions: Func
     agg.set(k, a);
   }
   const functions = [...agg.values()].sort((a, b) => b.us - a.us).map((a) => ({ name: a.name, location: a.location, selfMs: a.us / 1000, share: total ? a.us / total : 0 }));
-  return { total: total / 1000, functions };
+  return { total: total / 1000, idle: idle / 1000, functions };
 }
 
 /** Self time grouped by package (node_modules/<pkg>), project file, or V8 pseudo-node such as (garbage collector). */

@@ -47,7 +47,7 @@ export interface Report {
   lag: { tS: number; total: number; byGroup: Record<string, number> }[];
   stepStartsS: number[];
   checks: Check[];
-  profiles?: Record<string, { totalMs: number; top: FunctionCost[]; owners: { owner: string; selfMs: number; share: number }[] }>;
+  profiles?: Record<string, { file: string; totalMs: number; idleMs: number; top: FunctionCost[]; owners: { owner: string; selfMs: number; share: number }[] }>;
 }
 
 const f0 = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : Math.round(v).toLocaleString('en-US'));
@@ -89,7 +89,7 @@ export function renderMarkdown(r: Report): string {
   if (r.profiles) {
     L.push('', '## Where the time goes (CPU profiles, self time)', '');
     for (const [role, p] of Object.entries(r.profiles)) {
-      L.push(`### ${role} (${f0(p.totalMs)} ms sampled)`, '', '| function | location | self ms | share |', '|---|---|---:|---:|');
+      L.push(`### ${role}: ${f0(p.totalMs)} ms busy, ${f0(p.idleMs)} ms idle (\`profiles/${p.file}\`; shares are of the busy time)`, '', '| function | location | self ms | share |', '|---|---|---:|---:|');
       for (const fn of p.top) L.push(`| \`${fn.name}\` | ${fn.location || '–'} | ${f0(fn.selfMs)} | ${pct(fn.share)} |`);
       L.push('', 'By package or file: ' + p.owners.slice(0, 12).map((o) => `${o.owner} ${pct(o.share)}`).join(', '), '');
     }

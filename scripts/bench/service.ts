@@ -26,7 +26,8 @@ export function freePort(): Promise<number> {
  * process and --cpu-prof profiles it), its output going to a log file.
  */
 export function spawnTs(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { logDir: string; profileDir?: string; port?: number }): Child {
-  const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+  // one folder per process: the tsx loader runs in a worker thread that writes a profile of its own
+  const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(opts.profileDir, name)] : [];
   const log = fs.openSync(path.join(opts.logDir, `${name}.log`), 'a');
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);

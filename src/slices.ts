@@ -3,6 +3,7 @@ import { catalogSlice } from './catalog';
 import { recoverySlice } from './recovery';
 import { ordersSlice } from './orders';
 import { statementsSlice } from './statements';
+import { feedSlice } from './feed';
 
 /** Every capability of the service, in mount order. */
 export const slices: Slice[] = [
@@ -10,4 +11,5 @@ export const slices: Slice[] = [
   recoverySlice, // before the orders: its guard refuses order writes while Redis state is rebuilt
   ordersSlice,
   statementsSlice,
+  feedSlice,
 ];

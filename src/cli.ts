@@ -14,6 +14,7 @@ export async function buildCli(): Promise<Command> {
 
 /** Slices add a line here: () => import('./x/x.cli').then((m) => m.register) */
 const cliModules: Array<() => Promise<(p: Command) => void>> = [
+  () => import('./allocator/allocator.cli').then((m) => m.register),
   () => import('./statements/statements.cli').then((m) => m.register),
 ];
 

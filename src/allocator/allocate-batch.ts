@@ -1,0 +1,58 @@
+import type { Deps } from '../deps';
+import { parseOrderEvent, type DeadLetter } from '../events';
+import { allocate, isFolded, type PositionedEvent } from './allocate';
+import { LedgerRepository } from './ledger.repository';
+import { applyPlans, displayOf, readHeads, takeMatches, TotalsBusy, TotalsMissing } from './totals.store';
+import { totalsKeys } from './totals';
+
+export interface BatchInput {
+  groupId: string;
+  topic: string;
+  partition: number;
+  messages: { key: Buffer | null; value: Buffer | null; offset: string }[];
+}
+
+/** Splits a batch into valid events and dead letters (unparseable, invalid, or keyed to another charity). */
+export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: DeadLetter[] } {
+  const events: PositionedEvent[] = [];
+  const dead: DeadLetter[] = [];
+  for (const m of b.messages) {
+    const r = parseOrderEvent(m.value);
+    const key = m.key?.toString('utf8') ?? null;
+    // the key places a charity's events in one partition, whose owner is the chain's only writer
+    const reason = !r.ok ? r.reason : key !== r.event.charityId ? `key ${JSON.stringify(key)} does not match charityId` : null;
+    if (reason === null && r.ok) events.push({ event: r.event, partition: b.partition, offset: Number(m.offset) });
+    else dead.push({ reason: reason!, group: b.groupId, topic: b.topic, partition: b.partition, offset: m.offset, key, valueBase64: m.value?.toString('base64') ?? null, at: new Date().toISOString() });
+  }
+  return { events, dead };
+}
+
+/**
+ * Allocates one Kafka batch: dead-letters what cannot be processed, takes sponsor match budgets, plans
+ * and chains the entries (pure), inserts them in one unordered bulk insert, then folds them into the
+ * totals and moves the chain heads in one Redis script. Safe to repeat after any failure: the plan is
+ * recomputed from the heads, and a repeat inserts identical entries or none.
+ */
+export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
+  const { events, dead } = sortMessages(b);
+  if (dead.length) {
+    await deps.producer.sendMany(deps.config.kafka.topics.deadLetter, dead.map((d) => ({ key: d.key, value: JSON.stringify(d) })));
+    for (const d of dead) deps.metrics.deadLetters.inc({ group: 'allocator', reason: d.reason.split(':')[0].slice(0, 40) });
+    deps.logger.warn({ partition: b.partition, offsets: dead.map((d) => d.offset), reasons: dead.map((d) => d.reason.slice(0, 120)) }, 'allocator: dead-lettered messages');
+  }
+  if (!events.length) return { entries: 0, inserted: 0, dead: dead.length };
+  const [built, busy] = await Promise.all([deps.redis.exists(deps.key(totalsKeys.built)), deps.redis.exists(deps.key(totalsKeys.lock))]);
+  if (busy) throw new TotalsBusy('totals are being rebuilt');
+  if (!built) throw new TotalsMissing('totals are not in Redis; rebuild needed');
+  const heads = await readHeads(deps, [...new Set(events.map((e) => e.event.charityId))]);
+  const matches = await takeMatches(deps, events.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
+  const plans = allocate(events, heads, matches);
+  const rows = plans.flatMap((p) => p.entries.map((entry) => {
+    const src = p.sources.get(entry.key)!;
+    return { entry, display: displayOf(src.event), partition: src.partition, offset: src.offset };
+  }));
+  const inserted = await repo.append(rows);
+  await applyPlans(deps, plans);
+  for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });
+  return { entries: rows.length, inserted, dead: dead.length };
+}

@@ -1,0 +1,95 @@
+import type { OrderEvent } from '../events';
+import { mulFen } from '../money';
+import { chainEntries } from './chain';
+import { GENESIS, type ChainHead, type LedgerEntry, type UnchainedEntry } from './ledger.types';
+
+/** Where a charity's chain stands, and the last Kafka offset already folded into it. */
+export interface AllocatorHead extends ChainHead { partition: number; offset: number }
+
+/** What the match script answered for one order and one sponsor match (amounts in fen). */
+export interface MatchTake { matchId: string; amountFen: number; wantFen: number }
+
+/** An event with its place in the log, as the allocator sees it. */
+export interface PositionedEvent { event: OrderEvent; partition: number; offset: number }
+
+/** `ratioPercent` of an amount, rounded down to whole fen, in integer arithmetic only. */
+export function matchWant(amountFen: number, ratioPercent: number): number {
+  const p = mulFen(amountFen, ratioPercent);
+  return (p - (p % 100)) / 100;
+}
+
+/** Why a match gave what it gave, for the buyer's receipt. */
+export function matchReason(t: MatchTake): 'matched' | 'partial_cap_reached' | 'cap_exhausted' {
+  if (t.amountFen >= t.wantFen) return 'matched';
+  return t.amountFen > 0 ? 'partial_cap_reached' : 'cap_exhausted';
+}
+
+/** True when the event is already in the charity's chain: the head has passed its offset. */
+export const isFolded = (head: AllocatorHead | undefined, pe: PositionedEvent) => !!head && head.partition === pe.partition && pe.offset <= head.offset;
+
+/** Only payments and refunds move money; placed, expired and cancelled orders leave the ledger alone. */
+export const movesMoney = (e: OrderEvent) => e.type === 'order.paid' || e.type === 'order.refunded';
+
+/** The unchained entries one event produces: its allocation or reversal, then one per sponsor match. */
+export function entriesForEvent(e: OrderEvent, matches: MatchTake[]): UnchainedEntry[] {
+  if (!movesMoney(e)) return [];
+  const sign = e.type === 'order.paid' ? 1 : -1;
+  const at = new Date(e.occurredAt).toISOString();
+  const base = { charityId: e.charityId, orderId: e.orderId, streamId: e.streamId, productId: e.productId, hostId: e.hostId, eventId: e.eventId, at };
+  const out: UnchainedEntry[] = [{
+    ...base,
+    key: `${e.eventId}:${sign > 0 ? 'allocation' : 'reversal'}`,
+    kind: sign > 0 ? 'allocation' : 'reversal',
+    amountFen: sign * mulFen(e.pledgePerUnitFen, e.quantity),
+    salesFen: sign * e.totalFen,
+    quantity: sign * e.quantity,
+    matchId: null,
+  }];
+  // sorted by match id so a recomputation after a crash yields the same sequence numbers
+  for (const m of [...matches].sort((a, b) => a.matchId.localeCompare(b.matchId))) {
+    if (m.amountFen <= 0) continue;
+    const kind = sign > 0 ? 'match' : 'match_reversal';
+    out.push({ ...base, key: `${e.eventId}:${kind}:${m.matchId}`, kind, amountFen: sign * m.amountFen, salesFen: 0, quantity: 0, matchId: m.matchId });
+  }
+  return out;
+}
+
+export interface CharityPlan {
+  charityId: string;
+  before: AllocatorHead;
+  after: AllocatorHead;
+  entries: LedgerEntry[];
+  /** the event each entry came from, by entry key (totals need the buyer and product names) */
+  sources: Map<string, PositionedEvent>;
+}
+
+/**
+ * Plans a batch: per charity, skips events already folded into its chain (offset at or below the
+ * head's), turns the rest into entries and numbers and hashes them after the head. Pure: the same
+ * heads, events and match answers always give the same entries, which is what makes a retry after a
+ * crash insert identical documents instead of a fork.
+ */
+export function allocate(events: PositionedEvent[], heads: Map<string, AllocatorHead>, matches: Map<string, MatchTake[]>): CharityPlan[] {
+  const plans = new Map<string, { before: AllocatorHead; last: PositionedEvent | null; raw: UnchainedEntry[]; sources: Map<string, PositionedEvent> }>();
+  for (const pe of events) {
+    const id = pe.event.charityId;
+    if (isFolded(heads.get(id), pe)) continue;
+    const head = heads.get(id) ?? { ...GENESIS, partition: pe.partition, offset: -1 };
+    let p = plans.get(id);
+    if (!p) plans.set(id, (p = { before: head, last: null, raw: [], sources: new Map() }));
+    p.last = pe;
+    for (const entry of entriesForEvent(pe.event, matches.get(pe.event.eventId) ?? [])) {
+      p.raw.push(entry);
+      p.sources.set(entry.key, pe);
+    }
+  }
+  return [...plans].map(([charityId, p]) => {
+    const entries = chainEntries(p.before, p.raw);
+    const tail = entries[entries.length - 1];
+    const after: AllocatorHead = {
+      seq: tail?.seq ?? p.before.seq, hash: tail?.hash ?? p.before.hash,
+      partition: p.last!.partition, offset: p.last!.offset,
+    };
+    return { charityId, before: p.before, after, entries, sources: p.sources };
+  });
+}

@@ -1,0 +1,80 @@
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Deps } from '../deps';
+import type { Stoppable } from '../app';
+import { allocateBatch } from './allocate-batch';
+import { LedgerRepository } from './ledger.repository';
+import { rebuildTotals } from './rebuild-totals';
+import { totalsKeys } from './totals';
+import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
+
+export interface AllocatorOptions {
+  /** consumer group (tests replay the topic into a fresh group) */
+  groupId?: string;
+  /** partitions allocated at once by this process */
+  concurrency?: number;
+}
+
+/**
+ * The allocator: a consumer group on the order events. Each batch is allocated (entries durable, then
+ * totals), and only then is its offset committed. Failures are retried with backoff for as long as
+ * this process owns the partition, never skipped; lost totals or a moved chain head trigger a rebuild
+ * from the ledger first.
+ */
+export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): Promise<Stoppable & { consumer: Consumer }> {
+  const groupId = opts.groupId ?? `${deps.config.kafka.groupPrefix}.allocator`;
+  const log = deps.logger.child({ component: 'allocator', groupId });
+  if (!(await deps.redis.exists(deps.key(totalsKeys.built)))) await rebuildTotals(deps);
+  const repo = new LedgerRepository(deps);
+  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 20000, heartbeatInterval: 2000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.concurrency ?? 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      if (batch.messages.length === 0) return;
+      const last = batch.messages[batch.messages.length - 1].offset;
+      for (let attempt = 0; ; attempt++) {
+        if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes this batch
+        try {
+          const r = await allocateBatch(deps, { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages }, repo);
+          deps.metrics.eventsConsumed.inc({ group: 'allocator' }, batch.messages.length);
+          if (attempt > 0) log.info({ partition: batch.partition, attempt, entries: r.entries }, 'allocator: batch went through after retrying');
+          break;
+        } catch (err) {
+          const e = err as Error;
+          if (err instanceof TotalsMissing || err instanceof ChainConflict) {
+            log.warn({ err: e.message, partition: batch.partition }, 'allocator: rebuilding totals and chain heads from the ledger');
+            await rebuildTotals(deps).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
+          } else if (!(err instanceof TotalsBusy)) {
+            // transient (MongoDB, Redis or Kafka away): retry with backoff, never skip
+            log.warn({ err: e.message, partition: batch.partition, attempt }, 'allocator: batch failed; retrying');
+          }
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+          await heartbeat().catch(() => undefined);
+        }
+      }
+      resolveOffset(last);
+      try {
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
+      } catch (err) {
+        // a rebalance took the partition: its next owner finds these events already folded in
+        log.info({ err: (err as Error).message, partition: batch.partition }, 'allocator: offset commit refused');
+        return;
+      }
+      deps.metrics.consumerLag.set({ group: 'allocator', partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
+      await heartbeat();
+    },
+  });
+  // donations pass into the confirmed layer once their refund window has passed
+  const sweep = setInterval(() => void confirmDue(deps).catch((err: Error) => log.warn({ err: err.message }, 'allocator: confirmation sweep failed')), deps.config.orders.sweepIntervalMs);
+  sweep.unref();
+  return {
+    consumer,
+    stop: async () => {
+      clearInterval(sweep);
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { Connection } from 'mongoose';
+import type { Slice } from '../app';
+import { allocatorRoutes } from './allocator.routes';
+import { startAllocator } from './allocator.consumer';
+import { registerLedgerModel } from './ledger.repository';
+import { registerMatchModel } from './create-match';
+import { rebuildTotals } from './rebuild-totals';
+
+export { readStreamTotals, readCharityTotals, totalsChannel } from './totals.store';
+export { matchesForOrder, getMatch } from './create-match';
+export { LedgerRepository, LEDGER_COLLECTION } from './ledger.repository';
+export type { LedgerDoc } from './ledger.repository';
+export { startAllocator } from './allocator.consumer';
+export { rebuildTotals } from './rebuild-totals';
+
+/** A recovery step: totals, chain heads and sponsor budgets rebuilt from the ledger. */
+export const totalsRebuildStep = { name: 'totals', run: rebuildTotals };
+
+/** Order events → hash-chained ledger per charity, sponsor matching, running totals. */
+export const allocatorSlice: Slice = {
+  name: 'allocator',
+  models: (conn: Connection) => { registerLedgerModel(conn); registerMatchModel(conn); },
+  routes: allocatorRoutes,
+  workers: (deps) => startAllocator(deps),
+};

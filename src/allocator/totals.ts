@@ -1,0 +1,120 @@
+import type { StreamTotals } from '../events';
+import type { LedgerEntry } from './ledger.types';
+
+/**
+ * Running totals as pure data: each ledger entry becomes a list of Redis operations (relative key
+ * names, prefixed by the store). The same lists are applied by the Lua script on the hot path and by
+ * an in-memory interpreter during a rebuild, so both give the same numbers by construction.
+ */
+
+/** Names shown with totals; stored next to each entry (never hashed) so totals can be rebuilt. */
+export interface EntryDisplay { charityName: string; productName: string; buyer: string }
+
+export type TotalsOp =
+  | ['hincrby', string, string, string]
+  | ['hset', string, string, string]
+  | ['lpush', string, string, number]
+  /** the donation becomes confirmed (its ops applied) once the refund window has passed */
+  | ['confirm', string, number, TotalsOp[]]
+  /** a refund: drop the pending confirmation, or take back an already confirmed donation */
+  | ['unconfirm', string, TotalsOp[]]
+  /** bumps the stream's seq once per script run and publishes it */
+  | ['touch', string];
+
+export const totalsKeys = {
+  stream: (id: string) => `tot:s:${id}`,
+  charity: (id: string) => `tot:c:${id}`,
+  product: (id: string) => `tot:p:${id}`,
+  recent: (streamId: string) => `tot:recent:${streamId}`,
+  names: 'tot:names',
+  donations: 'tot:don',
+  confirm: 'tot:confirm',
+  confirmOps: 'tot:confirm:ops',
+  built: 'tot:built',
+  lock: 'tot:lock',
+  head: (charityId: string) => `chain:${charityId}`,
+} as const;
+
+export const RECENT_MAX = 20;
+const inc = (key: string, field: string, n: number): TotalsOp => ['hincrby', key, field, String(n)];
+
+/** The operations one entry makes on the totals of its stream, charity and product. */
+export function entryOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number): TotalsOp[] {
+  const s = totalsKeys.stream(e.streamId);
+  const c = totalsKeys.charity(e.charityId);
+  const p = totalsKeys.product(e.productId);
+  const ops: TotalsOp[] = [
+    ['hset', totalsKeys.names, `c:${e.charityId}`, d.charityName],
+    ['hset', totalsKeys.names, `p:${e.productId}`, d.productName],
+    inc(c, 'entries', 1), inc(c, 'balanceFen', e.amountFen),
+  ];
+  if (e.kind === 'match' || e.kind === 'match_reversal') {
+    ops.push(inc(s, 'matchedFen', e.amountFen), inc(s, `c:${e.charityId}:m`, e.amountFen), inc(c, 'matchedFen', e.amountFen));
+  } else {
+    const orders = e.kind === 'allocation' ? 1 : -1;
+    ops.push(
+      inc(s, 'salesFen', e.salesFen), inc(s, 'units', e.quantity), inc(s, 'orders', orders), inc(s, 'donationFen', e.amountFen),
+      inc(s, `c:${e.charityId}:d`, e.amountFen), inc(s, `p:${e.productId}:u`, e.quantity), inc(s, `p:${e.productId}:d`, e.amountFen),
+      inc(c, 'donationFen', e.amountFen), inc(c, 'salesFen', e.salesFen), inc(c, 'units', e.quantity), inc(c, 'orders', orders),
+      inc(p, 'donationFen', e.amountFen), inc(p, 'units', e.quantity), inc(p, 'salesFen', e.salesFen),
+    );
+    const confirmed = [inc(s, 'confirmedDonationFen', e.amountFen), inc(c, 'confirmedDonationFen', e.amountFen), inc(p, 'confirmedDonationFen', e.amountFen)];
+    if (e.kind === 'allocation') {
+      ops.push(['hset', totalsKeys.donations, e.orderId, `allocated:${e.seq}`]);
+      ops.push(['confirm', e.orderId, Date.parse(e.at) + refundWindowMs, [...confirmed, ['touch', e.streamId]]]);
+      const recent = { buyer: d.buyer, productName: d.productName, quantity: e.quantity, donationFen: e.amountFen, at: e.at };
+      ops.push(['lpush', totalsKeys.recent(e.streamId), JSON.stringify(recent), RECENT_MAX]);
+    } else {
+      ops.push(['hset', totalsKeys.donations, e.orderId, `reversed:${e.seq}`]);
+      ops.push(['unconfirm', e.orderId, confirmed]);
+    }
+  }
+  ops.push(['touch', e.streamId]);
+  return ops;
+}
+
+/** Redis state as plain maps, for the rebuild: hashes of integer-or-text fields, lists, one zset. */
+export interface TotalsState {
+  hashes: Map<string, Map<string, string>>;
+  lists: Map<string, string[]>;
+  pending: Map<string, { score: number; ops: TotalsOp[] }>;
+}
+
+export const emptyState = (): TotalsState => ({ hashes: new Map(), lists: new Map(), pending: new Map() });
+
+/** Applies operations in memory with the Lua script's semantics; confirmations due by `nowMs` apply at once. */
+export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void {
+  const hash = (k: string) => st.hashes.get(k) ?? st.hashes.set(k, new Map()).get(k)!;
+  for (const op of ops) {
+    if (op[0] === 'hincrby') { const h = hash(op[1]); h.set(op[2], String(Number(h.get(op[2]) ?? 0) + Number(op[3]))); }
+    else if (op[0] === 'hset') hash(op[1]).set(op[2], op[3]);
+    else if (op[0] === 'lpush') { const l = st.lists.get(op[1]) ?? []; l.unshift(op[2]); st.lists.set(op[1], l.slice(0, op[3])); }
+    else if (op[0] === 'confirm') { if (op[2] <= nowMs) applyOps(st, op[3], nowMs); else st.pending.set(op[1], { score: op[2], ops: op[3] }); }
+    else if (op[0] === 'unconfirm') { if (!st.pending.delete(op[1])) applyOps(st, op[2], nowMs); }
+    // 'touch' only bumps the feed's seq: a rebuild sets seq once per stream
+  }
+}
+
+const num = (h: Record<string, string>, f: string) => Number(h[f] ?? 0);
+
+/** Shapes a stream's raw Redis hash into the API's totals answer. */
+export function shapeStreamTotals(
+  streamId: string, stream: { status: string; goalFen: number }, h: Record<string, string>, names: Record<string, string>,
+  recent: string[], matches: StreamTotals['matches'],
+): StreamTotals {
+  const charityIds = new Set<string>();
+  const productIds = new Set<string>();
+  for (const f of Object.keys(h)) {
+    const m = /^([cp]):(.+):[dmu]$/.exec(f);
+    if (m) (m[1] === 'c' ? charityIds : productIds).add(m[2]);
+  }
+  return {
+    streamId, seq: num(h, 'seq'), status: stream.status, goalFen: stream.goalFen,
+    salesFen: num(h, 'salesFen'), units: num(h, 'units'), orders: num(h, 'orders'),
+    donationFen: num(h, 'donationFen'), matchedFen: num(h, 'matchedFen'), confirmedDonationFen: num(h, 'confirmedDonationFen'),
+    byCharity: [...charityIds].sort().map((id) => ({ charityId: id, name: names[`c:${id}`] ?? id, donationFen: num(h, `c:${id}:d`), matchedFen: num(h, `c:${id}:m`) })),
+    byProduct: [...productIds].sort().map((id) => ({ productId: id, name: names[`p:${id}`] ?? id, units: num(h, `p:${id}:u`), donationFen: num(h, `p:${id}:d`) })),
+    matches,
+    recent: recent.map((r) => JSON.parse(r) as StreamTotals['recent'][number]),
+  };
+}

@@ -63,6 +63,8 @@ async function main(): Promise<number> {
   const children: Child[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
   const onSignal = () => { for (const c of children) c.proc.kill('SIGTERM'); process.exit(130); };
+  // never leave a service process behind, whatever ends this one
+  process.once('exit', () => { for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGTERM'); });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const mongo = await MongoClient.connect(config.mongo.url);
@@ -119,13 +121,15 @@ async function main(): Promise<number> {
       const atEnd = await lag.sample(endMs).catch(() => null);
       // the rule's window: lag and in-flight work back to zero within 10 s of the step's end
       let drainedAfterS: number | null = null;
+      const groupDrainedS: Record<string, number | null> = Object.fromEntries(Object.keys(atEnd?.byGroup ?? {}).map((g) => [g, null]));
       while (now() - endMs < defaultRule.maxDrainS * 1000 + 500) {
         const s = await lag.sample(now()).catch(() => null);
+        for (const [g, v] of Object.entries(s?.byGroup ?? {})) if (v === 0 && groupDrainedS[g] == null) groupDrainedS[g] = (now() - endMs) / 1000;
         if (s && s.total === 0 && broadcast.pending === 0) { drainedAfterS = (now() - endMs) / 1000; break; }
         await sleep(250);
       }
       await waitFor(async () => broadcast.pending === 0, 30_000).catch(() => undefined);
-      stepReports.push(stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)));
+      stepReports.push({ ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);
     }
     progress.stop();
@@ -135,11 +139,13 @@ async function main(): Promise<number> {
     await sampler;
     let checks: Check[] = [];
     const db = mongo.db(new URL(config.mongo.url).pathname.slice(1));
-    for (let attempt = 0; attempt < 6; attempt++) {
+    // totals and the projection may trail the ledger by a moment: retry for up to 45 s
+    const verifyUntil = Date.now() + 45_000;
+    do {
       checks = await verifyRun(setup, db, seed, broadcast.orders);
       if (checks.every((c) => c.ok)) break;
-      await sleep(5000); // totals and the projection may trail the ledger by a moment
-    }
+      await sleep(5000);
+    } while (Date.now() < verifyUntil);
     viewers.close();
     for (const c of Object.values(clients)) c.close();
     setup.close();

@@ -19,6 +19,9 @@ export interface StepReport {
   screen: Summary | null;
   lagAtEnd: number;
   lagDrainedAfterS: number | null;
+  /** per consumer group: lag at the step's end, and seconds until it first read 0 (null: not in the window) */
+  lagByGroupAtEnd?: Record<string, number>;
+  groupDrainedS?: Record<string, number | null>;
   consumedPerSec: Record<string, number>;
   producedPerSec: number;
   rssMB: Record<string, number>;
@@ -69,6 +72,8 @@ export function renderMarkdown(r: Report): string {
   for (const s of r.steps) {
     L.push(`| ${f0(s.offered)} | ${f0(s.achieved)} | ${pct(s.errorRate)} ${Object.keys(s.errors).length ? `(${codes(s.errors)})` : ''} | ${f0(s.latency.p50)} | ${f0(s.latency.p95)} | ${f0(s.latency.p99)} | ${f0(s.payments.latency.p99)} | ${f0(s.screen?.p50)} | ${f0(s.screen?.p99)} | ${f0(s.lagAtEnd)} | ${s.lagDrainedAfterS === null ? 'not in window' : f1(s.lagDrainedAfterS)} | ${Object.values(s.rssMB).map(f0).join(' / ')} | ${s.failures.length ? s.failures.join('; ') : 'pass'} |`);
   }
+  L.push('', 'Kafka consumer lag per group at each step\'s end, and seconds until it first read zero:', '');
+  for (const s of r.steps) L.push(`- ${f0(s.offered)}/s: ${Object.entries(s.lagByGroupAtEnd ?? {}).map(([g, v]) => `${g.split('.').pop()} ${f0(v)} → ${s.groupDrainedS?.[g] == null ? 'not zero within 10 s' : `0 after ${f1(s.groupDrainedS[g])} s`}`).join('; ') || '–'}`);
   L.push('', 'Per step: orders sent, limited product sold out (answers 409 OUT_OF_STOCK, counted as correct), payments and refunds:', '');
   L.push('| offered/s | orders sent | sold-out answers | payments ok/sent | payment errors | refunds ok/sent | refund errors | events produced/s | consumed/s by group |');
   L.push('|---:|---:|---:|---|---|---|---|---:|---|');

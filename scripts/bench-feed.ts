@@ -36,6 +36,8 @@ const SECONDS = Number(o.seconds);
 
 const freePort = () => new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU seconds (user + system) the process has used so far. */
+const cpuSeconds = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 function run(role: string, env: NodeJS.ProcessEnv): ChildProcess {
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
     }, 1000);
     const inflight = new Set<Promise<void>>();
     const start = performance.now();
+    const cpu0 = cpuSeconds(api.pid!);
     let due = 0;
     while (performance.now() - start < SECONDS * 1000) {
       const target = Math.floor(((performance.now() - start) / 1000) * RATE);
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
       await sleep(5);
     }
     await Promise.all([...inflight]);
+    const apiCores = (cpuSeconds(api.pid!) - cpu0) / ((performance.now() - start) / 1000);
     const paid = sentAt.length + 1; // with the warm-up payment, counted first
     sentAt.unshift(NaN);
     const done = fromClients('report');
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
     console.log(`  of which totals published → frame at client (feed): p50 ${q(feed, 0.5)} ms, p99 ${q(feed, 0.99)} ms (${feed.length} frames)`);
     console.log(`frames per client: ${(arrivals.reduce((a, f) => a + f.length, 0) / CLIENTS).toFixed(0)} (${ordersAtSeq.size} distinct seqs)`);
     console.log(`API event-loop delay p99 (worst 1 s window): ${Math.round(lagP99 * 1000)} ms; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${os.cpus().length} cores`);
+    console.log(`API process CPU during the load: ${apiCores.toFixed(2)} cores`);
     console.log(`API process RSS: idle ${rssIdle.toFixed(0)} MiB, ${CLIENTS} clients ${rssConnected.toFixed(0)} MiB, peak under load ${rssPeak.toFixed(0)} MiB`);
     await clients.terminate();
     sub.disconnect();

@@ -38,6 +38,7 @@ export class Broadcast {
   private seq = 0;
   private probing = false;
   probeFailures = 0;
+  private readonly unknownPlacements: { token: string; key: string; body: unknown; product: number; qty: number; step: number }[] = [];
 
   constructor(
     private readonly seed: Seeded,
@@ -72,10 +73,9 @@ export class Broadcast {
     // bounded: past this many unanswered orders the client stops sending and counts the refusal as an error
     if (this.clients.orders.inFlight >= this.opts.maxInFlight) { bump(step.errors, 'CLIENT_BACKLOG'); return; }
     this.pending++;
-    void this.clients.orders.request('POST', '/api/v1/orders', {
-      headers: { authorization: `Bearer ${buyer.token}`, 'idempotency-key': `${this.runId}-${++this.seq}` },
-      body: { streamId: this.seed.streamId, productId: p.id, quantity: qty },
-    }).then((r) => {
+    const key = `${this.runId}-${++this.seq}`;
+    const body = { streamId: this.seed.streamId, productId: p.id, quantity: qty };
+    void this.clients.orders.request('POST', '/api/v1/orders', { headers: { authorization: `Bearer ${buyer.token}`, 'idempotency-key': key }, body }).then((r) => {
       this.pending--;
       step.latencies.push(r.endMs - at);
       step.lastEndMs = Math.max(step.lastEndMs, r.endMs);
@@ -89,6 +89,8 @@ export class Broadcast {
         step.soldOut++;
       } else {
         bump(step.errors, r.code ?? `HTTP_${r.status}`);
+        // no answer: the server may have reserved it; a real client retries with the same key, so does the bench after the load
+        if (r.status === 0 || r.status >= 500) this.unknownPlacements.push({ token: buyer.token, key, body, product, qty, step: stepIdx });
       }
     });
   }
@@ -132,6 +134,32 @@ export class Broadcast {
         if (r.status === 0 || r.status >= 500) rec.unsure = true;
       }
     });
+  }
+
+  /**
+   * Settles what got no answer during the load, as a real client would: orders are replayed with the
+   * same idempotency key (the server answers the order it made, or makes it now), and orders whose
+   * payment or refund got no answer are read back. Bounded: at most `limit` requests, 32 at a time.
+   */
+  async settleUnknowns(adminToken: string, limit = 50_000): Promise<{ replayed: number; recovered: number; readBack: number }> {
+    const out = { replayed: 0, recovered: 0, readBack: 0 };
+    const jobs: (() => Promise<void>)[] = [];
+    for (const u of this.unknownPlacements.splice(0)) jobs.push(async () => {
+      const r = await this.clients.payments.request('POST', '/api/v1/orders', { headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': u.key }, body: u.body });
+      out.replayed++;
+      if (r.status !== 200 && r.status !== 201) return;
+      const b = r.body as { id: string; status: OrderState; totalFen: number; pledge: { totalFen: number } };
+      out.recovered++;
+      this.orders.set(b.id, { id: b.id, product: u.product, qty: u.qty, totalFen: b.totalFen, pledgeFen: b.pledge.totalFen, step: u.step, state: b.status, unsure: false });
+    });
+    for (const o of this.orders.values()) if (o.unsure) jobs.push(async () => {
+      const r = await this.clients.payments.request('GET', `/api/v1/orders/${o.id}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const st = (r.body as { status?: string } | null)?.status;
+      if (r.status === 200 && (st === 'reserved' || st === 'paid' || st === 'refunded')) { o.state = st; o.unsure = false; out.readBack++; }
+    });
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => { while (next < Math.min(jobs.length, limit)) await jobs[next++](); }));
+    return out;
   }
 
   /** One probe at a time, every probeEveryMs until the step ends: order, then its payment, timed. */

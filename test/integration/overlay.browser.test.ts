@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { signPayment } from '../../src/orders';
 import { DemoClient } from '../../src/demo/demo-client';
 import { seedDemo, type DemoWorld } from '../../src/demo/seed-demo';
@@ -25,6 +25,9 @@ let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
 const requested: string[] = [];
+/** sockets whose server frames are swallowed: open to the page, but hearing nothing (a dropped network) */
+const sockets: WebSocketRoute[] = [];
+let muted = new Set<WebSocketRoute>();
 
 async function buyAndPay(productIndex: number, quantity: number): Promise<void> {
   const client = new DemoClient(api.url);
@@ -55,6 +58,11 @@ beforeAll(async () => {
   });
   page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
+  await page.routeWebSocket(/\/ws\/streams\//, (ws) => {
+    const server = ws.connectToServer();
+    sockets.push(ws);
+    server.onMessage((m) => { if (!muted.has(ws)) ws.send(m); });
+  });
 }, 60000);
 
 afterAll(async () => {
@@ -93,6 +101,15 @@ describe('overlay page in Chromium', () => {
     expect(await text('#goal-pct')).toBe('25%'); // (¥1,254 + ¥4 matched) of ¥5,000
     await page.waitForTimeout(1200);
     await page.screenshot({ path: path.join(artifacts, 'overlay-after-restart.png') });
+  }, 60000);
+
+  it('when the socket silently stops delivering, then the page still shows a new payment within 20 s and moves to a fresh socket', async () => {
+    muted = new Set(sockets);
+    await buyAndPay(0, 1); // +¥2.00 pledged
+    await waitForText('#donation', '¥1,256.00', 25000);
+    await buyAndPay(0, 1);
+    await waitForText('#donation', '¥1,258.00', 5000); // through the replacement socket, not the 15 s check
+    expect(await page.getAttribute('body', 'data-state')).toBe('live');
   }, 60000);
 
   it('then the page made no request outside its own origin', () => {

@@ -111,14 +111,31 @@
     n.textContent = notice || '';
   }
 
+  var socket = null;
+  var lastFrameAt = 0;
+
+  // a dropped network can leave a socket looking open for minutes: every 15 s compare with the HTTP totals,
+  // show them if newer, and replace a socket that missed a change
+  function watchdog() {
+    fetch('/api/v1/streams/' + encodeURIComponent(streamId) + '/totals').then(function (r) { return r.ok ? r.json() : null; }).then(function (t) {
+      if (!t || typeof t.seq !== 'number' || t.seq <= seq || Date.now() - lastFrameAt < 2000) return;
+      seq = t.seq;
+      totals = t;
+      render();
+      if (socket && socket.readyState === WebSocket.OPEN) socket.close(4000, 'missed a change');
+    }).catch(function () { /* the socket's own reconnect handles an unreachable server */ });
+  }
+
   function connect() {
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/streams/' + encodeURIComponent(streamId) + (seq >= 0 ? '?since=' + seq : '');
     var ws = new WebSocket(url);
+    socket = ws;
     ws.onopen = function () { attempt = 0; setState('live'); };
     ws.onmessage = function (e) {
       var frame;
       try { frame = JSON.parse(e.data); } catch (err) { return; }
       if (!frame || typeof frame.seq !== 'number' || !frame.totals) return;
+      lastFrameAt = Date.now();
       if (frame.seq <= seq) return; // seq never goes backwards on screen
       seq = frame.seq;
       totals = frame.totals;
@@ -135,4 +152,5 @@
 
   loadProducts();
   connect();
+  setInterval(watchdog, 15000);
 })();

@@ -37,8 +37,12 @@ describe('chaos: Redis loses its state', () => {
     expect(svc.deps.state.rebuilding).toBe(false);
   });
 
+  const remaining = async () => (await call<{ products: { remaining: number }[] }>(svc.url, 'GET', `/api/v1/streams/${sale.setup.streamId}`)).body.products[0].remaining;
+
   for (const wipe of [true, false]) {
-    it(`when Redis restarts ${wipe ? 'without' : 'with'} its persistence file, then order writes get 503 and /readyz says rebuilding until the rebuild ends`, async () => {
+    it(`when Redis restarts ${wipe ? 'without' : 'with'} its persistence file, then order writes get 503 and /readyz says rebuilding until the rebuild ends, and then orders resume with the stock they left`, async () => {
+      expect((await order(`before-${wipe}`)).status).toBe(201);
+      const left = await remaining();
       gate = { open: () => undefined, ran: 0 };
       await redis.down({ wipe, kill: true });
       await redis.up();
@@ -66,6 +70,11 @@ describe('chaos: Redis loses its state', () => {
       } finally {
         c.disconnect();
       }
+      // the reservation made before the restart still holds its unit; the replayed key returns the same order
+      expect(await remaining()).toBe(left);
+      expect((await order(`before-${wipe}`)).status).toBe(200);
+      expect((await order(`after-${wipe}`)).status).toBe(201);
+      expect(await remaining()).toBe(left - 1);
     });
   }
 

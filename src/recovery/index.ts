@@ -4,7 +4,7 @@ import { DomainError } from '../infra/errors';
 import { RedisWatch, RebuildStep } from './redis-watch';
 import { rebuildOrderState } from '../orders';
 
-export { RedisWatch } from './redis-watch';
+export { RedisWatch, sentinelKey } from './redis-watch';
 export type { RebuildStep } from './redis-watch';
 
 /**

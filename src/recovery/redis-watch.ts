@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
+import type { Keyspace } from '../infra/redis';
 
 /** One part of the Redis state, rebuilt from MongoDB and the Kafka log. Steps must be idempotent. */
 export interface RebuildStep { name: string; run(deps: Deps): Promise<unknown> }
 
 interface Sentinel { runId: string; at: string }
+
+/**
+ * The key that exists only while Redis holds verified state. An order script that refuses to run without it
+ * closes the gap between Redis coming back empty and this process noticing (queued commands run first).
+ */
+export const sentinelKey = (key: Keyspace) => key('recovery', 'sentinel');
 
 const LOCK_MS = 30_000;
 const renewLua = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
@@ -56,7 +63,7 @@ export class RedisWatch {
     const { redis, key } = this.deps;
     const runId = /run_id:(\w+)/.exec(await redis.info('server'))?.[1];
     if (!runId) throw new Error('redis INFO has no run_id');
-    const raw = await redis.get(key('recovery', 'sentinel'));
+    const raw = await redis.get(sentinelKey(key));
     const sentinel = raw ? (JSON.parse(raw) as Sentinel) : null;
     if (sentinel?.runId === runId) { this.resume(); return; }
     const marker = this.deps.db.collection<{ _id: string; at: Date }>('recovery');
@@ -96,7 +103,7 @@ export class RedisWatch {
   }
 
   private async writeSentinel(runId: string): Promise<void> {
-    await this.deps.redis.set(this.deps.key('recovery', 'sentinel'), JSON.stringify({ runId, at: new Date().toISOString() } satisfies Sentinel));
+    await this.deps.redis.set(sentinelKey(this.deps.key), JSON.stringify({ runId, at: new Date().toISOString() } satisfies Sentinel));
   }
 
   private resume(): void {

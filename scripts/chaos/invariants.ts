@@ -81,6 +81,15 @@ function checkOrders(f: Facts): Problem[] {
     const s = stored.get(id)?.status;
     if (s !== 'refunded') out.push({ check: 'refund', subject: `order ${id}`, message: `refund acknowledged but stored status is ${s ?? 'missing'}` });
   }
+  // straight from what buyers were told to the ledger, whatever MongoDB's order copy says
+  const kinds = new Map<string, Set<string>>();
+  for (const e of f.ledger) (kinds.get(e.orderId) ?? kinds.set(e.orderId, new Set()).get(e.orderId)!).add(e.kind);
+  for (const id of f.client.paymentsAcked) {
+    if (!kinds.get(id)?.has('allocation')) out.push({ check: 'payment-ledger', subject: `order ${id}`, message: 'payment acknowledged with 200 but no allocation entry' });
+  }
+  for (const id of f.client.refundsAcked) {
+    if (!kinds.get(id)?.has('reversal')) out.push({ check: 'payment-ledger', subject: `order ${id}`, message: 'refund acknowledged but no reversal entry' });
+  }
   for (const o of f.orders) {
     if (o.status === 'reserved') out.push({ check: 'order-final', subject: `order ${o._id}`, message: 'still reserved (neither paid nor expired)' });
   }

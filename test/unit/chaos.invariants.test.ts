@@ -76,6 +76,16 @@ describe('chaos invariant check', () => {
     expect(subjects(f)).toEqual(['payment: order o3']);
   });
 
+  it('when an acknowledged payment has no allocation in the ledger, then it names the order even if MongoDB agrees', () => {
+    const f = world();
+    const o4 = order('o4', 'paid', 1);
+    f.orders.push(o4);
+    f.client.accepted.set('o4', { productId: 'p1', quantity: 1 });
+    f.client.paymentsAcked.add('o4');
+    f.products.set('p1', { stock: 20, remaining: 16 });
+    expect(subjects(f)).toEqual(expect.arrayContaining(['payment-ledger: order o4', 'ledger: order o4']));
+  });
+
   it('when an order stays reserved, then it names it as not final', () => {
     const f = world();
     f.orders[2] = { ...f.orders[2], status: 'reserved' };

@@ -21,7 +21,7 @@ import { seedDemo } from '../src/demo/seed-demo';
  * measures, for every payment and every client, the time from sending the payment notification to the
  * arrival of the first frame that counts it, and samples the API process's resident memory.
  *
- *   npx tsx scripts/bench-feed.ts --clients 2000 --rate 200 --seconds 20
+ *   npx tsx scripts/bench-feed.ts --clients 2000 --rate 200 --seconds 20 [--max-inflight 2000]
  *
  * Payments go to one charity (one Kafka partition), so the allocator counts them in the order their
  * notifications were answered: payment number k is in the first frame whose `orders` reaches k.
@@ -29,10 +29,12 @@ import { seedDemo } from '../src/demo/seed-demo';
 
 const root = path.resolve(__dirname, '..');
 const o = new Command().option('--clients <n>', 'WebSocket clients', '2000').option('--rate <n>', 'paid orders per second', '200')
-  .option('--seconds <n>', 'measured seconds of load', '20').parse().opts<{ clients: string; rate: string; seconds: string }>();
+  .option('--seconds <n>', 'measured seconds of load', '20')
+  .option('--max-inflight <n>', 'unanswered orders before the generator stops sending', '2000').parse().opts<{ clients: string; rate: string; seconds: string; maxInflight: string }>();
 const CLIENTS = Number(o.clients);
 const RATE = Number(o.rate);
 const SECONDS = Number(o.seconds);
+const MAX_INFLIGHT = Number(o.maxInflight);
 
 const freePort = () => new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,15 +123,16 @@ async function main(): Promise<void> {
     while (performance.now() - start < SECONDS * 1000) {
       const target = Math.floor(((performance.now() - start) / 1000) * RATE);
       for (; due < target; due++) {
-        // open loop, but bounded: past 256 unanswered orders the server is saturated and more would only queue
-        if (inflight.size >= 256) { shed++; continue; }
+        // open loop, but bounded: past this many unanswered orders the server is saturated and more would only queue
+        if (inflight.size >= MAX_INFLIGHT) { shed++; continue; }
         const viewer = world.viewers[due % world.viewers.length];
         const p = (async () => {
           try {
             sentAt.push(await payOne(client, world.streamId, product.id, viewer.token, env.LIVEGIVE_PAYMENT_SECRET));
           } catch (err) {
             failures++;
-            const why = (err as Error).message.replace(/:.*$/, '');
+            const cause = (err as Error & { cause?: { code?: string } }).cause?.code;
+            const why = (err as Error).message.replace(/:.*$/, '') + (cause ? ` (${cause})` : '');
             failedBy.set(why, (failedBy.get(why) ?? 0) + 1);
           }
         })().finally(() => inflight.delete(p));
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
       missing += paid - k;
     }
     const pct = (q: number) => { let acc = 0; for (let ms = 0; ms < hist.length; ms++) { acc += hist[ms]; if (acc >= q * samples) return ms; } return NaN; };
-    console.log(`paid ${paid} orders in ${SECONDS} s (${(paid / SECONDS).toFixed(0)}/s); ${failures} failed${failures ? ` (${[...failedBy].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}, ${shed} not sent (256 unanswered); ${samples} payment×client samples, ${missing} never seen`);
+    console.log(`paid ${paid} orders in ${SECONDS} s (${(paid / SECONDS).toFixed(0)}/s); ${failures} failed${failures ? ` (${[...failedBy].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}, ${shed} not sent (${MAX_INFLIGHT} unanswered); ${samples} payment×client samples, ${missing} never seen`);
     if (failures) console.log('  (a failed payment may still be counted later, which blurs the payment → frame matching: read the split below)');
     console.log(`payment notification → frame at client: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`);
     // allocator: notification → first published totals that count it; feed: publish of a seq → frame with it

@@ -45,8 +45,8 @@ export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, order
   checks.push({ name: 'every accepted order is in MongoDB in its final state', ok: missing === 0 && wrong.length === 0,
     detail: `${orders.size} accepted, ${missing} missing, ${wrong.length} in another state${wrong.length ? ` (e.g. ${wrong[0].id}: expected ${wrong[0].state}, found ${projected.get(wrong[0].id)})` : ''}; ${unsure} still of unknown state after reading them back` });
 
-  const stream = (await client.request('GET', `/api/v1/streams/${seed.streamId}`)).body as { products?: { id: string; remaining: number }[] };
-  const remaining = new Map((stream.products ?? []).map((p) => [p.id, p.remaining]));
+  const stream = (await getJson(client, `/api/v1/streams/${seed.streamId}`)) as { products?: { id: string; remaining: number }[] };
+  const remaining = new Map((stream?.products ?? []).map((p) => [p.id, p.remaining]));
   const sold = new Map<number, number>();
   for (const o of orders.values()) sold.set(o.product, (sold.get(o.product) ?? 0) + o.qty);
   const stockProblems: string[] = [];
@@ -83,7 +83,7 @@ export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, order
     ledgerTotals.push({ donation: sum.allocation + sum.reversal, matched });
   }
 
-  const t = (await client.request('GET', `/api/v1/streams/${seed.streamId}/totals`)).body as StreamTotals;
+  const t = ((await getJson(client, `/api/v1/streams/${seed.streamId}/totals`)) ?? {}) as StreamTotals;
   const donation = ledgerTotals.reduce((a, b) => a + b.donation, 0);
   const matched = ledgerTotals.reduce((a, b) => a + b.matched, 0);
   const units = expected.reduce((a, b) => a + b.units, 0);
@@ -97,4 +97,14 @@ export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, order
     ok: t.donationFen === donation && t.matchedFen === matched && byCharityOk && t.units === units && t.orders === nOrders && t.salesFen === sales,
     detail: `totals donation ${t.donationFen} vs ledger ${donation}, matched ${t.matchedFen} vs ${matched}, units ${t.units} vs ${units}, orders ${t.orders} vs ${nOrders}, sales ${t.salesFen} vs ${sales}, per charity ${byCharityOk ? 'equal' : 'DIFFERENT'}` });
   return checks;
+}
+
+/** A GET that is retried a few times (the service may still be busy right after the load); null if it never answers 200. */
+async function getJson(client: BenchClient, path: string): Promise<unknown> {
+  for (let i = 0; i < 5; i++) {
+    const r = await client.request('GET', path);
+    if (r.status === 200) return r.body;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return null;
 }

@@ -88,5 +88,8 @@ export function formatProblems(problems: Problem[], max = 40): string {
   if (!problems.length) return 'invariant holds';
   const lines = problems.slice(0, max).map((p) => `  ✗ [${p.check}] ${p.subject}: ${p.message}`);
   if (problems.length > max) lines.push(`  … and ${problems.length - max} more`);
-  return `invariant broken (${problems.length} problems):\n${lines.join('\n')}`;
+  const byCheck = new Map<string, number>();
+  for (const p of problems) byCheck.set(p.check, (byCheck.get(p.check) ?? 0) + 1);
+  const summary = [...byCheck].map(([c, n]) => `${c} ×${n}`).join(', ');
+  return `invariant broken (${problems.length} problems: ${summary}):\n${lines.join('\n')}`;
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { RedisWatch, RebuildStep } from './redis-watch';
 import { rebuildOrderState } from '../orders';
+import { rebuildTotals } from '../allocator';
 
 export { RedisWatch, sentinelKey } from './redis-watch';
 export type { RebuildStep } from './redis-watch';
@@ -14,7 +15,7 @@ export type { RebuildStep } from './redis-watch';
  */
 export const rebuildSteps: RebuildStep[] = [
   { name: 'orders', run: rebuildOrderState },
-  // the allocator's totals rebuild joins here once that slice is committed (TODO(chaos): import rebuildTotals)
+  { name: 'totals', run: rebuildTotals },
 ];
 
 const watching = new WeakMap<Deps, Promise<Stoppable>>();

@@ -104,7 +104,9 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
   };
 
   server.on('upgrade', onUpgrade);
-  const sub = await subscribeTotals(deps, opts.channel, (streamId, seq) => hub.notify(streamId, seq), () => hub.refreshAll());
+  const sub = subscribeTotals(deps, opts.channel, (streamId, seq) => hub.notify(streamId, seq), () => hub.refreshAll());
+  // start listening without Redis if need be, but normally only once changes can be heard
+  await Promise.race([sub.subscribed, new Promise((r) => setTimeout(r, 2000).unref())]);
   // a peer that missed the previous ping's pong is gone (cable pulled, laptop asleep)
   const heartbeat = setInterval(() => {
     for (const [ws, ok] of alive) {

@@ -20,9 +20,9 @@ export function parseTotalsMessage(message: string): { streamId: string; seq: nu
  * One dedicated subscriber connection per process for the totals channel. ioredis re-subscribes after a
  * reconnect; messages published meanwhile are lost, so onResync asks for a fresh read of every stream.
  */
-export async function subscribeTotals(
+export function subscribeTotals(
   deps: Deps, channel: string, onChange: (streamId: string, seq: number) => void, onResync: () => void,
-): Promise<{ stop(): Promise<void> }> {
+): { subscribed: Promise<void>; stop(): Promise<void> } {
   const sub = deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
   let bad = 0;
   let readyOnce = false;
@@ -40,8 +40,10 @@ export async function subscribeTotals(
     if (m) onChange(m.streamId, m.seq);
     else if (bad++ % 1000 === 0) deps.logger.warn({ channel, sample: message.slice(0, 200) }, 'feed: ignored a malformed totals message');
   });
-  await sub.subscribe(channel);
+  // an API started while Redis is away still serves HTTP: ioredis subscribes once it connects
+  const subscribed = sub.subscribe(channel).then(() => undefined, (err) => deps.logger.warn({ err: err.message, channel }, 'feed: could not subscribe to totals'));
   return {
+    subscribed,
     async stop() {
       await sub.quit().catch(() => sub.disconnect());
     },

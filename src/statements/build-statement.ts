@@ -19,11 +19,16 @@ export function checkPeriod(from: string, to: string): Period {
  * (memory independent of the number of entries), then names everything in one batched read per kind.
  */
 export async function buildStatement(deps: Deps, charityId: string, period: Period, onEntry?: () => void): Promise<Statement> {
+  const started = Date.now();
   const acc = new StatementAccumulator(charityId, period.from, period.to);
+  let read = 0;
   for await (const e of new StatementsRepository(deps).entriesBefore(charityId, period.to)) {
     acc.add(e);
+    read++;
     onEntry?.();
   }
   const names = await lookupNames(deps, { charityIds: [charityId], ...acc.ids() });
-  return acc.finish({ charity: names.charities.get(charityId), streams: names.streams, hosts: names.hosts, products: names.products });
+  const s = acc.finish({ charity: names.charities.get(charityId), streams: names.streams, hosts: names.hosts, products: names.products });
+  deps.logger.info({ charityId, from: s.from, to: s.to, read, entries: s.entries, ms: Date.now() - started }, 'statement built');
+  return s;
 }

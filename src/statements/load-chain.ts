@@ -16,85 +16,116 @@ export interface ChainView {
 
 interface Options { orderId?: string; atSeq?: number; latest?: number }
 
+/** The checked chain after the cached blocks: sealed into a new cached block every BLOCK_SIZE entries. */
+class Blocks {
+  roots: Buffer[] = [];
+  sums: number[] = [];
+  prevHash = GENESIS_HASH;
+  tail: LedgerEntry[] = [];
+  readonly leaves = new Map<number, string[]>();
+  readonly amounts = new Map<number, number[]>();
+  broken = false;
+
+  constructor(private readonly repo: StatementsRepository, private readonly charityId: string) {}
+
+  get complete() { return this.roots.length; }
+  get size() { return this.complete * BLOCK_SIZE + this.tail.length; }
+
+  /** Appends the next entry if it continues the chain; from the first one that does not, nothing more is trusted. */
+  async append(e: LedgerEntry): Promise<boolean> {
+    if (this.broken || e.seq !== this.size + 1 || e.prevHash !== this.prevHash || hashEntry(e) !== e.hash) {
+      this.broken = true;
+      return false;
+    }
+    this.prevHash = e.hash;
+    this.tail.push(e);
+    if (this.tail.length === BLOCK_SIZE) await this.seal();
+    return true;
+  }
+
+  private async seal(): Promise<void> {
+    const index = this.complete;
+    const leaves = this.tail.map((x) => x.hash);
+    const amounts = this.tail.map((x) => x.amountFen);
+    const root = subtreeRoot({ leaf: (i) => leaves[i % BLOCK_SIZE] }, index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE);
+    const sumFen = amounts.reduce((s, x) => s + x, 0);
+    await this.repo.insertBlock({
+      _id: blockId(this.charityId, index), charityId: this.charityId, index, firstSeq: this.tail[0].seq, lastSeq: this.tail[BLOCK_SIZE - 1].seq,
+      lastHash: this.prevHash, root: root.toString('hex'), sumFen, leaves: leaves.join(''), amounts: amounts.join(','),
+    });
+    this.roots.push(root);
+    this.sums.push(sumFen);
+    this.leaves.set(index, leaves);
+    this.amounts.set(index, amounts);
+    this.tail = [];
+  }
+
+  /** Loads leaves and amounts of cached blocks that a proof or an earlier head needs. */
+  async need(blocks: number[]): Promise<void> {
+    const missing = [...new Set(blocks)].filter((b) => b < this.complete && !this.leaves.has(b));
+    for (const b of await this.repo.blocksWithLeaves(this.charityId, missing)) {
+      this.leaves.set(b.index, b.leaves.match(/.{64}/g) ?? []);
+      this.amounts.set(b.index, b.amounts.split(',').map(Number));
+    }
+  }
+
+  entryAt(seq: number): { hash: string; amountFen: number } {
+    const b = Math.floor((seq - 1) / BLOCK_SIZE);
+    if (b >= this.complete) return this.tail[seq - 1 - this.complete * BLOCK_SIZE];
+    return { hash: this.leaves.get(b)![(seq - 1) % BLOCK_SIZE], amountFen: this.amounts.get(b)![(seq - 1) % BLOCK_SIZE] };
+  }
+
+  source(): LeafSource {
+    return { leaf: (i) => this.entryAt(i + 1).hash, blockRoot: (b) => (b < this.complete ? this.roots[b] : undefined) };
+  }
+
+  totalAt(size: number): number {
+    const partial = Math.floor(size / BLOCK_SIZE);
+    let total = this.sums.slice(0, partial).reduce((s, x) => s + x, 0);
+    for (let seq = partial * BLOCK_SIZE + 1; seq <= size; seq++) total += this.entryAt(seq).amountFen;
+    return total;
+  }
+}
+
 /**
- * Reads a charity's chain head, Merkle root and total with one ledger scan: cached block roots for the
- * completed blocks, the entries after them (checked, and cached as new blocks once complete), and, in
- * the same scan, an order's entries. Stops at the first gap or broken link, so it only publishes a sound chain.
+ * Reads a charity's chain head, Merkle root and total with one ledger scan: cached roots for completed
+ * blocks, then the entries after them (checked, and cached as blocks once complete), and in the same
+ * scan an order's entries. Stops at the first gap or broken link, so it only publishes a sound chain.
  */
 export async function loadChain(deps: Deps, charityId: string, opts: Options = {}): Promise<ChainView> {
   const repo = new StatementsRepository(deps);
-  const summaries = await repo.blockSummaries(charityId);
-  const roots: Buffer[] = [];
-  const sums: number[] = [];
-  let prevHash = GENESIS_HASH;
-  for (const s of summaries) {
-    if (s.index !== roots.length) break; // only a gap-free prefix of blocks is trusted
-    roots.push(Buffer.from(s.root, 'hex'));
-    sums.push(s.sumFen);
-    prevHash = s.lastHash;
+  const blocks = new Blocks(repo, charityId);
+  for (const s of await repo.blockSummaries(charityId)) {
+    if (s.index !== blocks.complete) break; // only a gap-free prefix of cached blocks is used
+    blocks.roots.push(Buffer.from(s.root, 'hex'));
+    blocks.sums.push(s.sumFen);
+    blocks.prevHash = s.lastHash;
   }
-  const cachedSeq = roots.length * BLOCK_SIZE;
+  const cachedSeq = blocks.size;
   const scanFrom = Math.max(0, cachedSeq - (opts.latest ?? 0));
-  let tail: LedgerEntry[] = [];
   const latest: LedgerEntry[] = [];
   const orderEntries: LedgerEntry[] = [];
-  const leavesOf = new Map<number, string[]>();
-  const amountsOf = new Map<number, number[]>();
-  let broken = false;
   for await (const e of repo.entriesAfter(charityId, scanFrom, opts.orderId)) {
     if (opts.orderId && e.orderId === opts.orderId) orderEntries.push(e);
-    if (e.seq <= scanFrom || broken) continue;
+    if (e.seq <= scanFrom) continue;
     if (e.seq > cachedSeq) {
-      const expectedSeq = roots.length * BLOCK_SIZE + tail.length + 1;
-      if (e.seq !== expectedSeq || e.prevHash !== prevHash || hashEntry(e) !== e.hash) {
-        deps.logger.error({ charityId, seq: e.seq, expectedSeq }, 'ledger chain is broken here; publishing the head before it');
-        broken = true;
+      const wasBroken = blocks.broken;
+      if (!(await blocks.append(e))) {
+        if (!wasBroken) deps.logger.error({ charityId, seq: e.seq, expectedSeq: blocks.size + 1 }, 'ledger chain is broken here; publishing the head before it');
         continue;
-      }
-      prevHash = e.hash;
-      tail.push(e);
-      if (tail.length === BLOCK_SIZE) {
-        const index = roots.length;
-        const leaves = tail.map((x) => x.hash);
-        const root = subtreeRoot({ leaf: (i) => leaves[i - index * BLOCK_SIZE] }, index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE);
-        const sumFen = tail.reduce((s, x) => s + x.amountFen, 0);
-        await repo.insertBlock({ _id: blockId(charityId, index), charityId, index, firstSeq: tail[0].seq, lastSeq: e.seq, lastHash: e.hash, root: root.toString('hex'), sumFen, leaves: leaves.join(''), amounts: tail.map((x) => x.amountFen).join(',') });
-        roots.push(root);
-        sums.push(sumFen);
-        leavesOf.set(index, leaves);
-        amountsOf.set(index, tail.map((x) => x.amountFen));
-        tail = [];
       }
     }
     latest.push(e);
     if (latest.length > (opts.latest ?? 0)) latest.shift();
   }
-  const complete = roots.length;
-  const fullSeq = complete * BLOCK_SIZE + tail.length;
-  const size = opts.atSeq !== undefined ? Math.min(opts.atSeq, fullSeq) : fullSeq;
-  // leaves of cached blocks are needed only for proofs inside them and for a head inside one
-  const needed = new Set(orderEntries.filter((e) => e.seq <= size).map((e) => Math.floor((e.seq - 1) / BLOCK_SIZE)));
-  if (size > 0) needed.add(Math.floor((size - 1) / BLOCK_SIZE));
-  for (const b of await repo.blocksWithLeaves(charityId, [...needed].filter((b) => b < complete && !leavesOf.has(b)))) {
-    leavesOf.set(b.index, b.leaves.match(/.{64}/g) ?? []);
-    amountsOf.set(b.index, b.amounts.split(',').map(Number));
-  }
-  const src: LeafSource = {
-    leaf: (i) => {
-      const b = Math.floor(i / BLOCK_SIZE);
-      return b < complete ? leavesOf.get(b)![i % BLOCK_SIZE] : tail[i - complete * BLOCK_SIZE].hash;
-    },
-    blockRoot: (b) => (b < complete ? roots[b] : undefined),
-  };
-  const partialBlock = Math.floor(size / BLOCK_SIZE);
-  let totalFen = sums.slice(0, partialBlock).reduce((s, x) => s + x, 0);
-  for (let seq = partialBlock * BLOCK_SIZE + 1; seq <= size; seq++) {
-    totalFen += partialBlock < complete ? amountsOf.get(partialBlock)![(seq - 1) % BLOCK_SIZE] : tail[seq - 1 - complete * BLOCK_SIZE].amountFen;
-  }
+  const size = Math.min(opts.atSeq ?? Infinity, blocks.size);
+  const mine = orderEntries.filter((e) => e.seq <= size);
+  await blocks.need([...mine.map((e) => Math.floor((e.seq - 1) / BLOCK_SIZE)), ...(size > 0 ? [Math.floor((size - 1) / BLOCK_SIZE)] : [])]);
+  const src = blocks.source();
   return {
-    head: { seq: size, hash: size === 0 ? GENESIS_HASH : src.leaf(size - 1), merkleRoot: treeRoot(src, size), totalFen },
+    head: { seq: size, hash: size === 0 ? GENESIS_HASH : src.leaf(size - 1), merkleRoot: treeRoot(src, size), totalFen: blocks.totalAt(size) },
     latest: latest.filter((e) => e.seq <= size).reverse(),
-    orderEntries: orderEntries.filter((e) => e.seq <= size),
+    orderEntries: mine,
     proof: (seq) => ({ leafIndex: seq - 1, treeSize: size, path: auditPath(src, seq - 1, size) }),
   };
 }

@@ -153,7 +153,7 @@ describe('charity statements, receipts and the public page', () => {
     const altered = (await request(svc.url).get(`/api/v1/public/receipts/${o.id}`).expect(200)).body as Receipt;
     expect(verifyReceipt(altered, head2).ok).toBe(false);
     await svc.deps.db.collection('ledger').updateOne({ _id: alloc.key as never }, { $set: { amountFen: 400 } });
-  });
+  }, 150_000); // a dozen scans of a 1,100-entry ledger: slow on the shared MongoDB-wire test server under load
 
   it('when anyone opens /charities/:id, then the page shows the name, total and head hash and no buyer name', async () => {
     const head = (await request(svc.url).get(`/api/v1/public/charities/${w.charity.id}`).expect(200)).body;
@@ -165,5 +165,5 @@ describe('charity statements, receipts and the public page', () => {
     expect(head.latest).toHaveLength(20);
     await request(svc.url).get('/charities/c_nobody').expect(404);
     await request(svc.url).get(`/api/v1/public/receipts/o_nobody`).expect(404);
-  });
+  }, 90_000);
 });

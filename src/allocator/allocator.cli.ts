@@ -5,11 +5,10 @@ import { createLogger } from '../infra/logger';
 import { registerLedgerModel } from './ledger.repository';
 import { rebuildTotals } from './rebuild-totals';
 
-/** `livegive totals rebuild`: recomputes every running total, chain head and match budget from the ledger. */
+/** `livegive rebuild-totals`: recomputes every running total, chain head and match budget from the ledger. */
 export function register(program: Command): void {
-  const totals = program.command('totals').description('running totals kept in Redis');
-  totals.command('rebuild')
-    .description('recompute all totals, chain heads and sponsor budgets from the ledger (allocators wait meanwhile)')
+  program.command('rebuild-totals')
+    .description('recompute the live totals, chain heads and sponsor budgets in Redis from the ledger (allocators wait meanwhile)')
     .action(async () => {
       const config = loadConfig();
       const deps = await createDeps(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel), clientId: 'livegive-cli', registerModels: registerLedgerModel });

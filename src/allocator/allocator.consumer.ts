@@ -25,7 +25,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   const log = deps.logger.child({ component: 'allocator', groupId });
   if (!(await deps.redis.exists(deps.key(totalsKeys.built)))) await rebuildTotals(deps);
   const repo = new LedgerRepository(deps);
-  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 20000, heartbeatInterval: 2000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false });
+  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
   await consumer.run({

@@ -138,7 +138,7 @@ async function main(): Promise<number> {
     sampling = false;
     await sampler;
     const settled = await broadcast.settleUnknowns(env.LIVEGIVE_ADMIN_TOKEN!);
-    if (settled.replayed || settled.readBack) console.log(`bench: settled what got no answer: ${settled.replayed} orders replayed by idempotency key (${settled.recovered} existed or were made), ${settled.readBack} payment/refund outcomes read back`);
+    if (settled.replayed || settled.readBack) console.log(`bench: settled what got no answer: ${settled.replayed} orders replayed by idempotency key (${settled.recovered} existed or were made), ${settled.readBack} payment/refund outcomes read back${Object.keys(settled.readBackErrors).length ? ` (read-back errors: ${JSON.stringify(settled.readBackErrors)})` : ''}`);
     let checks: Check[] = [];
     const db = mongo.db(new URL(config.mongo.url).pathname.slice(1));
     // totals and the projection may trail the ledger by a moment: retry for up to 45 s

@@ -141,8 +141,8 @@ export class Broadcast {
    * same idempotency key (the server answers the order it made, or makes it now), and orders whose
    * payment or refund got no answer are read back. Bounded: at most `limit` requests, 32 at a time.
    */
-  async settleUnknowns(adminToken: string, limit = 50_000): Promise<{ replayed: number; recovered: number; readBack: number }> {
-    const out = { replayed: 0, recovered: 0, readBack: 0 };
+  async settleUnknowns(adminToken: string, limit = 50_000): Promise<{ replayed: number; recovered: number; readBack: number; readBackErrors: Record<string, number> }> {
+    const out = { replayed: 0, recovered: 0, readBack: 0, readBackErrors: {} as Record<string, number> };
     const jobs: (() => Promise<void>)[] = [];
     for (const u of this.unknownPlacements.splice(0)) jobs.push(async () => {
       const r = await this.clients.payments.request('POST', '/api/v1/orders', { headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': u.key }, body: u.body });
@@ -153,9 +153,12 @@ export class Broadcast {
       this.orders.set(b.id, { id: b.id, product: u.product, qty: u.qty, totalFen: b.totalFen, pledgeFen: b.pledge.totalFen, step: u.step, state: b.status, unsure: false });
     });
     for (const o of this.orders.values()) if (o.unsure) jobs.push(async () => {
-      const r = await this.clients.payments.request('GET', `/api/v1/orders/${o.id}`, { headers: { authorization: `Bearer ${adminToken}` } });
-      const st = (r.body as { status?: string } | null)?.status;
-      if (r.status === 200 && (st === 'reserved' || st === 'paid' || st === 'refunded')) { o.state = st; o.unsure = false; out.readBack++; }
+      for (let attempt = 0; attempt < 3 && o.unsure; attempt++) {
+        const r = await this.clients.payments.request('GET', `/api/v1/orders/${o.id}`, { headers: { authorization: `Bearer ${adminToken}` } });
+        const st = (r.body as { status?: string } | null)?.status;
+        if (r.status === 200 && (st === 'reserved' || st === 'paid' || st === 'refunded')) { o.state = st; o.unsure = false; out.readBack++; }
+        else out.readBackErrors[r.code ?? `HTTP_${r.status}`] = (out.readBackErrors[r.code ?? `HTTP_${r.status}`] ?? 0) + 1;
+      }
     });
     let next = 0;
     await Promise.all(Array.from({ length: 32 }, async () => { while (next < Math.min(jobs.length, limit)) await jobs[next++](); }));

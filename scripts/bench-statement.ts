@@ -4,6 +4,7 @@
  *   npx tsx scripts/bench-statement.ts --entries 1000000            # insert, then JSON, then PDF, then drop
  *   npx tsx scripts/bench-statement.ts --phase insert --db NAME --entries N   # or one phase at a time,
  *   /usr/bin/time -v npx tsx scripts/bench-statement.ts --phase json --db NAME # each under its own process
+ *   npx tsx scripts/bench-statement.ts --phase synthetic --entries 1000000    # our side alone, no store
  *
  * Inserts chained entries (chainEntries, insertMany batches) into a scratch database of its own
  * (never the service's), then builds the statement the way the route does, sampling RSS and heap.
@@ -15,6 +16,7 @@ import pino from 'pino';
 import { chainEntries } from '../src/allocator/chain';
 import { ChainHead, GENESIS, UnchainedEntry, entryKinds } from '../src/allocator/ledger.types';
 import { buildStatement } from '../src/statements/build-statement';
+import { StatementAccumulator } from '../src/statements/statement.math';
 import { renderPdf } from '../src/statements/render-pdf';
 import type { Deps } from '../src/deps';
 
@@ -88,7 +90,25 @@ async function statement(client: MongoClient, pdf: boolean): Promise<void> {
   console.log(`${pdf ? 'PDF ' : 'JSON'} statement over ${n} entries (${s.entries} in the period, closing ${s.closingFen} fen, ${bytes} bytes): ${done()}`);
 }
 
+/** Our side alone at full size: the same accumulator and PDF renderer fed from a generator instead of the store. */
+async function synthetic(): Promise<void> {
+  const done = sampler();
+  const acc = new StatementAccumulator(charityId, period.from, period.to);
+  const step = (2 * 365 * 86400_000) / entries;
+  for (let j = 0; j < entries; j++) {
+    const kind = entryKinds[j % 10 === 9 ? 1 : j % 10 === 8 ? 2 : 0];
+    acc.add({ seq: j + 1, kind, amountFen: kind === 'reversal' ? -200 : 200 + (j % 97), quantity: 1, streamId: `s${j % 20}`, productId: `p${j % 50}`, hostId: `h${j % 5}`, at: new Date(start + Math.floor(j * step)).toISOString(), hash: randomBytes(32).toString('hex') });
+  }
+  const s = acc.finish({ streams: new Map(), hosts: new Map(), products: new Map() });
+  const json = JSON.stringify(s);
+  const mid = done();
+  let bytes = 0;
+  await renderPdf(s, new Writable({ write(chunk: Buffer, _e, cb) { bytes += chunk.length; cb(); } }));
+  console.log(`synthetic ${entries} entries, no store: statement JSON ${json.length} bytes at ${mid}; with the PDF (${bytes} bytes): ${done()}`);
+}
+
 async function main(): Promise<void> {
+  if (phase === 'synthetic') return synthetic();
   const client = await MongoClient.connect(mongoUrl, { directConnection: true });
   try {
     if (phase === 'all' || phase === 'insert') await insert(client);

@@ -49,9 +49,14 @@ interface Channel {
   /** the highest generation a finished read has covered */
   covered: number;
   reading: { gen: number; done: Promise<void> } | null;
+  /** the seq last broadcast to the stream's clients (a read for a new viewer may already hold a newer one) */
+  sentSeq: number;
+  flushing: boolean;
   timer: NodeJS.Timeout | null;
   lastFlushAt: number;
 }
+
+const BROADCAST_SLICE = 250;
 
 export const defaultHubOptions: HubOptions = { intervalMs: 100, softLimitBytes: 64 * 1024, hardLimitBytes: 4 * 1024 * 1024, stallMs: 15_000 };
 
@@ -110,7 +115,7 @@ export class FeedHub {
   notify(streamId: string, seq: number): void {
     const ch = this.channels.get(streamId);
     if (!ch || ch.clients.size === 0) return;
-    if (ch.latest && seq <= ch.latest.seq) return;
+    if (seq <= ch.sentSeq) return;
     ch.gen++;
     this.schedule(streamId, ch);
   }
@@ -136,7 +141,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, timer: null, lastFlushAt: 0 };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, lastFlushAt: 0 };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -150,7 +155,7 @@ export class FeedHub {
 
   // leading edge when the stream was quiet (low latency), then at most one flush per interval
   private schedule(streamId: string, ch: Channel): void {
-    if (ch.timer || this.stopped) return;
+    if (ch.timer || ch.flushing || this.stopped) return;
     const wait = Math.max(0, ch.lastFlushAt + this.opts.intervalMs - Date.now());
     ch.timer = setTimeout(() => {
       ch.timer = null;
@@ -160,13 +165,30 @@ export class FeedHub {
 
   private async flush(streamId: string, ch: Channel): Promise<void> {
     ch.lastFlushAt = Date.now();
-    const before = ch.latest?.seq ?? -1;
-    await this.refresh(streamId, ch);
-    const f = ch.latest;
-    if (f && f.seq > before) for (const c of ch.clients) this.deliver(c, f.seq, f.update);
+    ch.flushing = true;
+    try {
+      await this.refresh(streamId, ch);
+      const f = ch.latest;
+      if (f && f.seq > ch.sentSeq) {
+        ch.sentSeq = f.seq;
+        await this.broadcast(ch, f);
+      }
+    } finally {
+      ch.flushing = false;
+    }
     if (this.channels.get(streamId) !== ch) return;
     if (ch.covered < ch.gen) this.schedule(streamId, ch);
     else this.dropIfIdle(streamId, ch);
+  }
+
+  // in slices, yielding between them, so thousands of viewers never hold up HTTP requests for long
+  private async broadcast(ch: Channel, f: Frame): Promise<void> {
+    const targets = [...ch.clients];
+    for (let i = 0; i < targets.length; i += BROADCAST_SLICE) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      if (this.stopped) return;
+      for (const c of targets.slice(i, i + BROADCAST_SLICE)) if (ch.clients.has(c)) this.deliver(c, f.seq, f.update);
+    }
   }
 
   // one read per stream at a time; whoever asks meanwhile shares it, unless it started before the latest notification

@@ -193,6 +193,33 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when a new viewer\'s read sees a change before its notification arrives, then existing viewers still get that change', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 5);
+    const a = await join(h, 'st1');
+    s.seq.set('st1', 6);
+    const b = await join(h, 'st1'); // its snapshot read already holds seq 6
+    h.notify('st1', 6);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(a.sock.seqs).toEqual([5, 6]);
+    expect(b.sock.seqs).toEqual([6]);
+    h.stop();
+  });
+
+  it('when a stream has more viewers than one broadcast slice, then every one gets the frame, in order', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const many = [];
+    for (let i = 0; i < 600; i++) many.push(await join(h, 'st1'));
+    for (const seq of [2, 3]) {
+      s.seq.set('st1', seq);
+      h.notify('st1', seq);
+      await jest.advanceTimersByTimeAsync(150);
+    }
+    for (const m of many) expect(m.sock.seqs).toEqual([1, 2, 3]);
+    h.stop();
+  });
+
   it('when the pub/sub connection comes back, then every stream is re-read and clients catch up', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 1);

@@ -163,6 +163,9 @@ describe('charity statements, receipts and the public page', () => {
     expect(page.text).toContain(head.headHash);
     expect(page.text).not.toContain('王小明');
     expect(head.latest).toHaveLength(20);
+    // an earlier head inside an already cached block: its hash and total as they were then
+    const at7 = (await request(svc.url).get(`/api/v1/public/charities/${w.charity.id}?seq=7`).expect(200)).body;
+    expect(at7).toMatchObject({ headSeq: 7, headHash: entries[6].hash, totalFen: entries.reduce((t, e) => t + e.amountFen, 0) });
     await request(svc.url).get('/charities/c_nobody').expect(404);
     await request(svc.url).get(`/api/v1/public/receipts/o_nobody`).expect(404);
   }, 90_000);

@@ -75,10 +75,12 @@ export class FeedHub {
   /** Reads the stream's totals (joining a read already in flight); false when the stream does not exist. */
   async prepare(streamId: string): Promise<boolean> {
     const ch = this.channel(streamId);
-    await this.refresh(streamId, ch);
-    if (ch.latest) return true;
-    if (ch.clients.size === 0) this.channels.delete(streamId);
-    return false;
+    try {
+      await this.refresh(streamId, ch);
+    } finally {
+      if (!ch.latest) this.dropIfIdle(streamId, ch);
+    }
+    return ch.latest !== null;
   }
 
   /**

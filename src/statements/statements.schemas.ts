@@ -38,7 +38,7 @@ const Proof = z.object({ leafIndex: z.number().int(), treeSize: z.number().int()
 export const ChainLine = z.object({
   key: z.string(), charityId: Id, seq: z.number().int(), kind: z.string(), amountFen: Fen, salesFen: Fen, quantity: z.number().int(), orderId: Id,
   streamId: Id, productId: Id, hostId: Id, eventId: z.string(), matchId: z.string().nullable(), at: IsoTime, prevHash: Hash, hash: Hash,
-}).openapi('LedgerEntry');
+}).openapi('ChainEntry');
 export const ReceiptBody = z.object({
   orderId: Id, charityId: Id, charityName: z.string(), amountFen: Fen, status: z.enum(['pending', 'allocated', 'reversed']), orderStatus: z.string(),
   entrySeq: z.number().int().nullable(), entryHash: Hash.nullable(), proof: Proof.nullable(),

@@ -11,7 +11,18 @@ export async function runDemo(running: Running): Promise<void> {
   const rate = config.rateLimits.enabled ? 1.5 : 5;
   const world = await seedDemo(api, config.auth.adminToken);
   const audience = runAudience(api, world, { rate, paymentSecret: config.auth.paymentSecret });
-  console.log(`\n  livegive demo: a live stream with a simulated audience buying ${rate} orders/s\n  overlay (add as an OBS browser source): ${world.overlayUrl}\n  totals: ${api.baseUrl}/api/v1/streams/${world.streamId}/totals\n`);
+  // printed for the person at the terminal (never logged): the demo's own principals, and the operator's
+  // token only when npm start generated it (lg_demo_…), not one the operator chose
+  const lines = [
+    `livegive demo: a live stream with a simulated audience buying ${rate} orders/s`,
+    `API:      ${api.baseUrl}  (OpenAPI: ${api.baseUrl}/api/v1/openapi.json)`,
+    `overlay:  ${world.overlayUrl}  (add it to OBS as a browser source)`,
+    `totals:   ${api.baseUrl}/api/v1/streams/${world.streamId}/totals`,
+    ...world.charities.map((c) => `charity:  ${c.name}  ${api.baseUrl}/charities/${c.id}  token ${c.token}`),
+    `host token: ${world.hostToken}`,
+    ...(config.auth.adminToken.startsWith('lg_demo_') ? [`operator token: ${config.auth.adminToken}`] : []),
+  ];
+  console.log(`\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   const progress = setInterval(() => logger.info({ streamId: world.streamId }, `demo: ${describeStats(audience.stats)}`), 10_000);
   progress.unref();
   const stop = running.stop;

@@ -6,6 +6,7 @@ export interface DemoProduct { id: string; name: string; unit: string; priceFen:
 export interface DemoWorld {
   streamId: string;
   hostToken: string;
+  charities: { id: string; name: string; token: string }[];
   products: DemoProduct[];
   viewers: { id: string; nickname: string; token: string }[];
   overlayUrl: string;
@@ -24,7 +25,7 @@ const NICKNAMES = ['张三丰', '李小龙', '王芳', '赵敏', '陈静', '刘�
 
 /** Seeds a demo through the HTTP API only: two charities, a host, three products with pledges, a live stream, a matching sponsor and viewers. */
 export async function seedDemo(api: DemoClient, adminToken: string, opts: { viewers?: number } = {}): Promise<DemoWorld> {
-  const charity = (name: string) => api.call<{ id: string }>('POST', '/api/v1/charities', { token: adminToken, body: { name, registrationNo: registrationNo() } });
+  const charity = (name: string) => api.call<{ id: string; name: string; token: string }>('POST', '/api/v1/charities', { token: adminToken, body: { name, registrationNo: registrationNo() } });
   const rural = await charity('赣州乡村振兴公益基金会');
   const kids = await charity('武汉市儿童助学慈善会');
   const host = await api.call<{ id: string; token: string }>('POST', '/api/v1/hosts', { token: adminToken, body: { name: '果园小李' } });
@@ -51,5 +52,6 @@ export async function seedDemo(api: DemoClient, adminToken: string, opts: { view
     const nickname = NICKNAMES[i % NICKNAMES.length];
     viewers.push({ ...(await api.call<{ id: string; token: string }>('POST', '/api/v1/viewers', { body: { nickname } })), nickname });
   }
-  return { streamId: stream.id, hostToken: host.token, products, viewers, overlayUrl: `${api.baseUrl}/overlay/${stream.id}` };
+  const charities = [rural, kids].map((c) => ({ id: c.id, name: c.name, token: c.token }));
+  return { streamId: stream.id, hostToken: host.token, charities, products, viewers, overlayUrl: `${api.baseUrl}/overlay/${stream.id}` };
 }

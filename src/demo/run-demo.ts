@@ -12,7 +12,7 @@ export async function runDemo(running: Running): Promise<void> {
   const world = await seedDemo(api, config.auth.adminToken);
   const audience = runAudience(api, world, { rate, paymentSecret: config.auth.paymentSecret });
   // printed for the person at the terminal (never logged): the demo's own principals, and the operator's
-  // token only when npm start generated it (lg_demo_…), not one the operator chose
+  // token and payment secret only when npm start generated them (lg_demo_…), never ones the operator chose
   const lines = [
     `livegive demo: a live stream with a simulated audience buying ${rate} orders/s`,
     `API:      ${api.baseUrl}  (OpenAPI: ${api.baseUrl}/api/v1/openapi.json)`,
@@ -21,6 +21,7 @@ export async function runDemo(running: Running): Promise<void> {
     ...world.charities.map((c) => `charity:  ${c.name}  ${api.baseUrl}/charities/${c.id}  token ${c.token}`),
     `host token: ${world.hostToken}`,
     ...(config.auth.adminToken.startsWith('lg_demo_') ? [`operator token: ${config.auth.adminToken}`] : []),
+    ...(config.auth.paymentSecret.startsWith('lg_demo_') ? [`payment secret: ${config.auth.paymentSecret}  (for npm run demo against this instance)`] : []),
   ];
   console.log(`\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   const progress = setInterval(() => logger.info({ streamId: world.streamId }, `demo: ${describeStats(audience.stats)}`), 10_000);

@@ -11,7 +11,8 @@ export const LedgerQuery = z.object({
 
 export const LedgerEntryView = z.object({
   seq: z.number().int(), kind: z.enum(entryKinds), amountFen: Fen, orderId: z.string(), streamId: z.string(), productId: z.string(),
-  hostId: z.string(), matchId: z.string().nullable(), at: IsoTime, prevHash: z.string(), hash: z.string(),
+  hostId: z.string(), at: IsoTime, prevHash: z.string(), hash: z.string().openapi({ description: 'SHA-256 of canonicalEntry: every field here plus prevHash' }),
+  charityId: z.string(), salesFen: Fen, quantity: z.number().int(), eventId: z.string(), matchId: z.string().nullable(),
 }).openapi('LedgerEntry');
 export const LedgerPage = z.object({
   entries: z.array(LedgerEntryView),

@@ -9,7 +9,7 @@ import { totalsChannel } from './totals.store';
 const LOCK_MS = 120_000;
 const releaseLua = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-export interface RebuildReport { entries: number; charities: number; streams: number; chainProblems: number; ms: number; waited?: boolean }
+export interface RebuildReport { entries: number; charities: number; streams: number; chainProblems: number; ms: number; scanMs?: number; waited?: boolean }
 
 /**
  * Recomputes every running total, chain head and match budget from the ledger and replaces what
@@ -30,6 +30,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
   try {
     const byCharity = new Map<string, LedgerDoc[]>();
     for await (const d of new LedgerRepository(deps).all()) (byCharity.get(d.charityId) ?? byCharity.set(d.charityId, []).get(d.charityId)!).push(d);
+    const scanMs = Date.now() - t0;
     const st = emptyState();
     const windowMs = deps.config.orders.refundWindowSeconds * 1000;
     const matched = new Map<string, { spent: number; taken: Map<string, number>; returned: Map<string, number> }>();
@@ -76,7 +77,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
     for (const m of await deps.db.collection<MatchDoc>(MATCH_COLLECTION).find({}).toArray()) await activateMatch(deps, m, m.capFen - (matched.get(m._id)?.spent ?? 0));
     await redis.set(key(totalsKeys.built), new Date().toISOString());
     for (const s of streams) await redis.publish(totalsChannel(deps), JSON.stringify({ streamId: s, seq: Number(await redis.hget(key(totalsKeys.stream(s)), 'seq')) }));
-    const report = { entries, charities: byCharity.size, streams: streams.size, chainProblems, ms: Date.now() - t0 };
+    const report = { entries, charities: byCharity.size, streams: streams.size, chainProblems, ms: Date.now() - t0, scanMs };
     logger.info(report, 'totals rebuilt from the ledger');
     return report;
   } finally {

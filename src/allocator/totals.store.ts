@@ -116,6 +116,14 @@ export async function readCharityTotals(deps: Deps, charityId: string): Promise<
   return Object.fromEntries(['donationFen', 'matchedFen', 'confirmedDonationFen', 'salesFen', 'units', 'orders', 'entries', 'balanceFen'].map((f) => [f, Number(h[f] ?? 0)]));
 }
 
+/** An order's donation as the allocator last recorded it (one Redis read, no ledger scan). */
+export async function donationOf(deps: Deps, orderId: string): Promise<{ status: 'pending' | 'allocated' | 'reversed'; entrySeq?: number }> {
+  const v = await deps.redis.hget(deps.key(totalsKeys.donations), orderId);
+  if (!v) return { status: 'pending' };
+  const [status, seq] = v.split(':');
+  return { status: status as 'allocated' | 'reversed', entrySeq: Number(seq) };
+}
+
 /** Refuses to serve totals while they are being rebuilt (they would be partial). */
 export async function assertTotalsReady(deps: Deps): Promise<void> {
   const [built, lock] = await Promise.all([deps.redis.exists(deps.key(totalsKeys.built)), deps.redis.exists(deps.key(totalsKeys.lock))]);

@@ -8,7 +8,7 @@ export async function spawnAllocator(env: NodeJS.ProcessEnv): Promise<ChildProce
   // node itself (not the tsx wrapper, which would survive as an orphan runner when killed)
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/helpers/allocator-child.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('allocator child did not start within 60 s')), 60_000);
+    const timer = setTimeout(() => reject(new Error('allocator child did not start within 180 s')), 180_000);
     child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('READY')) { clearTimeout(timer); resolve(); } });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`allocator child exited with ${code}`)); });
   });

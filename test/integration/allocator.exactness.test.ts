@@ -4,7 +4,8 @@ import { startService, admin, bearer, type TestService } from '../helpers/app';
 import { waitFor } from '../helpers/env';
 import { EventWriter, newOrderId, orderEvent } from '../helpers/order-events';
 import { snapshotTotals, summariseLedger } from '../helpers/ledger-check';
-import { startAllocator } from '../../src/allocator';
+import { donationOf, startAllocator } from '../../src/allocator';
+import { hashEntry } from '../../src/allocator/chain';
 import type { OrderEvent } from '../../src/events';
 import type { Stoppable } from '../../src/app';
 
@@ -143,6 +144,11 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
     expect(p1.body.next).toBe(3);
     const p2 = await request(svc.url).get(`/api/v1/charities/c1/ledger?after=${p1.body.next}&limit=2`).set(admin).expect(200);
     expect(p2.body.entries[0]).toMatchObject({ seq: 4, prevHash: p1.body.entries[2].hash });
+    // a charity can check every hash from the page alone
+    for (const e of [...p1.body.entries, ...p2.body.entries]) expect(hashEntry(e)).toBe(e.hash);
+    // the order behind entry 1 reads as allocated at seq 1, or reversed later if it was among the refunds
+    const d = await donationOf(svc.deps, p1.body.entries[0].orderId);
+    expect(d.status === 'allocated' ? d.entrySeq === 1 : d.status === 'reversed' && d.entrySeq! > 1).toBe(true);
     for (const bad of ['limit=0', 'limit=501', 'after=-1', 'after=x', 'limit=2.5', 'extra=1']) {
       const r = await request(svc.url).get(`/api/v1/charities/c1/ledger?${bad}`).set(bearer(c1)).expect(422);
       expect(r.body.error.code).toBe('VALIDATION_FAILED');

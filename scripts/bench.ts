@@ -93,10 +93,20 @@ async function main(): Promise<number> {
     const t0 = now();
     const rss: { tS: number; api: number; workers: number }[] = [];
     let sampling = true;
+    const pingRedis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => pingRedis.disconnect());
+    const probesMs: { tMs: number; kafkaAdminMs: number; redisPingMs: number; mongoPingMs: number }[] = [];
     const sampler = (async () => {
       while (sampling) {
         const t = now();
         await lag.sample(t).catch(() => undefined);
+        const kafkaMs = now() - t;
+        // how the stores answer meanwhile: a Redis PING and a MongoDB ping, timed from this process
+        const r0 = now();
+        await pingRedis.ping().catch(() => undefined);
+        const m0 = now();
+        await mongo.db('admin').command({ ping: 1 }).catch(() => undefined);
+        probesMs.push({ tMs: t, kafkaAdminMs: kafkaMs, redisPingMs: m0 - r0, mongoPingMs: now() - m0 });
         rss.push({ tS: (t - t0) / 1000, api: rssBytes(api.proc.pid!), workers: rssBytes(workers.proc.pid!) });
         await sleep(Math.max(0, 1000 - (now() - t)));
       }
@@ -129,7 +139,10 @@ async function main(): Promise<number> {
         await sleep(250);
       }
       await waitFor(async () => broadcast.pending === 0, 30_000).catch(() => undefined);
-      stepReports.push({ ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
+      const inStep = probesMs.filter((x) => x.tMs >= c.startMs);
+      const med = (k: 'kafkaAdminMs' | 'redisPingMs' | 'mongoPingMs') => summarize(inStep.map((x) => x[k])).p50;
+      const storesMs = { redisPing: med('redisPingMs'), mongoPing: med('mongoPingMs'), kafkaAdmin: med('kafkaAdminMs') };
+      stepReports.push({ storesMs, ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);
     }
     progress.stop();

@@ -22,6 +22,8 @@ export interface StepReport {
   /** per consumer group: lag at the step's end, and seconds until it first read 0 (null: not in the window) */
   lagByGroupAtEnd?: Record<string, number>;
   groupDrainedS?: Record<string, number | null>;
+  /** median answer times of the stores during the step, seen from the bench: Redis PING, MongoDB ping, Kafka lag read (admin) */
+  storesMs?: { redisPing: number; mongoPing: number; kafkaAdmin: number };
   consumedPerSec: Record<string, number>;
   producedPerSec: number;
   rssMB: Record<string, number>;
@@ -74,6 +76,7 @@ export function renderMarkdown(r: Report): string {
   }
   L.push('', 'Kafka consumer lag per group at each step\'s end, and seconds until it first read zero:', '');
   for (const s of r.steps) L.push(`- ${f0(s.offered)}/s: ${Object.entries(s.lagByGroupAtEnd ?? {}).map(([g, v]) => `${g.split('.').pop()} ${f0(v)} → ${s.groupDrainedS?.[g] == null ? 'not zero within 10 s' : `0 after ${f1(s.groupDrainedS[g])} s`}`).join('; ') || '–'}`);
+  L.push('', 'How the stores answered during each step (medians, from the bench process): ' + r.steps.map((s) => `${f0(s.offered)}/s: Redis PING ${f1(s.storesMs?.redisPing)} ms, MongoDB ping ${f1(s.storesMs?.mongoPing)} ms, Kafka offsets read ${f1(s.storesMs?.kafkaAdmin)} ms`).join('; ') + '.');
   L.push('', 'Per step: orders sent, limited product sold out (answers 409 OUT_OF_STOCK, counted as correct), payments and refunds:', '');
   L.push('| offered/s | orders sent | sold-out answers | payments ok/sent | payment errors | refunds ok/sent | refund errors | events produced/s | consumed/s by group |');
   L.push('|---:|---:|---:|---|---|---|---|---:|---|');

@@ -78,10 +78,7 @@ async function main(): Promise<void> {
     const product = world.products[0];
     // when each totals change was published (seq → time), to split the delay into allocator and feed
     const config = loadConfig({ ...process.env, ...env });
-    const sub = new Redis(config.redis.url);
-    const publishedAt = new Map<number, number>();
-    sub.on('message', (_ch: string, m: string) => { const { seq } = JSON.parse(m) as { seq: number }; if (!publishedAt.has(seq)) publishedAt.set(seq, performance.timeOrigin + performance.now()); });
-    await sub.subscribe(totalsChannel({ key: keyspace(config.redis.prefix) }));
+    const channel = totalsChannel({ key: keyspace(config.redis.prefix) });
     // warm-up: the allocator's consumer group has joined once a first payment shows in the totals
     await payOne(client, world.streamId, product.id, world.viewers[0].token, env.LIVEGIVE_PAYMENT_SECRET);
     for (let i = 0; ; i++) {
@@ -94,7 +91,7 @@ async function main(): Promise<void> {
     const rssIdle = rssMiB(api.pid!);
 
     // the clients run in a worker thread, so the load generator here cannot delay their clocks
-    const clients = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(__filename)});`, { eval: true, workerData: { port, streamId: world.streamId, count: CLIENTS } });
+    const clients = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(__filename)});`, { eval: true, workerData: { port, streamId: world.streamId, count: CLIENTS, redisUrl: config.redis.url, channel } });
     const fromClients = (type: string) => new Promise<ClientReport>((resolve, reject) => {
       const onMsg = (m: ClientReport) => { if (m.type === type) { clients.off('message', onMsg); resolve(m); } };
       clients.on('message', onMsg);
@@ -146,8 +143,9 @@ async function main(): Promise<void> {
     sentAt.unshift(NaN);
     const done = fromClients('report');
     clients.postMessage({ type: 'finish', orders: paid, waitMs: 30_000 });
-    const { arrivals, ordersAtSeq: ordersList } = await done;
+    const { arrivals, ordersAtSeq: ordersList, publishedAt: pubList } = await done;
     const ordersAtSeq = new Map(ordersList);
+    const publishedAt = new Map(pubList);
     clearInterval(rssTimer);
 
     // delay of payment k at one client = arrival of its first frame with orders ≥ k − send time of k
@@ -184,7 +182,6 @@ async function main(): Promise<void> {
     console.log(`API process CPU during the load: ${apiCores.toFixed(2)} cores`);
     console.log(`API process RSS: idle ${rssIdle.toFixed(0)} MiB, ${CLIENTS} clients ${rssConnected.toFixed(0)} MiB, peak under load ${rssPeak.toFixed(0)} MiB`);
     await clients.terminate();
-    sub.disconnect();
   } finally {
     stopping = true;
     api.kill('SIGTERM');
@@ -192,11 +189,16 @@ async function main(): Promise<void> {
   }
 }
 
-interface ClientReport { type: string; arrivals: { seq: number; orders: number; at: number }[][]; ordersAtSeq: [number, number][] }
+interface ClientReport { type: string; arrivals: { seq: number; orders: number; at: number }[][]; ordersAtSeq: [number, number][]; publishedAt: [number, number][] }
 
 /** Worker thread: opens the clients, timestamps every frame, reports when all have seen the last payment. */
 async function clientThread(): Promise<void> {
-  const { port, streamId, count } = workerData as { port: number; streamId: string; count: number };
+  const { port, streamId, count, redisUrl, channel } = workerData as { port: number; streamId: string; count: number; redisUrl: string; channel: string };
+  // when each totals change was published, seen from this thread so both ends of the feed share one clock and one scheduler
+  const publishedAt = new Map<number, number>();
+  const sub = new Redis(redisUrl);
+  sub.on('message', (_ch: string, m: string) => { const { seq } = JSON.parse(m) as { seq: number }; if (!publishedAt.has(seq)) publishedAt.set(seq, performance.timeOrigin + performance.now()); });
+  await sub.subscribe(channel);
   const ordersAtSeq = new Map<number, number>(); // parsed once per seq: every client gets the same frame
   const arrivals: ClientReport['arrivals'] = [];
   const sockets: WebSocket[] = [];
@@ -217,13 +219,14 @@ async function clientThread(): Promise<void> {
       sockets.push(ws);
     })));
   }
-  parentPort!.postMessage({ type: 'connected', arrivals: [], ordersAtSeq: [] });
+  parentPort!.postMessage({ type: 'connected', arrivals: [], ordersAtSeq: [], publishedAt: [] });
   parentPort!.on('message', async (m: { type: string; orders: number; waitMs: number }) => {
     if (m.type !== 'finish') return;
     const deadline = Date.now() + m.waitMs;
     while (Date.now() < deadline && !arrivals.every((a) => (a.at(-1)?.orders ?? 0) >= m.orders)) await sleep(100);
     for (const ws of sockets) ws.terminate();
-    parentPort!.postMessage({ type: 'report', arrivals, ordersAtSeq: [...ordersAtSeq] });
+    sub.disconnect();
+    parentPort!.postMessage({ type: 'report', arrivals, ordersAtSeq: [...ordersAtSeq], publishedAt: [...publishedAt] });
   });
 }
 

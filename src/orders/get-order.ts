@@ -1,15 +1,15 @@
 import type { Deps } from '../deps';
 import { fromHash, readOrder, OrderSnapshot } from './orders.store';
-import type { OrderDoc } from './orders.models';
+import { latestOrderState } from './orders.models';
 
 /** The order's current snapshot: Redis first (a just-placed order is never "not found"), then the projection. */
 export async function getOrder(deps: Deps, orderId: string): Promise<OrderSnapshot | null> {
   const hot = await readOrder(deps, orderId).catch(() => null);
   if (hot) return hot;
-  const d = await deps.db.collection<OrderDoc>('orders').findOne({ _id: orderId });
+  const d = await latestOrderState(deps.db, orderId);
   if (!d) return null;
   return fromHash({
-    orderId: d._id, status: d.status, ver: String(d.orderVersion), viewerId: d.viewerId, nick: '', streamId: d.streamId, productId: d.productId,
+    orderId: d.orderId, status: d.status, ver: String(d.orderVersion), viewerId: d.viewerId, nick: '', streamId: d.streamId, productId: d.productId,
     productName: d.productName, hostId: d.hostId, charityId: d.charityId, charityName: d.charityName, quantity: String(d.quantity),
     unitPriceFen: String(d.unitPriceFen), pledgePerUnitFen: String(d.pledgePerUnitFen), createdAt: d.createdAt, expiresAt: d.expiresAt,
     paidAt: d.paidAt ?? '', paymentId: d.paymentId ?? '', idempotencyKey: d.idempotencyKey, bodyHash: d.bodyHash,

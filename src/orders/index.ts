@@ -10,6 +10,7 @@ export { sweepOnce } from './order-sweeper';
 export { rebuildOrderState, waitForProjection } from './rebuild-order-state';
 export { placeOrderLua } from './orders.lua';
 export type { OrderSnapshot } from './orders.store';
+export { latestOrderState, latestOrderStates, ORDERS } from './orders.models';
 export type { OrderDoc } from './orders.models';
 
 export const ordersSlice: Slice = {

@@ -1,33 +1,29 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { AnyBulkWriteOperation } from 'mongodb';
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import { parseOrderEvent, OrderEvent, DeadLetter } from '../events';
-import type { OrderDoc } from './orders.models';
+import { ORDERS, OrderDoc } from './orders.models';
 
 const isDup = (e: { code?: number }) => e.code === 11000;
 
-/** Upsert guarded by the order's version: an old event never overwrites a newer state. */
-export function projectionOps(events: OrderEvent[]): AnyBulkWriteOperation<OrderDoc>[] {
-  const latest = new Map<string, OrderEvent>();
+/** One insert-once document per (order, version); a repeated event is a duplicate key. */
+export function projectionDocs(events: OrderEvent[]): OrderDoc[] {
+  const seen = new Map<string, OrderDoc>();
   for (const e of events) {
-    const cur = latest.get(e.orderId);
-    if (!cur || e.orderVersion > cur.orderVersion) latest.set(e.orderId, e);
+    const { eventId, type: _t, version: _v, occurredAt, ...state } = e;
+    seen.set(`${e.orderId}#${e.orderVersion}`, { _id: `${e.orderId}#${e.orderVersion}`, ...state, lastEventId: eventId, updatedAt: new Date(occurredAt) });
   }
-  return [...latest.values()].map((e) => {
-    const { eventId, type: _t, version: _v, occurredAt: _o, ...state } = e;
-    return { updateOne: { filter: { _id: e.orderId, orderVersion: { $lt: e.orderVersion } }, update: { $set: { ...state, lastEventId: eventId, updatedAt: new Date(e.occurredAt) } }, upsert: true } };
-  });
+  return [...seen.values()];
 }
 
 /**
- * The order projection: a consumer group that writes order events to MongoDB in bulk, commits offsets
+ * The order projection: a consumer group that inserts order states into MongoDB in bulk, commits offsets
  * only after the write, and sends what it cannot parse to the dead-letter topic.
  */
 export async function startProjection(deps: Deps): Promise<Stoppable> {
   const groupId = `${deps.config.kafka.groupPrefix}.projection`;
   const consumer: Consumer = deps.kafka.consumer({ groupId, sessionTimeout: 15000, heartbeatInterval: 1000, maxBytesPerPartition: 1 << 20 });
-  const orders = deps.db.collection<OrderDoc>('orders');
+  const orders = deps.db.collection<OrderDoc>(ORDERS);
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
   await consumer.run({
@@ -43,8 +39,8 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
       }
       for (let attempt = 0; ; attempt++) {
         try {
-          const ops = projectionOps(events);
-          if (ops.length) await orders.bulkWrite(ops, { ordered: false }).catch((e: { code?: number; writeErrors?: { code?: number }[] }) => {
+          const docs = projectionDocs(events);
+          if (docs.length) await orders.insertMany(docs, { ordered: false }).catch((e: { code?: number; writeErrors?: { code?: number }[] }) => {
             const errs = e.writeErrors ?? [e];
             if (!errs.every(isDup)) throw e;
           });

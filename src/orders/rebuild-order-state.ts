@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { CatalogRepository } from '../catalog';
-import type { OrderDoc } from './orders.models';
+import { latestOrderStates } from './orders.models';
 import { idemKeyHash } from './place-order';
 
 const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded';
@@ -46,11 +46,11 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
   let count = 0;
   let pipe = deps.redis.pipeline();
   const idemTtlMs = deps.config.orders.idempotencyTtlSeconds * 1000;
-  for await (const o of deps.db.collection<OrderDoc>('orders').find({})) {
+  for (const o of (await latestOrderStates(deps.db)).values()) {
     count++;
     const eventType = `order.${{ reserved: 'placed', paid: 'paid', expired: 'expired', cancelled: 'cancelled', refunded: 'refunded' }[o.status]}`;
-    pipe.hset(k('order', o._id), {
-      orderId: o._id, status: o.status, ver: o.orderVersion, viewerId: o.viewerId, nick: nicknames.get(o.viewerId) ?? '', streamId: o.streamId, productId: o.productId,
+    pipe.hset(k('order', o.orderId), {
+      orderId: o.orderId, status: o.status, ver: o.orderVersion, viewerId: o.viewerId, nick: nicknames.get(o.viewerId) ?? '', streamId: o.streamId, productId: o.productId,
       productName: o.productName, hostId: o.hostId, charityId: o.charityId, charityName: o.charityName, quantity: o.quantity,
       unitPriceFen: o.unitPriceFen, pledgePerUnitFen: o.pledgePerUnitFen, createdAt: o.createdAt, expiresAt: o.expiresAt,
       expMs: Date.parse(o.expiresAt), idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
@@ -62,9 +62,9 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
       const b = k('bought', o.productId, o.viewerId);
       bought.set(b, (bought.get(b) ?? 0) + o.quantity);
       const ttl = Date.parse(o.createdAt) + idemTtlMs - Date.now();
-      if (ttl > 0) pipe.set(k('idem', o.viewerId, idemKeyHash(o.idempotencyKey)), `${o._id}|${o.bodyHash}`, 'PX', ttl);
+      if (ttl > 0) pipe.set(k('idem', o.viewerId, idemKeyHash(o.idempotencyKey)), `${o.orderId}|${o.bodyHash}`, 'PX', ttl);
     }
-    if (o.status === 'reserved') pipe.zadd(k('expiring'), Date.parse(o.expiresAt), o._id);
+    if (o.status === 'reserved') pipe.zadd(k('expiring'), Date.parse(o.expiresAt), o.orderId);
     if (count % 1000 === 0) { await pipe.exec(); pipe = deps.redis.pipeline(); }
   }
   for (const [key, units] of bought) pipe.set(key, units);

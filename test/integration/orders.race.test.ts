@@ -4,7 +4,7 @@ import { seedWorld, newViewer } from '../helpers/fixtures';
 import { order, pay } from '../helpers/orders';
 import { readTopic } from '../helpers/kafka';
 import { waitFor } from '../helpers/env';
-import { sweepOnce } from '../../src/orders';
+import { sweepOnce, latestOrderStates } from '../../src/orders';
 import { jsonClient } from '../helpers/http-client';
 import type { OrderEvent } from '../../src/events';
 
@@ -67,8 +67,8 @@ describe('orders under concurrency', () => {
     for (const [, eventIds] of byOrder) expect(eventIds.size).toBe(1);
     // the projection converges on the Redis state for every order
     await waitFor(async () => {
-      const docs = await svc.deps.db.collection('orders').find({ _id: { $in: [...ids] as never[] } }).toArray();
-      return docs.length === 40 && docs.every((d) => d.status === finals[orders.findIndex((o) => o.id === d._id)]);
+      const states = await latestOrderStates(svc.deps.db, { streamId: w.stream.id });
+      return states.size === 40 && [...states.values()].every((d) => d.status === finals[orders.findIndex((o) => o.id === d.orderId)]);
     }, 'projection equal to Redis', 20000, 250);
   });
 });

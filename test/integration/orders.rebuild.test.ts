@@ -3,7 +3,7 @@ import { startService, TestService, bearer } from '../helpers/app';
 import { PrivateRedis } from '../helpers/redis-server';
 import { seedWorld, newViewer } from '../helpers/fixtures';
 import { order, pay } from '../helpers/orders';
-import { rebuildOrderState } from '../../src/orders';
+import { waitFor } from '../helpers/env';
 
 describe('order state after Redis loses its data', () => {
   let redis: PrivateRedis;
@@ -28,7 +28,8 @@ describe('order state after Redis loses its data', () => {
 
     await redis.down({ wipe: true });
     await redis.up();
-    await rebuildOrderState(svc.deps);
+    // the service notices the empty Redis, refuses orders while it rebuilds, then is ready again
+    await waitFor(async () => (await request(svc.url).get('/readyz')).status === 200 && !svc.deps.state.rebuilding, 'the rebuild to finish', 60000, 250);
 
     expect(Number(await svc.deps.redis.get(svc.deps.key('stock', w.product.id)))).toBe(16);
     for (const [o, status, who] of [[o1, 'paid', a], [o2, 'reserved', b], [o3, 'refunded', b]] as const) {

@@ -5,6 +5,7 @@ import { order, pay, newKey } from '../helpers/orders';
 import { readTopic } from '../helpers/kafka';
 import { waitFor } from '../helpers/env';
 import type { OrderEvent } from '../../src/events';
+import { latestOrderState } from '../../src/orders';
 
 describe('orders and payments', () => {
   let svc: TestService;
@@ -67,7 +68,7 @@ describe('orders and payments', () => {
     expect([...idsByType.keys()].sort()).toEqual(['order.paid', 'order.placed', 'order.refunded']);
     expect([...idsByType.values()].map((s) => s.size)).toEqual([1, 1, 1]);
     expect(parsed.every((e) => e.key === w.charity.id && e.version === 1 && e.pledgePerUnitFen === 200)).toBe(true);
-    await waitFor(async () => (await svc.deps.db.collection('orders').findOne({ _id: o.id as never }))?.status === 'refunded', 'projection to show the refund');
+    await waitFor(async () => (await latestOrderState(svc.deps.db, o.id))?.status === 'refunded', 'projection to show the refund');
   });
 
   it('when a payment has a bad, stale or missing signature, a wrong amount, or an unknown order, then it is refused and nothing is paid', async () => {

@@ -58,6 +58,17 @@ describe('abuse: payment notifications repeated (allocator liveness)', () => {
     expect(await status(o.id)).toBe('refunded');
   });
 
+  it('when a paid order is refunded twice (the API promises the same answer), then public totals keep answering 200', async () => {
+    const o = await place();
+    const raw = notice(o.id, o.totalFen);
+    expect((await notify(raw, signPayment(PAYMENT_SECRET, raw))).status).toBe(200);
+    await waitFor(async () => (await entries(o.id)).length > 0, 'the allocation');
+    for (let i = 0; i < 2; i++) expect((await call(svc.url, 'POST', `/api/v1/orders/${o.id}/refund`, { token: sale.setup.hostToken })).status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) { statuses.push((await call(svc.url, 'GET', `/api/v1/streams/${sale.setup.streamId}/totals`)).status); await new Promise((r) => setTimeout(r, 100)); }
+    expect(statuses.filter((st) => st !== 200)).toEqual([]);
+  });
+
   it('when a later order of the same charity is paid, then it is still allocated', async () => {
     const o = await place();
     const raw = notice(o.id, o.totalFen);

@@ -331,7 +331,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (await fn().catch(() => false)) return;
+    // a call that hangs must not hold the run past its bound
+    const left = Math.max(1, end - Date.now());
+    if (await Promise.race([fn().catch(() => false), sleep(left).then(() => false)])) return;
     await sleep(250);
   }
   throw new Error('timed out');

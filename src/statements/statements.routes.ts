@@ -38,6 +38,8 @@ export function statementsRoutes(api: Api, deps: Deps): void {
     return undefined;
   });
 
+  documentOtherFormats(api);
+
   api.route({
     method: 'get', path: '/api/v1/charities/:id/chain', tag, auth: ['charity', 'operator'], params: S.CharityParams, errors: [404],
     summary: 'The whole hash chain as NDJSON, one entry with every hashed field per line, in seq order, in one pass (that charity, operator): what `livegive verify` recomputes',
@@ -61,6 +63,18 @@ export function statementsRoutes(api: Api, deps: Deps): void {
     summary: 'A buyer\'s receipt: the donation earmarked, its status, and its ledger entries with proofs against the published head',
     responses: { 200: { description: 'the receipt', schema: S.ReceiptBody } },
   }, async ({ params }) => ({ status: 200, body: await getReceipt(deps, params.orderId) }));
+}
+
+/** The statement's 200 also comes as CSV and PDF (format=csv|pdf): add those content types to its documented answer. */
+function documentOtherFormats(api: Api): void {
+  for (const d of api.registry.definitions) {
+    if (d.type !== 'route' || d.route.method !== 'get' || d.route.path !== '/api/v1/charities/{id}/statements') continue;
+    const ok = d.route.responses['200'] as { content?: Record<string, { schema: unknown }> };
+    Object.assign(ok.content ?? {}, {
+      'text/csv': { schema: { type: 'string', description: 'format=csv: the period\'s entries, one per line, UTF-8 with BOM' } },
+      'application/pdf': { schema: { type: 'string', format: 'binary', description: 'format=pdf: the printable bilingual statement' } },
+    });
+  }
 }
 
 async function* ndjson(entries: AsyncIterable<unknown>): AsyncIterable<string> {

@@ -9,8 +9,8 @@ import { usccCheckChar } from '../../src/catalog/uscc';
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
 type Who = (typeof who)[number];
 
-interface Ctx { charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string }
-interface Row { route: string; req: (c: Ctx) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
+interface Ctx { charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
+interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
 const key = () => ({ 'idempotency-key': randomBytes(8).toString('hex') });
@@ -34,7 +34,8 @@ const rows: Row[] = [
   { route: 'GET /api/v1/orders/{id}', req: (c) => ({ path: `/api/v1/orders/${c.orderId}` }), expect: [401, 200, 404, 200, 404, 403, 403, 200] },
   // a bearer token is no payment signature: only the HMAC counts
   { route: 'POST /api/v1/payments/notify', req: (c) => ({ path: '/api/v1/payments/notify', body: { orderId: c.orderId, paymentId: 'p1', amountFen: 5000, status: 'succeeded' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
-  { route: 'POST /api/v1/orders/{id}/refund', req: (c) => ({ path: `/api/v1/orders/${c.paidOrderId}/refund` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  // one paid order per caller: a second refund of one order trips a known allocator bug (see the chaos report)
+  { route: 'POST /api/v1/orders/{id}/refund', req: (c, w) => ({ path: `/api/v1/orders/${c.refundable[w]}/refund` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/ledger', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/ledger` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/statements', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/statements?from=2026-01-01T00:00:00.000Z&to=2027-01-01T00:00:00.000Z` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/chain', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/chain` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
@@ -51,7 +52,7 @@ describe('access matrix: every route × every principal', () => {
   let ctx: Ctx;
 
   beforeAll(async () => {
-    svc = await startService('all');
+    svc = await startService('all', { LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000' });
     const sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(3), payRatio: 1, refundRatio: 0 });
     const s = await sale.prepare({ charities: 2, products: 1, stock: 100, viewers: 2 });
     const other = await sale.prepare({ charities: 1, products: 1, stock: 1, viewers: 0 });
@@ -68,9 +69,15 @@ describe('access matrix: every route × every principal', () => {
     const o1 = (await order(s.viewers[0].token)).body;
     const o2 = (await order(s.viewers[0].token)).body;
     if (!(await sale.pay(o2.id, o2.totalFen))) throw new Error('setup payment failed');
+    const refundable = {} as Record<Who, string>;
+    for (const w of who) {
+      const o = (await order(s.viewers[0].token)).body;
+      if (!(await sale.pay(o.id, o.totalFen))) throw new Error('setup payment failed');
+      refundable[w] = o.id;
+    }
     const match = await call<{ id: string }>(svc.url, 'POST', '/api/v1/matches', { token: admin, body: { sponsorName: '赞助', streamId: s.streamId, charityId: mine.id, ratioPercent: 50, capFen: 10_000 } });
     Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
-    ctx = { charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id };
+    ctx = { charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
     // the receipt exists once the allocator has written the entry
     await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
   });
@@ -93,7 +100,7 @@ describe('access matrix: every route × every principal', () => {
         // a 503 (totals briefly rebuilt by the allocator) says nothing about access: ask again
         for (let i = 0; i < 20 && (a.status === 0 || a.status === 503); i++) {
           if (i) await new Promise((res) => setTimeout(res, 250));
-          const r = row.req(ctx);
+          const r = row.req(ctx, w);
           a = await call(svc.url, method, r.path, { token: tokens[w], body: r.body, headers: r.headers });
         }
         answers.push(a.status);
@@ -102,7 +109,7 @@ describe('access matrix: every route × every principal', () => {
       want.push(`${row.route.padEnd(42)} ${row.expect.join(' ')}`);
     }
     expect(got.join('\n')).toBe(want.join('\n'));
-  });
+  }, 120_000);
 
   it('when a refusal is answered, then its body has a stable error code and no stack or token', async () => {
     const a = await call<{ error: { code: string; message: string } }>(svc.url, 'GET', `/api/v1/charities/${ctx.charityId}/ledger`, { token: tokens.otherCharity });

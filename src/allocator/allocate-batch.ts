@@ -2,8 +2,7 @@ import type { Deps } from '../deps';
 import { parseOrderEvent, type DeadLetter } from '../events';
 import { allocate, isFolded, type PositionedEvent } from './allocate';
 import { LedgerRepository } from './ledger.repository';
-import { applyPlans, displayOf, readHeads, takeMatches, TotalsBusy, TotalsMissing } from './totals.store';
-import { totalsKeys } from './totals';
+import { applyPlans, displayOf, readHeads, takeMatches } from './totals.store';
 
 export interface BatchInput {
   groupId: string;
@@ -41,9 +40,6 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
     deps.logger.warn({ partition: b.partition, offsets: dead.map((d) => d.offset), reasons: dead.map((d) => d.reason.slice(0, 120)) }, 'allocator: dead-lettered messages');
   }
   if (!events.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const [built, busy] = await Promise.all([deps.redis.exists(deps.key(totalsKeys.built)), deps.redis.exists(deps.key(totalsKeys.lock))]);
-  if (busy) throw new TotalsBusy('totals are being rebuilt');
-  if (!built) throw new TotalsMissing('totals are not in Redis; rebuild needed');
   const heads = await readHeads(deps, [...new Set(events.map((e) => e.event.charityId))]);
   const matches = await takeMatches(deps, events.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
   const plans = allocate(events, heads, matches);

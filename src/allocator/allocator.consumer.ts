@@ -1,11 +1,11 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
-import { allocateBatch } from './allocate-batch';
+import { allocateBatch, type BatchInput } from './allocate-batch';
 import { LedgerRepository } from './ledger.repository';
 import { rebuildTotals } from './rebuild-totals';
 import { totalsKeys } from './totals';
-import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
+import { ChainConflict, confirmDue, runIdOf, TotalsBusy, TotalsMissing } from './totals.store';
 
 export interface AllocatorOptions {
   /** consumer group (tests replay the topic into a fresh group) */
@@ -23,9 +23,33 @@ export interface AllocatorOptions {
 export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): Promise<Stoppable & { consumer: Consumer }> {
   const groupId = opts.groupId ?? `${deps.config.kafka.groupPrefix}.allocator`;
   const log = deps.logger.child({ component: 'allocator', groupId });
-  if (!(await deps.redis.exists(deps.key(totalsKeys.built)))) await rebuildTotals(deps);
+  if ((await deps.redis.get(deps.key(totalsKeys.built))) !== runIdOf(await deps.redis.info('server'))) await rebuildTotals(deps);
   const repo = new LedgerRepository(deps);
-  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false });
+
+  /** Allocates a batch until it goes through; false when the partition was taken away meanwhile. */
+  async function allocateWithRetry(input: BatchInput, p: Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (!p.isRunning() || p.isStale()) return false; // its new owner redoes this batch
+      try {
+        const r = await allocateBatch(deps, input, repo);
+        if (attempt > 0) log.info({ partition: input.partition, attempt, entries: r.entries }, 'allocator: batch went through after retrying');
+        return true;
+      } catch (err) {
+        const e = err as Error;
+        if (err instanceof TotalsMissing || err instanceof ChainConflict) {
+          log.warn({ err: e.message, partition: input.partition }, 'allocator: rebuilding totals and chain heads from the ledger');
+          await rebuildTotals(deps).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
+        } else if (!(err instanceof TotalsBusy)) {
+          // transient (MongoDB, Redis or Kafka away): retry with backoff, never skip
+          log.warn({ err: e.message, partition: input.partition, attempt }, 'allocator: batch failed; retrying');
+        }
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+        await p.heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30000, heartbeatInterval: 1000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
   await consumer.run({
@@ -35,26 +59,8 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
       const last = batch.messages[batch.messages.length - 1].offset;
-      for (let attempt = 0; ; attempt++) {
-        if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes this batch
-        try {
-          const r = await allocateBatch(deps, { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages }, repo);
-          deps.metrics.eventsConsumed.inc({ group: 'allocator' }, batch.messages.length);
-          if (attempt > 0) log.info({ partition: batch.partition, attempt, entries: r.entries }, 'allocator: batch went through after retrying');
-          break;
-        } catch (err) {
-          const e = err as Error;
-          if (err instanceof TotalsMissing || err instanceof ChainConflict) {
-            log.warn({ err: e.message, partition: batch.partition }, 'allocator: rebuilding totals and chain heads from the ledger');
-            await rebuildTotals(deps).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
-          } else if (!(err instanceof TotalsBusy)) {
-            // transient (MongoDB, Redis or Kafka away): retry with backoff, never skip
-            log.warn({ err: e.message, partition: batch.partition, attempt }, 'allocator: batch failed; retrying');
-          }
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
-          await heartbeat().catch(() => undefined);
-        }
-      }
+      const input = { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages };
+      if (!(await allocateWithRetry(input, { isRunning, isStale, heartbeat }))) return;
       resolveOffset(last);
       try {
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
@@ -63,6 +69,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
         log.info({ err: (err as Error).message, partition: batch.partition }, 'allocator: offset commit refused');
         return;
       }
+      deps.metrics.eventsConsumed.inc({ group: 'allocator' }, batch.messages.length);
       deps.metrics.consumerLag.set({ group: 'allocator', partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
       await heartbeat();
     },

@@ -4,7 +4,7 @@ import { verifyChain } from './chain';
 import { activateMatch, MATCH_COLLECTION, type MatchDoc } from './create-match';
 import { LedgerRepository, toEntry, type LedgerDoc } from './ledger.repository';
 import { applyOps, emptyState, entryOps, totalsKeys } from './totals';
-import { totalsChannel } from './totals.store';
+import { runIdOf, totalsChannel } from './totals.store';
 
 const LOCK_MS = 120_000;
 const releaseLua = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
@@ -75,7 +75,8 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
     }
     await pipe.exec();
     for (const m of await deps.db.collection<MatchDoc>(MATCH_COLLECTION).find({}).toArray()) await activateMatch(deps, m, m.capFen - (matched.get(m._id)?.spent ?? 0));
-    await redis.set(key(totalsKeys.built), new Date().toISOString());
+    // the marker names this server: after a restart (which may drop the last writes) allocators rebuild again
+    await redis.set(key(totalsKeys.built), runIdOf(await redis.info('server')));
     for (const s of streams) await redis.publish(totalsChannel(deps), JSON.stringify({ streamId: s, seq: Number(await redis.hget(key(totalsKeys.stream(s)), 'seq')) }));
     const report = { entries, charities: byCharity.size, streams: streams.size, chainProblems, ms: Date.now() - t0, scanMs };
     logger.info(report, 'totals rebuilt from the ledger');

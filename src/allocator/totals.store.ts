@@ -33,14 +33,24 @@ export class ChainConflict extends Error {}
 /** Thrown while a rebuild holds the totals: the batch waits and retries. */
 export class TotalsBusy extends Error {}
 
-/** Reads the chain heads of the charities in a batch (one round-trip). */
+export const runIdOf = (info: string) => /run_id:(\w+)/.exec(info)?.[1] ?? '';
+
+/**
+ * Reads the chain heads of the charities in a batch, in one pipeline on one connection, together with
+ * what makes them trustworthy: totals built by this very Redis server (a restart may have dropped the
+ * last second of writes, so heads from before it are rebuilt from the ledger, never guessed) and no
+ * rebuild in progress.
+ */
 export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<string, AllocatorHead>> {
-  const pipe = deps.redis.pipeline();
+  const pipe = deps.redis.pipeline().info('server').get(deps.key(totalsKeys.built)).exists(deps.key(totalsKeys.lock));
   for (const id of charityIds) pipe.hgetall(deps.key(totalsKeys.head(id)));
   const res = (await pipe.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  const [[, info], [, built], [, busy], ...rows] = res;
+  if (busy) throw new TotalsBusy('totals are being rebuilt');
+  if (!built || built !== runIdOf(info as string)) throw new TotalsMissing('totals were not built by this Redis server; rebuild needed');
   const heads = new Map<string, AllocatorHead>();
-  res.forEach(([err, h], i) => {
-    if (err) throw err;
+  rows.forEach(([, h], i) => {
     const v = h as Record<string, string>;
     if (v.seq) heads.set(charityIds[i], { seq: Number(v.seq), hash: v.hash, partition: Number(v.partition), offset: Number(v.offset) });
   });

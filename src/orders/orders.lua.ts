@@ -8,6 +8,8 @@
 
 const common = `
 local P = ARGV[1]
+-- an empty Redis (lost data, not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
+local function whole() return redis.call('EXISTS', P .. 'recovery:sentinel') == 1 end
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -16,6 +18,7 @@ end
 
 /** ARGV: prefix, viewerId, streamId, productId, quantity, bodyHash, orderId, createdMs, ttlMs, idemTtlSec, idemKeyHash, idempotencyKey, eventId, createdIso, expiresIso */
 export const placeOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
 local viewerId, streamId, productId = ARGV[2], ARGV[3], ARGV[4]
 local qty = tonumber(ARGV[5])
 local idem = P .. 'idem:' .. viewerId .. ':' .. ARGV[11]
@@ -54,6 +57,7 @@ return {'OK', ARGV[7]}
 
 /** ARGV: prefix, orderId, amountFen, paymentId, eventId, occurredIso */
 export const payOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
 local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'quantity', 'unitPriceFen', 'expMs')
 if not o[1] then return {'NOT_FOUND'} end
@@ -92,6 +96,7 @@ return {'OK'}
 
 /** ARGV: prefix, orderId, eventId, occurredIso, refundWindowMs */
 export const refundOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
 local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'paidAt')
 if not o[1] then return {'NOT_FOUND'} end

@@ -87,3 +87,8 @@ export async function publishTransitions(deps: Deps, items: { orderId: string; t
   await deps.redis.zrem(deps.key('outbox'), ...events.map((e) => `${e.orderId}|${e.type}`)).catch(() => undefined);
   return events.length;
 }
+
+/** Whether a transition's event is still waiting in the outbox for Kafka's acknowledgement. */
+export async function isUnacknowledged(deps: Deps, orderId: string, type: OrderEventType): Promise<boolean> {
+  return (await deps.redis.zscore(deps.key('outbox'), `${orderId}|${type}`)) !== null;
+}

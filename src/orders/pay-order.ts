@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
-import { orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderScripts, publishTransitions, readOrder } from './orders.store';
 
 export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number }
 
 /**
  * Moves reserved → paid atomically (an expired, cancelled or refunded order cannot be paid; another amount is
- * refused) and publishes order.paid. A repeated notice re-publishes the same event id, so the provider's
- * retries converge; the answer is 2xx only once Kafka has the event.
+ * refused) and publishes order.paid. A repeated notice re-publishes the same event id if Kafka has not yet
+ * acknowledged it, so the provider's retries converge; the answer is 2xx only once Kafka has the event.
  */
 export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' }> {
   const [outcome, detail] = await orderScripts(deps.redis).lgPayOrder(
     deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
   switch (outcome) {
+    case 'UNAVAILABLE': throw new DomainError('UNAVAILABLE', 'payments are paused while state is rebuilt', undefined, 2);
     case 'NOT_FOUND': throw new DomainError('NOT_FOUND', 'no such order');
     case 'AMOUNT_MISMATCH': throw new DomainError('AMOUNT_MISMATCH', 'the amount paid is not the order total', { expectedFen: Number(detail) });
     case 'ORDER_NOT_PAYABLE': throw new DomainError('ORDER_NOT_PAYABLE', `the order cannot be paid (${detail})`);
@@ -23,7 +24,10 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
   }
   const order = await readOrder(deps, notice.orderId);
   try {
-    await publishTransitions(deps, [{ orderId: notice.orderId, type: 'order.paid', order: order ?? undefined }]);
+    // a repeat publishes again only while Kafka has not acknowledged the event (it is still in the outbox)
+    if (outcome === 'OK' || (await isUnacknowledged(deps, notice.orderId, 'order.paid'))) {
+      await publishTransitions(deps, [{ orderId: notice.orderId, type: 'order.paid', order: order ?? undefined }]);
+    }
   } catch {
     // the payment stands in Redis and the outbox keeps its event; the provider's retry republishes it
     throw new DomainError('UNAVAILABLE', 'payment recorded but not yet confirmed; please retry', undefined, 1);

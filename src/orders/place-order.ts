@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCode } from '../infra/errors';
-import { orderScripts, publishTransitions, readOrder, OrderSnapshot } from './orders.store';
+import { isUnacknowledged, orderScripts, publishTransitions, readOrder, OrderSnapshot } from './orders.store';
 import { releaseReservation } from './release-order';
 
 export interface PlaceOrderInput { viewerId: string; idempotencyKey: string; streamId: string; productId: string; quantity: number }
@@ -24,11 +24,8 @@ export async function placeOrder(deps: Deps, input: PlaceOrderInput): Promise<{ 
     deps.config.orders.idempotencyTtlSeconds, idemKeyHash(input.idempotencyKey), input.idempotencyKey, `evt_${randomBytes(12).toString('base64url')}`,
     new Date(now).toISOString(), new Date(now + ttlMs).toISOString(),
   );
-  if (outcome === 'REPLAY') {
-    const order = await readOrder(deps, detail);
-    if (!order) throw new DomainError('UNAVAILABLE', 'the original order is not readable yet', undefined, 1);
-    return { order, replay: true };
-  }
+  if (outcome === 'REPLAY') return { order: await settledReplay(deps, detail), replay: true };
+  if (outcome === 'UNAVAILABLE') throw new DomainError('UNAVAILABLE', 'orders are paused while state is rebuilt', undefined, 2);
   if (outcome !== 'OK') {
     deps.metrics.ordersRefused.inc({ code: outcome });
     throw refusal(outcome as ErrorCode, detail);
@@ -53,4 +50,18 @@ function refusal(code: ErrorCode, detail: string | undefined): DomainError {
     case 'OUT_OF_STOCK': return new DomainError(code, 'sold out', { remaining: Number(detail) });
     default: return new DomainError('INTERNAL', 'unexpected order script answer');
   }
+}
+
+/**
+ * A replayed key answers what the original request answers: it waits while the original's order.placed is
+ * still unacknowledged, then gives the order, or 503 if the original was cancelled because Kafka refused it.
+ */
+async function settledReplay(deps: Deps, orderId: string): Promise<OrderSnapshot> {
+  for (let i = 0; i < 250; i++) {
+    const order = await readOrder(deps, orderId);
+    if (!order || order.status === 'cancelled') break;
+    if (!(await isUnacknowledged(deps, orderId, 'order.placed'))) return order;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new DomainError('UNAVAILABLE', 'the original order with this key was not recorded; please retry', undefined, 1);
 }

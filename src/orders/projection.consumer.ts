@@ -27,6 +27,8 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
   await consumer.run({
+    // commit at the end of every batch: a rebuild after Redis loss waits for the committed end of the log
+    autoCommitThreshold: 1,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning }: EachBatchPayload) => {
       if (!isRunning() || batch.messages.length === 0) return;

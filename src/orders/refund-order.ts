@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../infra/auth';
 import { DomainError } from '../infra/errors';
-import { orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderScripts, publishTransitions, readOrder } from './orders.store';
 
 /** Refunds a paid order (its host or the operator) within the refund window; twice gives the same answer. */
 export async function refundOrder(deps: Deps, principal: Principal, orderId: string): Promise<{ id: string; status: 'refunded' }> {
@@ -16,8 +16,9 @@ export async function refundOrder(deps: Deps, principal: Principal, orderId: str
   );
   if (outcome === 'ORDER_NOT_REFUNDABLE') throw new DomainError('ORDER_NOT_REFUNDABLE', `only a paid order can be refunded (this one is ${detail})`);
   if (outcome === 'NOT_FOUND') throw new DomainError('NOT_FOUND', 'no such order');
+  if (outcome === 'UNAVAILABLE') throw new DomainError('UNAVAILABLE', 'refunds are paused while state is rebuilt', undefined, 2);
   try {
-    await publishTransitions(deps, [{ orderId, type: 'order.refunded' }]);
+    if (outcome === 'OK' || (await isUnacknowledged(deps, orderId, 'order.refunded'))) await publishTransitions(deps, [{ orderId, type: 'order.refunded' }]);
   } catch {
     throw new DomainError('UNAVAILABLE', 'refund recorded but not yet confirmed; please retry', undefined, 1);
   }

@@ -1,4 +1,5 @@
 import { MongoClient } from 'mongodb';
+import { latestOrderStates } from '../../src/orders/orders.models';
 import WebSocket from 'ws';
 import type { LedgerEntry } from '../../src/allocator/ledger.types';
 import type { FeedFrame, StreamTotals } from '../../src/events';
@@ -46,7 +47,10 @@ export async function gatherFacts(mongoUrl: string, apiUrl: string, sale: Sale, 
   try {
     await client.connect();
     const db = client.db();
-    const orders = await db.collection<StoredOrder>('orders').find({}, { projection: { _id: 1, status: 1, charityId: 1, streamId: 1, productId: 1, quantity: 1, totalFen: 1, pledgeTotalFen: 1 } }).toArray();
+    // the projection keeps one document per (order, version); an order's state is its highest version
+    const orders: StoredOrder[] = [...(await latestOrderStates(db)).values()].map((o) => ({
+      _id: o.orderId, status: o.status, charityId: o.charityId, streamId: o.streamId, productId: o.productId, quantity: o.quantity, totalFen: o.totalFen, pledgeTotalFen: o.pledgeTotalFen,
+    }));
     const ledger = (await db.collection('ledger').find({}).toArray()).map((d) => {
       const { _id, at, ...rest } = d as unknown as Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date };
       return { ...rest, key: _id, at: at.toISOString() } as LedgerEntry;

@@ -24,11 +24,15 @@ export function expectedByCharity(orders: Iterable<OrderRec>, products: Seeded['
   return out;
 }
 
-/** Reads every order document's status from MongoDB (the projection), by id. */
+/** Every order's latest status in MongoDB (the projection keeps one insert-once document per order version). */
 export async function projectedStatuses(db: Db): Promise<Map<string, string>> {
-  const m = new Map<string, string>();
-  for await (const d of db.collection<{ _id: string; status: string }>('orders').find({}, { projection: { _id: 1, status: 1 } })) m.set(d._id, d.status);
-  return m;
+  const m = new Map<string, { v: number; status: string }>();
+  for await (const d of db.collection<{ _id: string; orderId?: string; orderVersion?: number; status: string }>('orders').find({}, { projection: { _id: 1, orderId: 1, orderVersion: 1, status: 1 } })) {
+    const id = d.orderId ?? d._id;
+    const cur = m.get(id);
+    if (!cur || (d.orderVersion ?? 0) > cur.v) m.set(id, { v: d.orderVersion ?? 0, status: d.status });
+  }
+  return new Map([...m].map(([id, x]) => [id, x.status]));
 }
 
 /**

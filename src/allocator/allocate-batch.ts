@@ -39,16 +39,43 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
     for (const d of dead) deps.metrics.deadLetters.inc({ group: 'allocator', reason: d.reason.split(':')[0].slice(0, 40) });
     deps.logger.warn({ partition: b.partition, offsets: dead.map((d) => d.offset), reasons: dead.map((d) => d.reason.slice(0, 120)) }, 'allocator: dead-lettered messages');
   }
-  if (!events.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const heads = await readHeads(deps, [...new Set(events.map((e) => e.event.charityId))]);
-  const matches = await takeMatches(deps, events.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
-  const plans = allocate(events, heads, matches);
+  const fresh = await withoutRepublished(deps, events);
+  if (!fresh.length) return { entries: 0, inserted: 0, dead: dead.length };
+  const heads = await readHeads(deps, [...new Set(fresh.map((e) => e.event.charityId))]);
+  const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
+  const plans = allocate(fresh, heads, matches);
   const rows = plans.flatMap((p) => p.entries.map((entry) => {
     const src = p.sources.get(entry.key)!;
     return { entry, display: displayOf(src.event), partition: src.partition, offset: src.offset };
   }));
   const inserted = await repo.append(rows);
   await applyPlans(deps, plans);
+  await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event.eventId))]));
   for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });
   return { entries: rows.length, inserted, dead: dead.length };
+}
+
+const ALLOCATED_TTL_SECONDS = 30 * 86400;
+const allocatedKey = (deps: Deps, eventId: string) => deps.key('alloc', 'evt', eventId);
+
+/**
+ * The same event can reach the log twice at different offsets (a payment retried while its first publish
+ * was in flight, the outbox sweeper racing an acknowledgement). Offsets cannot tell those apart, so event ids
+ * allocated in the last 30 days are remembered in Redis, and an event id seen twice in one batch counts once.
+ */
+async function withoutRepublished(deps: Deps, events: PositionedEvent[]): Promise<PositionedEvent[]> {
+  const seen = new Set<string>();
+  const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
+  const ledgerEvents = unique.filter((pe) => pe.event.type === 'order.paid' || pe.event.type === 'order.refunded');
+  if (!ledgerEvents.length) return unique;
+  const known = await deps.redis.mget(ledgerEvents.map((pe) => allocatedKey(deps, pe.event.eventId)));
+  const done = new Set(ledgerEvents.filter((_, i) => known[i] !== null).map((pe) => pe.event.eventId));
+  return unique.filter((pe) => !done.has(pe.event.eventId));
+}
+
+async function rememberAllocated(deps: Deps, eventIds: string[]): Promise<void> {
+  if (!eventIds.length) return;
+  const pipe = deps.redis.pipeline();
+  for (const id of eventIds) pipe.set(allocatedKey(deps, id), '1', 'EX', ALLOCATED_TTL_SECONDS);
+  await pipe.exec();
 }

@@ -1,5 +1,5 @@
 // Orders placed per second through POST /api/v1/orders next to a bare express route answering {}, in the
-// same run, with the same autocannon settings (closed loop, 50 connections, 10 s each). Both servers run as
+// same run, with the same autocannon settings (closed loop, CONNECTIONS (50) connections, 10 s each). Both servers run as
 // separate processes; the service runs with all its roles against the real stack (scripts/stack up first).
 // Usage: npx tsx scripts/measure/orders-vs-express.ts [seconds]
 import { spawn, ChildProcess } from 'node:child_process';
@@ -10,6 +10,7 @@ const seconds = Number(process.argv[2] ?? 10);
 const admin = 'measure-admin-token-0123456789';
 const ns = `measure_${randomBytes(4).toString('hex')}`;
 const tsx = ['--import', 'tsx'];
+const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROFILE_DIR] : [];
 
 function startProc(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -24,12 +25,12 @@ async function post(url: string, body: unknown, token: string) {
   return r.json() as Promise<Record<string, string>>;
 }
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon({ connections: 50, duration: seconds, ...opts }, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => autocannon({ connections: Number(process.env.CONNECTIONS ?? 50), duration: seconds, ...opts }, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 async function main() {
   const bare = startProc([...tsx, 'scripts/bench/bare-express.ts'], { PORT: '18081' });
-  const svc = startProc([...tsx, 'src/main.ts', '--role', 'all'], { PORT: '18080', HOST: '127.0.0.1', LIVEGIVE_ADMIN_TOKEN: admin, LIVEGIVE_PAYMENT_SECRET: 'measure-payment-secret-0123456789', LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', LIVEGIVE_LOG_LEVEL: 'warn' });
+  const svc = startProc([...profile, ...tsx, 'src/main.ts', '--role', 'all'], { PORT: '18080', HOST: '127.0.0.1', LIVEGIVE_ADMIN_TOKEN: admin, LIVEGIVE_PAYMENT_SECRET: 'measure-payment-secret-0123456789', LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', LIVEGIVE_LOG_LEVEL: 'warn' });
   try {
     await waitUp('http://127.0.0.1:18081/healthz');
     await waitUp('http://127.0.0.1:18080/readyz');

@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { parseOrderEvent, type DeadLetter } from '../events';
 import { allocate, isFolded, type PositionedEvent } from './allocate';
 import { LedgerRepository } from './ledger.repository';
+import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { applyPlans, displayOf, readHeads, takeMatches } from './totals.store';
 
 export interface BatchInput {
@@ -21,7 +22,7 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
     // the key places a charity's events in one partition, whose owner is the chain's only writer
     const reason = !r.ok ? r.reason : key !== r.event.charityId ? `key ${JSON.stringify(key)} does not match charityId` : null;
     if (reason === null && r.ok) events.push({ event: r.event, partition: b.partition, offset: Number(m.offset) });
-    else dead.push({ reason: reason!, group: b.groupId, topic: b.topic, partition: b.partition, offset: m.offset, key, valueBase64: m.value?.toString('base64') ?? null, at: new Date().toISOString() });
+    else dead.push(deadLetterOf(b, m, reason!));
   }
   return { events, dead };
 }
@@ -34,11 +35,7 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
  */
 export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
   const { events, dead } = sortMessages(b);
-  if (dead.length) {
-    await deps.producer.sendMany(deps.config.kafka.topics.deadLetter, dead.map((d) => ({ key: d.key, value: JSON.stringify(d) })));
-    for (const d of dead) deps.metrics.deadLetters.inc({ group: 'allocator', reason: d.reason.split(':')[0].slice(0, 40) });
-    deps.logger.warn({ partition: b.partition, offsets: dead.map((d) => d.offset), reasons: dead.map((d) => d.reason.slice(0, 120)) }, 'allocator: dead-lettered messages');
-  }
+  await publishDeadLetters(deps, 'allocator', dead);
   const fresh = await withoutRepublished(deps, events);
   if (!fresh.length) return { entries: 0, inserted: 0, dead: dead.length };
   const heads = await readHeads(deps, [...new Set(fresh.map((e) => e.event.charityId))]);

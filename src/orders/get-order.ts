@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { donationOf, matchesForOrder } from '../allocator';
 import { fromHash, readOrder, OrderSnapshot } from './orders.store';
 import { latestOrderState } from './orders.models';
 
@@ -16,15 +17,11 @@ export async function getOrder(deps: Deps, orderId: string): Promise<OrderSnapsh
   });
 }
 
-/** Where the order's donation stands in the charity's ledger (read through the ledger's orderId index). */
+/** Where the order's donation stands in the charity's ledger, as the allocator recorded it in Redis (no ledger scan). */
 export async function donationStatus(deps: Deps, o: OrderSnapshot): Promise<{ status: 'pending' | 'allocated' | 'reversed'; entrySeq?: number; matchedFen?: number }> {
   if (o.status !== 'paid' && o.status !== 'refunded') return { status: 'pending' };
-  const entries = await deps.db.collection<{ _id: string; kind: string; seq: number; amountFen: number }>('ledger')
-    .find({ orderId: o.orderId, charityId: o.charityId }, { projection: { kind: 1, seq: 1, amountFen: 1 } }).toArray();
-  const alloc = entries.find((e) => e.kind === 'allocation');
-  const rev = entries.find((e) => e.kind === 'reversal');
-  const matchedFen = entries.filter((e) => e.kind === 'match' || e.kind === 'match_reversal').reduce((s, e) => s + e.amountFen, 0);
-  if (rev) return { status: 'reversed', entrySeq: rev.seq, matchedFen };
-  if (alloc) return { status: 'allocated', entrySeq: alloc.seq, matchedFen };
-  return { status: 'pending' };
+  const donation = await donationOf(deps, o.orderId);
+  if (donation.status === 'pending') return donation;
+  const matches = await matchesForOrder(deps, o.streamId, o.charityId, o.orderId);
+  return { ...donation, matchedFen: matches.reduce((sum, m) => sum + m.amountFen - m.returnedFen, 0) };
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import { parseOrderEvent, OrderEvent, DeadLetter } from '../events';
 import { ORDERS, OrderDoc } from './orders.models';
+import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 
 const isDup = (e: { code?: number }) => e.code === 11000;
 
@@ -37,7 +38,7 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
       for (const m of batch.messages) {
         const r = parseOrderEvent(m.value);
         if (r.ok) events.push(r.event);
-        else dead.push({ reason: r.reason, group: groupId, topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, valueBase64: m.value?.toString('base64') ?? null, at: new Date().toISOString() });
+        else dead.push(deadLetterOf({ groupId, topic: batch.topic, partition: batch.partition }, m, r.reason));
       }
       for (let attempt = 0; ; attempt++) {
         try {
@@ -46,10 +47,7 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
             const errs = e.writeErrors ?? [e];
             if (!errs.every(isDup)) throw e;
           });
-          if (dead.length) {
-            await deps.producer.sendMany(deps.config.kafka.topics.deadLetter, dead.map((d) => ({ key: d.key, value: JSON.stringify(d) })));
-            for (const d of dead) deps.metrics.deadLetters.inc({ group: 'projection', reason: d.reason.split(':')[0] });
-          }
+          await publishDeadLetters(deps, 'projection', dead);
           break;
         } catch (err) {
           // transient (MongoDB or Kafka away): retry with backoff, never skip

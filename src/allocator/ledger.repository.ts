@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import type { EntryKind, LedgerEntry } from './ledger.types';
 import type { EntryDisplay } from './totals';
 import { ChainConflict } from './totals.store';
+import { onlyDuplicates } from '../infra/mongo';
 
 /** A stored entry: the hashed fields, plus display names and the Kafka position (neither is hashed). */
 export interface LedgerDoc extends Omit<LedgerEntry, 'key' | 'at'>, EntryDisplay {
@@ -56,10 +57,9 @@ export class LedgerRepository {
       await this.coll.insertMany(docs, { ordered: false });
       return docs.length;
     } catch (err) {
-      const e = err as { code?: number; writeErrors?: { index: number; code?: number }[]; insertedCount?: number; result?: { insertedCount?: number } };
-      const errs = e.writeErrors ?? (e.code === 11000 ? [{ index: 0, code: 11000 }] : []);
-      if (!errs.length || !errs.every((w) => w.code === 11000)) throw err;
-      const dupIds = (e.writeErrors ? errs.map((w) => docs[w.index]._id) : docs.map((d) => d._id));
+      const dups = onlyDuplicates(err, docs.length);
+      if (!dups) throw err;
+      const dupIds = dups.map((i) => docs[i]._id);
       const found = new Map((await this.coll.find({ _id: { $in: dupIds } }, { projection: { hash: 1, seq: 1 } }).toArray()).map((d) => [d._id, d]));
       const mine = new Map(docs.map((d) => [d._id, d]));
       const fork = dupIds.find((id) => found.get(id)?.hash !== mine.get(id)!.hash);

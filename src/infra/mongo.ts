@@ -26,3 +26,19 @@ export async function syncIndexes(conn: Connection): Promise<void> {
     await model.createIndexes();
   }
 }
+
+/**
+ * The positions of the documents an insert refused as duplicates, when duplicates are all it refused;
+ * `null` for any other failure. A driver or network error during a bulk insert also arrives as a
+ * MongoBulkWriteError, with an empty `writeErrors`: that is a failure (nothing is known to be stored),
+ * never "all duplicates".
+ */
+export function onlyDuplicates(err: unknown, count: number): number[] | null {
+  const e = (err ?? {}) as { code?: number; writeErrors?: { index: number; code?: number }[] | { index: number; code?: number } };
+  if (Array.isArray(e.writeErrors) && e.writeErrors.length > 0) {
+    return e.writeErrors.every((w) => w.code === 11000) ? e.writeErrors.map((w) => w.index) : null;
+  }
+  if (e.writeErrors && !Array.isArray(e.writeErrors)) return e.writeErrors.code === 11000 ? [e.writeErrors.index] : null;
+  if (e.code === 11000 && count === 1) return [0];
+  return null;
+}

@@ -4,8 +4,7 @@ import type { Stoppable } from '../app';
 import { parseOrderEvent, OrderEvent, DeadLetter } from '../events';
 import { ORDERS, OrderDoc } from './orders.models';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
-
-const isDup = (e: { code?: number }) => e.code === 11000;
+import { onlyDuplicates } from '../infra/mongo';
 
 /** One insert-once document per (order, version); a repeated event is a duplicate key. */
 export function projectionDocs(events: OrderEvent[]): OrderDoc[] {
@@ -43,9 +42,9 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
       for (let attempt = 0; ; attempt++) {
         try {
           const docs = projectionDocs(events);
-          if (docs.length) await orders.insertMany(docs, { ordered: false }).catch((e: { code?: number; writeErrors?: { code?: number }[] }) => {
-            const errs = e.writeErrors ?? [e];
-            if (!errs.every(isDup)) throw e;
+          // a duplicate is an event already projected; any other failure (an outage included) is retried
+          if (docs.length) await orders.insertMany(docs, { ordered: false }).catch((e: unknown) => {
+            if (!onlyDuplicates(e, docs.length)) throw e;
           });
           await publishDeadLetters(deps, 'projection', dead);
           break;

@@ -19,6 +19,7 @@ const envSchema = z.object({
   LIVEGIVE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(86400).default(48 * 3600),
   LIVEGIVE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
   LIVEGIVE_REPUBLISH_AFTER_MS: z.coerce.number().int().min(100).default(10000),
+  LIVEGIVE_REBUILD_GRACE_MS: z.coerce.number().int().min(0).max(60000).default(3000),
   LIVEGIVE_PAYMENT_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   LIVEGIVE_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('16kb'),
   LIVEGIVE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
@@ -39,7 +40,7 @@ export interface Config {
   readonly redis: { url: string; prefix: string };
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
-  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number };
+  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
   readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
@@ -85,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refundWindowSeconds: e.LIVEGIVE_REFUND_WINDOW_SECONDS,
       sweepIntervalMs: e.LIVEGIVE_SWEEP_INTERVAL_MS,
       republishAfterMs: e.LIVEGIVE_REPUBLISH_AFTER_MS,
+      rebuildGraceMs: e.LIVEGIVE_REBUILD_GRACE_MS,
     },
     rateLimits: {
       enabled: e.LIVEGIVE_RATE_LIMITS === 'on',

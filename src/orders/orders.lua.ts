@@ -10,6 +10,13 @@ const common = `
 local P = ARGV[1]
 -- an empty Redis (lost data, not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
 local function whole() return redis.call('EXISTS', P .. 'recovery:sentinel') == 1 end
+-- the changed order, appended to a reply: the caller publishes from this, never from a second read
+-- (a second read can find Redis emptied by a crash in between, and the event would silently not be sent)
+local function withOrder(reply, key)
+  local h = redis.call('HGETALL', key)
+  for i = 1, #h do reply[#reply + 1] = h[i] end
+  return reply
+end
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -52,7 +59,7 @@ redis.call('HSET', P .. 'order:' .. ARGV[7],
   'expMs', tostring(expMs), 'idempotencyKey', ARGV[12], 'bodyHash', ARGV[6], 'eid:order.placed', ARGV[13], 'at:order.placed', ARGV[14])
 redis.call('ZADD', P .. 'expiring', expMs, ARGV[7])
 redis.call('ZADD', P .. 'outbox', ARGV[8], ARGV[7] .. '|order.placed')
-return {'OK', ARGV[7]}
+return withOrder({'OK', ARGV[7]}, P .. 'order:' .. ARGV[7])
 `;
 
 /** ARGV: prefix, orderId, amountFen, paymentId, eventId, occurredIso */
@@ -62,13 +69,13 @@ local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'quantity', 'unitPriceFen', 'expMs')
 if not o[1] then return {'NOT_FOUND'} end
 if tonumber(ARGV[3]) ~= tonumber(o[2]) * tonumber(o[3]) then return {'AMOUNT_MISMATCH', tostring(tonumber(o[2]) * tonumber(o[3]))} end
-if o[1] == 'paid' or o[1] == 'refunded' then return {'ALREADY', o[1]} end
+if o[1] == 'paid' or o[1] == 'refunded' then return withOrder({'ALREADY', o[1]}, key) end
 if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
 if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
 redis.call('HSET', key, 'status', 'paid', 'ver', '2', 'paymentId', ARGV[4], 'paidAt', ARGV[6], 'eid:order.paid', ARGV[5], 'at:order.paid', ARGV[6])
 redis.call('ZREM', P .. 'expiring', ARGV[2])
 redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.paid')
-return {'OK'}
+return withOrder({'OK', 'paid'}, key)
 `;
 
 /**
@@ -76,6 +83,7 @@ return {'OK'}
  * ('expired': only once the order is due; 'cancelled': a failed publish, also frees the idempotency key)
  */
 export const releaseOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
 local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'quantity', 'productId', 'viewerId', 'expMs', 'idempotencyKey')
 if o[1] ~= 'reserved' then redis.call('ZREM', P .. 'expiring', ARGV[2]) return {'SKIP', o[1] or 'missing'} end
@@ -91,7 +99,7 @@ if kind == 'cancelled' then
   redis.call('ZREM', P .. 'outbox', ARGV[2] .. '|order.placed')
 end
 redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|' .. typ)
-return {'OK'}
+return withOrder({'OK', kind}, key)
 `;
 
 /** ARGV: prefix, orderId, eventId, occurredIso, refundWindowMs */
@@ -100,9 +108,9 @@ if not whole() then return {'UNAVAILABLE'} end
 local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'paidAt')
 if not o[1] then return {'NOT_FOUND'} end
-if o[1] == 'refunded' then return {'ALREADY'} end
+if o[1] == 'refunded' then return withOrder({'ALREADY', 'refunded'}, key) end
 if o[1] ~= 'paid' then return {'ORDER_NOT_REFUNDABLE', o[1]} end
 redis.call('HSET', key, 'status', 'refunded', 'ver', '3', 'eid:order.refunded', ARGV[3], 'at:order.refunded', ARGV[4])
 redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.refunded')
-return {'OK'}
+return withOrder({'OK', 'refunded'}, key)
 `;

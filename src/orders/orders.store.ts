@@ -38,6 +38,14 @@ export async function readOrder(deps: Deps, orderId: string): Promise<OrderSnaps
   return fromHash(h);
 }
 
+/** The order a transition script appended to its reply (after the outcome and its detail). */
+export function orderOfReply(reply: ScriptReply): OrderSnapshot {
+  const h: Record<string, string> = {};
+  for (let i = 2; i + 1 < reply.length; i += 2) h[reply[i]] = reply[i + 1];
+  if (!h.orderId) throw new Error('order script reply carries no order');
+  return fromHash(h);
+}
+
 export function fromHash(h: Record<string, string>): OrderSnapshot {
   const eventIds: OrderSnapshot['eventIds'] = {};
   const eventTimes: OrderSnapshot['eventTimes'] = {};
@@ -79,6 +87,8 @@ export async function publishTransitions(deps: Deps, items: { orderId: string; t
     const o = it.order ?? (await readOrder(deps, it.orderId));
     const e = o && eventFor(o, it.type);
     if (e) events.push(e);
+    // a caller that holds the order must publish its event: never answer 2xx for a transition not sent
+    else if (it.order) throw new Error(`order ${it.orderId} has no ${it.type} event to publish`);
     else await deps.redis.zrem(deps.key('outbox'), `${it.orderId}|${it.type}`);
   }
   if (!events.length) return 0;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
-import { isUnacknowledged, orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions } from './orders.store';
 
 export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number }
 
@@ -11,9 +11,10 @@ export interface PaymentNotice { orderId: string; paymentId: string; amountFen: 
  * acknowledged it, so the provider's retries converge; the answer is 2xx only once Kafka has the event.
  */
 export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' }> {
-  const [outcome, detail] = await orderScripts(deps.redis).lgPayOrder(
+  const reply = await orderScripts(deps.redis).lgPayOrder(
     deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
+  const [outcome, detail] = reply;
   switch (outcome) {
     case 'UNAVAILABLE': throw new DomainError('UNAVAILABLE', 'payments are paused while state is rebuilt', undefined, 2);
     case 'NOT_FOUND': throw new DomainError('NOT_FOUND', 'no such order');
@@ -22,11 +23,11 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
     case 'ALREADY': case 'OK': break;
     default: throw new DomainError('INTERNAL', 'unexpected payment script answer');
   }
-  const order = await readOrder(deps, notice.orderId);
+  const order = orderOfReply(reply);
   try {
     // a repeat publishes again only while Kafka has not acknowledged the event (it is still in the outbox)
     if (outcome === 'OK' || (await isUnacknowledged(deps, notice.orderId, 'order.paid'))) {
-      await publishTransitions(deps, [{ orderId: notice.orderId, type: 'order.paid', order: order ?? undefined }]);
+      await publishTransitions(deps, [{ orderId: notice.orderId, type: 'order.paid', order }]);
     }
   } catch {
     // the payment stands in Redis and the outbox keeps its event; the provider's retry republishes it

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCode } from '../infra/errors';
-import { isUnacknowledged, orderScripts, publishTransitions, readOrder, OrderSnapshot } from './orders.store';
+import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions, readOrder, OrderSnapshot } from './orders.store';
 import { releaseReservation } from './release-order';
 
 export interface PlaceOrderInput { viewerId: string; idempotencyKey: string; streamId: string; productId: string; quantity: number }
@@ -19,18 +19,19 @@ export async function placeOrder(deps: Deps, input: PlaceOrderInput): Promise<{ 
   const orderId = `o_${randomBytes(12).toString('base64url')}`;
   const now = Date.now();
   const ttlMs = deps.config.orders.ttlSeconds * 1000;
-  const [outcome, detail] = await orderScripts(deps.redis).lgPlaceOrder(
+  const reply = await orderScripts(deps.redis).lgPlaceOrder(
     deps.config.redis.prefix, input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs,
     deps.config.orders.idempotencyTtlSeconds, idemKeyHash(input.idempotencyKey), input.idempotencyKey, `evt_${randomBytes(12).toString('base64url')}`,
     new Date(now).toISOString(), new Date(now + ttlMs).toISOString(),
   );
+  const [outcome, detail] = reply;
   if (outcome === 'REPLAY') return { order: await settledReplay(deps, detail), replay: true };
   if (outcome === 'UNAVAILABLE') throw new DomainError('UNAVAILABLE', 'orders are paused while state is rebuilt', undefined, 2);
   if (outcome !== 'OK') {
     deps.metrics.ordersRefused.inc({ code: outcome });
     throw refusal(outcome as ErrorCode, detail);
   }
-  const order = (await readOrder(deps, orderId))!;
+  const order = orderOfReply(reply);
   try {
     await publishTransitions(deps, [{ orderId, type: 'order.placed', order }]);
   } catch (err) {

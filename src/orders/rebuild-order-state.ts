@@ -2,6 +2,8 @@ import type { Deps } from '../deps';
 import { CatalogRepository } from '../catalog';
 import { latestOrderStates } from './orders.models';
 import { idemKeyHash } from './place-order';
+import { publishTransitions } from './orders.store';
+import type { OrderEventType } from '../events';
 
 const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded';
 
@@ -31,8 +33,35 @@ export async function waitForProjection(deps: Deps, timeoutMs = 120_000): Promis
  * state, idempotency keys, per-buyer counts, pending expiries and remaining stock, from MongoDB once
  * the projection has caught up with the Kafka log. Callers refuse orders until it returns.
  */
-export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; products: number }> {
+/**
+ * Sends what the outbox still holds (Redis came back from its file with transitions never acknowledged),
+ * so the log, and then MongoDB, has every transition this Redis recorded.
+ */
+async function flushOutbox(deps: Deps): Promise<number> {
+  const members = await deps.redis.zrange(deps.key('outbox'), '0', '-1');
+  const items = members.map((m) => { const i = m.lastIndexOf('|'); return { orderId: m.slice(0, i), type: m.slice(i + 1) as OrderEventType }; });
+  let sent = 0;
+  for (let i = 0; i < items.length; i += 500) sent += await publishTransitions(deps, items.slice(i, i + 500));
+  return sent;
+}
+
+/** Deletes every key under a pattern of this namespace (SCAN, never KEYS: Redis keeps serving meanwhile). */
+async function deleteMatching(deps: Deps, pattern: string): Promise<number> {
+  let deleted = 0;
+  const stream = deps.redis.scanStream({ match: deps.key(pattern), count: 1000 });
+  for await (const keys of stream as AsyncIterable<string[]>) {
+    if (keys.length) deleted += await deps.redis.unlink(...keys);
+  }
+  return deleted;
+}
+
+export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; products: number; outboxSent: number }> {
+  const outboxSent = await flushOutbox(deps);
   await waitForProjection(deps);
+  // Redis's order state becomes a function of MongoDB alone: whatever a restored file held beyond it
+  // (a reservation whose event never reached Kafka) must not keep stock or be paid later
+  for (const pattern of ['order:*', 'bought:*', 'idem:*']) await deleteMatching(deps, pattern);
+  await deps.redis.unlink(deps.key('expiring'), deps.key('outbox'));
   const repo = new CatalogRepository(deps);
   const k = deps.key;
   for await (const s of repo.streams.find({})) await repo.cacheStream(s);
@@ -61,9 +90,10 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
       sold.set(o.productId, (sold.get(o.productId) ?? 0) + o.quantity);
       const b = k('bought', o.productId, o.viewerId);
       bought.set(b, (bought.get(b) ?? 0) + o.quantity);
-      const ttl = Date.parse(o.createdAt) + idemTtlMs - Date.now();
-      if (ttl > 0) pipe.set(k('idem', o.viewerId, idemKeyHash(o.idempotencyKey)), `${o.orderId}|${o.bodyHash}`, 'PX', ttl);
     }
+    // as before the loss: a key answers with its order, unless the order was cancelled (Kafka refused it)
+    const ttl = Date.parse(o.createdAt) + idemTtlMs - Date.now();
+    if (o.status !== 'cancelled' && ttl > 0) pipe.set(k('idem', o.viewerId, idemKeyHash(o.idempotencyKey)), `${o.orderId}|${o.bodyHash}`, 'PX', ttl);
     if (o.status === 'reserved') pipe.zadd(k('expiring'), Date.parse(o.expiresAt), o.orderId);
     if (count % 1000 === 0) { await pipe.exec(); pipe = deps.redis.pipeline(); }
   }
@@ -78,6 +108,6 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
     await repo.cacheProductTerms(p, names.get(p.pledge.charityId)!);
     await deps.redis.set(k('stock', p._id), p.stock - (sold.get(p._id) ?? 0));
   }
-  deps.logger.info({ orders: count, products }, 'order state rebuilt from MongoDB');
-  return { orders: count, products };
+  deps.logger.info({ orders: count, products, outboxSent }, 'order state rebuilt from MongoDB');
+  return { orders: count, products, outboxSent };
 }

@@ -86,6 +86,11 @@ export class RedisWatch {
     const renew = setInterval(() => void redis.eval(renewLua, 1, lock, this.owner, LOCK_MS).catch(() => undefined), LOCK_MS / 3);
     const started = Date.now();
     try {
+      // from here every order script refuses (no sentinel) in every process: nothing changes order state
+      // while it is rebuilt. Transitions whose script already ran get a grace to reach Kafka, so the
+      // rebuild, which reads the log's end after it, includes them.
+      await redis.del(sentinelKey(key));
+      await new Promise((r) => setTimeout(r, this.deps.config.orders.rebuildGraceMs));
       for (const step of this.steps) {
         const t = Date.now();
         const result = await step.run(this.deps);

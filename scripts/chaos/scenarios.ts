@@ -150,20 +150,38 @@ export const replayScenario = (saleMs: number): ScenarioSpec => ({
     await admin.connect();
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(cfg.kafka.groupPrefix));
     for (const groupId of groups) await admin.resetOffsets({ groupId, topic: cfg.kafka.topics.orderEvents, earliest: true });
-    note(`reset ${groups.join(', ')} to the earliest offset`);
+    // prove the reset took: every group's committed position is back at the start of each partition
+    const low = await admin.fetchTopicOffsets(cfg.kafka.topics.orderEvents);
+    const events = low.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
+    for (const groupId of groups) {
+      const [o] = await admin.fetchOffsets({ groupId, topics: [cfg.kafka.topics.orderEvents] });
+      const ahead = o.partitions.filter((p) => Number(p.offset) > Number(low.find((e) => e.partition === p.partition)?.low ?? 0));
+      if (ahead.length) return [{ check: 'replay', subject: groupId, message: `offsets not reset on ${ahead.length} partition(s)` }];
+    }
+    note(`reset ${groups.join(', ')} to the earliest offset (${events} events to consume again)`);
     await Promise.all(cluster.workers.map((w) => w.start()));
     // wait until every group has consumed the log again
+    // (an empty partition has nothing to consume: its committed offset stays -1)
     const end = await admin.fetchTopicOffsets(cfg.kafka.topics.orderEvents);
+    const started = Date.now();
+    const unfinished: string[] = [];
     for (const groupId of groups) {
-      for (let i = 0; i < 600; i++) {
+      let done = false;
+      while (!done && Date.now() - started < 120_000) {
         const [o] = await admin.fetchOffsets({ groupId, topics: [cfg.kafka.topics.orderEvents] });
-        if (o.partitions.every((p) => Number(p.offset) >= Number(end.find((e) => e.partition === p.partition)?.offset ?? 0))) break;
-        await sleep(100);
+        done = end.every((e) => Number(e.high) <= Number(e.low) || Number(o.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= Number(e.high));
+        if (!done) await sleep(100);
       }
+      if (!done) unfinished.push(groupId);
     }
     await admin.disconnect();
     const after = await heads();
     await client.close();
+    if (unfinished.length) {
+      note(`replay did not reach the end of the log: ${unfinished.join(', ')}`);
+      return [{ check: 'replay', subject: unfinished.join(', '), message: 'the group did not consume the log again within 120 s' }];
+    }
+    note(`both groups consumed the log again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     note(before === after ? 'ledger unchanged by the replay' : 'LEDGER CHANGED by the replay');
     return before === after ? [] : [{ check: 'replay', subject: 'ledger', message: 'entries or hashes changed when the log was replayed' }];
   },

@@ -255,7 +255,7 @@ async function runBaselines(steps: number[], stepS: number, config: ReturnType<t
     await stopChild(bare);
   }
   const redis = await redisReservationOps(config.redis.url, config.redis.prefix, stepS);
-  console.log(`  redis reservation script: ${Math.round(redis.opsPerSec)} ops/s`);
+  console.log(`  redis reservation script: ${Math.round(redis.opsPerSec)} ops/s${redis.errors ? ` (${redis.errors} refused: the baseline is broken)` : ""}`);
   const kafka = await kafkaBaseline(config.kafka.brokers, `${config.namespace}.bench-baseline.v1`, config.kafka.partitions, kafkaCount, sampleValue);
   console.log(`  kafkajs ${kafka.count} events: produce ${Math.round(kafka.producePerSec)}/s, consume ${Math.round(kafka.consumePerSec)}/s`);
   const expressRule = express.map((s) => ({ offered: s.offered, p99Ms: s.latency.p99, requests: s.requests, errors: s.errors, lagDrainedAfterS: 0 }));

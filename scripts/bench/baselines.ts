@@ -40,6 +40,8 @@ export async function redisReservationOps(redisUrl: string, prefix: string, dura
     await redis.sadd(`${P}stream:s1:pins`, 'p1');
     await redis.hset(`${P}product:p1`, { priceFen: '2990', perUnitFen: '300', charityId: 'c1', charityName: 'bench', name: 'bench', hostId: 'h1', limit: '1000000000' });
     await redis.set(`${P}stock:p1`, '1000000000');
+    // the script refuses to run on a Redis whose state is not verified (the recovery sentinel)
+    await redis.set(`${P}recovery:sentinel`, JSON.stringify({ runId: 'bench', at: new Date().toISOString() }));
     const lat: number[] = [];
     let ops = 0;
     let errors = 0;

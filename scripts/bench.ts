@@ -151,7 +151,7 @@ async function main(): Promise<number> {
     sampling = false;
     await sampler;
     const settled = await broadcast.settleUnknowns(env.LIVEGIVE_ADMIN_TOKEN!);
-    if (settled.replayed || settled.readBack) console.log(`bench: settled what got no answer: ${settled.replayed} orders replayed by idempotency key (${settled.recovered} existed or were made), ${settled.readBack} payment/refund outcomes read back${Object.keys(settled.readBackErrors).length ? ` (read-back errors: ${JSON.stringify(settled.readBackErrors)})` : ''}`);
+    if (settled.replayed || settled.resent || settled.readBack) console.log(`bench: settled what got no answer: ${settled.replayed} orders replayed by idempotency key (${settled.recovered} existed or were made), ${settled.resent} payments/refunds sent again until answered, ${settled.readBack} outcomes read back${Object.keys(settled.readBackErrors).length ? ` (read-back errors: ${JSON.stringify(settled.readBackErrors)})` : ''}`);
     let checks: Check[] = [];
     const db = mongo.db(new URL(config.mongo.url).pathname.slice(1));
     // totals and the projection may trail the ledger by a moment: retry for up to 45 s
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
         `This machine has ${os.cpus().length} cores, shared by the load generator (this process: ${viewersN} WebSocket viewers, the open-loop client, payments and refunds), the api and workers processes, Kafka, FerretDB and Redis. The load generator competes with the server for CPU, so every figure here is a floor for the service on its own hardware; the ratios against the baselines (same machine, same load generator) are what carries over.`,
         'Latency is measured from the time each request was scheduled (open loop), so queueing in the client or the server is included, not hidden.',
         `Other work on the machine: 1-minute load average ${loadAtStart.toFixed(1)} when the load started and ${os.loadavg()[0].toFixed(1)} at the end (2 cores: anything above 2 means processes waiting for CPU).`,
-        ...(settled.replayed || settled.readBack ? [`Requests that got no answer during the load were settled afterwards as a real client would: ${settled.replayed} orders replayed with their idempotency key (${settled.recovered} had been made by the server or were made then, and are counted as accepted, unpaid), ${settled.readBack} payment/refund outcomes read back with GET /api/v1/orders/:id.`] : []),
+        ...(settled.replayed || settled.resent || settled.readBack ? [`Requests that got no answer during the load were settled afterwards as a real client would: ${settled.replayed} orders replayed with their idempotency key (${settled.recovered} had been made by the server or were made then, and are counted as accepted, unpaid), ${settled.resent} payment notifications/refunds sent again until answered (a provider retries), ${settled.readBack} outcomes read back with GET /api/v1/orders/:id after a definite refusal.`] : []),
         ...(skipped.length ? [`Steps not run because the previous step was already past saturation (achieved < 50% of offered or > 20% errors): ${skipped.join(', ')} orders/s.`] : []),
       ],
       scenario: { steps, stepSeconds: stepS, viewers: viewersN, buyers: Number(o.buyers), products: 20, charities: 3, payDelayMs: 100, refundShare: 0.05, matchCapFen: seed.match.capFen, namespace: ns },

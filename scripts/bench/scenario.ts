@@ -138,11 +138,11 @@ export class Broadcast {
 
   /**
    * Settles what got no answer during the load, as a real client would: orders are replayed with the
-   * same idempotency key (the server answers the order it made, or makes it now), and orders whose
-   * payment or refund got no answer are read back. Bounded: at most `limit` requests, 32 at a time, until the deadline.
+   * same idempotency key (the server answers the order it made, or makes it now), and a payment or
+   * refund that got no answer is sent again until it gets one, then read back if refused. Bounded: at most `limit` requests, 32 at a time, until the deadline.
    */
-  async settleUnknowns(adminToken: string, limit = 50_000, deadlineMs = now() + 90_000): Promise<{ replayed: number; recovered: number; readBack: number; readBackErrors: Record<string, number> }> {
-    const out = { replayed: 0, recovered: 0, readBack: 0, readBackErrors: {} as Record<string, number> };
+  async settleUnknowns(adminToken: string, limit = 50_000, deadlineMs = now() + 90_000): Promise<{ replayed: number; recovered: number; resent: number; readBack: number; readBackErrors: Record<string, number> }> {
+    const out = { replayed: 0, recovered: 0, resent: 0, readBack: 0, readBackErrors: {} as Record<string, number> };
     const jobs: (() => Promise<void>)[] = [];
     for (const u of this.unknownPlacements.splice(0)) jobs.push(async () => {
       const r = await this.clients.payments.request('POST', '/api/v1/orders', { headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': u.key }, body: u.body });
@@ -152,7 +152,18 @@ export class Broadcast {
       out.recovered++;
       this.orders.set(b.id, { id: b.id, product: u.product, qty: u.qty, totalFen: b.totalFen, pledgeFen: b.pledge.totalFen, step: u.step, state: b.status, unsure: false });
     });
+    // A payment or refund with no clear answer is sent again, as a payment provider or a host does, until
+    // it gets one (both are idempotent). Reading the state back instead is not enough: a request the client
+    // gave up on can still sit in the server's queue and be carried out after the read.
     for (const o of this.orders.values()) if (o.unsure) jobs.push(async () => {
+      for (let attempt = 0; attempt < 5 && o.unsure; attempt++) {
+        const r = o.state === 'reserved'
+          ? await this.notify(this.clients.payments, o)
+          : await this.clients.payments.request('POST', `/api/v1/orders/${o.id}/refund`, { headers: { authorization: `Bearer ${this.secrets.admin}` } });
+        if (r.status === 200) { o.state = o.state === 'reserved' ? 'paid' : 'refunded'; o.unsure = false; out.resent++; }
+        else if (r.status > 0 && r.status < 500) break; // a definite refusal (an expired order, a closed window): read it back
+        else await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
+      }
       for (let attempt = 0; attempt < 3 && o.unsure; attempt++) {
         const r = await this.clients.payments.request('GET', `/api/v1/orders/${o.id}`, { headers: { authorization: `Bearer ${adminToken}` } });
         const st = (r.body as { status?: string } | null)?.status;

@@ -1,13 +1,18 @@
 import Redis, { RedisOptions } from 'ioredis';
 import type { Logger } from './logger';
 
-/** An ioredis client that reconnects for ever and fails commands fast while Redis is away. */
+/**
+ * An ioredis client that reconnects for ever and fails commands fast while Redis is away. Commands
+ * issued in the same tick go out as one pipeline (one write, one read on both sides): under a burst,
+ * Redis and this process spend their CPU on commands rather than on a syscall per command.
+ */
 export function createRedis(url: string, logger: Logger, opts: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * times, 1000),
+    enableAutoPipelining: true,
     ...opts,
   });
   let down = false;

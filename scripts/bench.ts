@@ -20,6 +20,7 @@ import { defaultRule, ratio, stepFailures, summarize, sustainableRate } from './
 import { renderCharts, renderMarkdown, Report, StepReport } from './bench/report';
 import { selfTimes, selfTimesByOwner, CpuProfile } from './bench/profile';
 import { Progress, printSummary } from './bench/console';
+import { bucketPercentileMs, gaugeValue, histogramBuckets, parseBuckets } from './bench/server-latency';
 
 const FULL_STEPS = [250, 500, 1000, 2000, 2600, 4000];
 const QUICK_STEPS = [250, 1000, 2600];
@@ -124,6 +125,7 @@ async function main(): Promise<number> {
         continue;
       }
       stepStartsS.push((now() - t0) / 1000);
+      const metricsBefore = await scrapeMetrics(port);
       const ticker = setInterval(() => progress.tick(broadcast, offered, lag.samples.at(-1)?.total ?? 0), 500);
       const c = await broadcast.runStep(offered, stepS);
       clearInterval(ticker);
@@ -142,7 +144,16 @@ async function main(): Promise<number> {
       const inStep = probesMs.filter((x) => x.tMs >= c.startMs);
       const med = (k: 'kafkaAdminMs' | 'redisPingMs' | 'mongoPingMs') => summarize(inStep.map((x) => x[k])).p50;
       const storesMs = { redisPing: med('redisPingMs'), mongoPing: med('mongoPingMs'), kafkaAdmin: med('kafkaAdminMs') };
-      stepReports.push({ storesMs, ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
+      const metricsAfter = await scrapeMetrics(port);
+      const pct = (route: string, p: number) => bucketPercentileMs(parseBuckets(metricsBefore, 'POST', route), parseBuckets(metricsAfter, 'POST', route), p);
+      const hist = (metric: string, p: number) => bucketPercentileMs(histogramBuckets(metricsBefore, metric), histogramBuckets(metricsAfter, metric), p);
+      const serverMs = {
+        orderP50: pct('/api/v1/orders', 0.5), orderP99: pct('/api/v1/orders', 0.99), payP50: pct('/api/v1/payments/notify', 0.5), payP99: pct('/api/v1/payments/notify', 0.99),
+        kafkaSendP50: hist('livegive_produce_seconds', 0.5), kafkaSendP99: hist('livegive_produce_seconds', 0.99),
+        kafkaWaitP50: hist('livegive_produce_wait_seconds', 0.5), kafkaWaitP99: hist('livegive_produce_wait_seconds', 0.99),
+        eventLoopLagP99: gaugeValue(metricsAfter, 'livegive_nodejs_eventloop_lag_p99_seconds') * 1000,
+      };
+      stepReports.push({ storesMs, serverMs, ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);
     }
     progress.stop();
@@ -208,6 +219,14 @@ async function main(): Promise<number> {
 
 function verdictInput(s: StepReport) {
   return { offered: s.offered, p99Ms: s.latency.p99, requests: s.sent, errors: Object.values(s.errors).reduce((a, b) => a + b, 0), lagDrainedAfterS: s.lagDrainedAfterS };
+}
+
+/** The api's /metrics text ('' when it does not answer: the step then has no server-side figures). */
+async function scrapeMetrics(port: number): Promise<string> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return r.ok ? await r.text() : '';
+  } catch { return ''; }
 }
 
 function stepReport(c: Broadcast['steps'][number], probes: ProbeBook, idx: number, samples: LagMonitor['samples'], lagAtEnd: number, drainedAfterS: number | null, mem?: { api: number; workers: number }): StepReport {

@@ -24,6 +24,14 @@ export interface StepReport {
   groupDrainedS?: Record<string, number | null>;
   /** median answer times of the stores during the step, seen from the bench: Redis PING, MongoDB ping, Kafka lag read (admin) */
   storesMs?: { redisPing: number; mongoPing: number; kafkaAdmin: number };
+  /** the service's own handler time (its histogram's bucket bounds, ms): what the client saw minus this was queueing */
+  serverMs?: {
+    orderP50: number | null; orderP99: number | null; payP50: number | null; payP99: number | null;
+    /** one Kafka send, and a message's wait from queued to acknowledged (queue + linger + send) */
+    kafkaSendP50?: number | null; kafkaSendP99?: number | null; kafkaWaitP50?: number | null; kafkaWaitP99?: number | null;
+    /** the api's event-loop delay p99 at the step's end (prom-client's sampler) */
+    eventLoopLagP99?: number;
+  };
   consumedPerSec: Record<string, number>;
   producedPerSec: number;
   rssMB: Record<string, number>;
@@ -76,6 +84,8 @@ export function renderMarkdown(r: Report): string {
   }
   L.push('', 'Kafka consumer lag per group at each step\'s end, and seconds until it first read zero:', '');
   for (const s of r.steps) L.push(`- ${f0(s.offered)}/s: ${Object.entries(s.lagByGroupAtEnd ?? {}).map(([g, v]) => `${g.split('.').pop()} ${f0(v)} → ${s.groupDrainedS?.[g] == null ? 'not zero within 10 s' : `0 after ${f1(s.groupDrainedS[g])} s`}`).join('; ') || '–'}`);
+  const ms = (v: number | null | undefined) => (v == null ? '–' : v === Infinity ? '> 2,500' : `≤ ${f0(v)}`);
+  L.push('', 'Time inside the service per step (its own request histogram, bucket bounds): ' + r.steps.map((s) => `${f0(s.offered)}/s: orders p50 ${ms(s.serverMs?.orderP50)} ms, p99 ${ms(s.serverMs?.orderP99)} ms; payments p50 ${ms(s.serverMs?.payP50)} ms, p99 ${ms(s.serverMs?.payP99)} ms; of which waiting for Kafka p50 ${ms(s.serverMs?.kafkaWaitP50)} ms, p99 ${ms(s.serverMs?.kafkaWaitP99)} ms (one send p50 ${ms(s.serverMs?.kafkaSendP50)} ms, p99 ${ms(s.serverMs?.kafkaSendP99)} ms); event-loop delay p99 ${f1(s.serverMs?.eventLoopLagP99)} ms`).join('; ') + '. Client-side latency above minus this is time queued before the handler (client, kernel, event loop).');
   L.push('', 'How the stores answered during each step (medians, from the bench process): ' + r.steps.map((s) => `${f0(s.offered)}/s: Redis PING ${f1(s.storesMs?.redisPing)} ms, MongoDB ping ${f1(s.storesMs?.mongoPing)} ms, Kafka offsets read ${f1(s.storesMs?.kafkaAdmin)} ms`).join('; ') + '.');
   L.push('', 'Per step: orders sent, limited product sold out (answers 409 OUT_OF_STOCK, counted as correct), payments and refunds:', '');
   L.push('| offered/s | orders sent | sold-out answers | payments ok/sent | payment errors | refunds ok/sent | refund errors | events produced/s | consumed/s by group |');

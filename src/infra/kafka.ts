@@ -40,7 +40,7 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
   }
 }
 
-interface Pending { topic: string; message: Message; resolve: () => void; reject: (e: unknown) => void }
+interface Pending { topic: string; message: Message; resolve: () => void; reject: (e: unknown) => void; at: number }
 
 /**
  * An idempotent, acks=all producer that groups sends: messages queued while a send is in flight (or
@@ -67,7 +67,7 @@ export class BatchingProducer {
 
   send(topic: string, message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      this.queue.push({ topic, message, resolve, reject, at: performance.now() });
       this.schedule();
     });
   }
@@ -94,11 +94,15 @@ export class BatchingProducer {
         list.push(p.message);
         byTopic.set(p.topic, list);
       }
+      const sent = performance.now();
       await this.producer.sendBatch({
         acks: -1,
         compression: CompressionTypes.None,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
+      const acked = performance.now();
+      this.metrics?.produceSeconds.observe((acked - sent) / 1000);
+      if (this.metrics) for (const p of batch) this.metrics.produceWaitSeconds.observe((acked - p.at) / 1000);
       this.metrics?.produceBatchSize.observe(batch.length);
       for (const [topic, msgs] of byTopic) this.metrics?.eventsProduced.inc({ topic }, msgs.length);
       for (const p of batch) p.resolve();

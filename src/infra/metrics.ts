@@ -16,6 +16,8 @@ export function createMetrics() {
     orderTransitions: new Counter({ name: 'livegive_order_transitions_total', help: 'Order state transitions', labelNames: ['type'], registers: [registry] }),
     eventsProduced: new Counter({ name: 'livegive_events_produced_total', help: 'Kafka messages produced', labelNames: ['topic'], registers: [registry] }),
     produceBatchSize: new Histogram({ name: 'livegive_produce_batch_size', help: 'Messages per Kafka send', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),
+    produceSeconds: new Histogram({ name: 'livegive_produce_seconds', help: 'One Kafka send (acks=all), request to acknowledgement', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    produceWaitSeconds: new Histogram({ name: 'livegive_produce_wait_seconds', help: 'A message from being queued to its acknowledgement (queue + linger + send)', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
     produceFailures: new Counter({ name: 'livegive_produce_failures_total', help: 'Kafka sends that failed', registers: [registry] }),
     eventsConsumed: new Counter({ name: 'livegive_events_consumed_total', help: 'Kafka messages consumed by group', labelNames: ['group'], registers: [registry] }),
     deadLetters: new Counter({ name: 'livegive_dead_letters_total', help: 'Messages sent to the dead-letter topic', labelNames: ['group', 'reason'], registers: [registry] }),

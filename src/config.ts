@@ -13,6 +13,8 @@ const envSchema = z.object({
   LIVEGIVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LIVEGIVE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(12),
   LIVEGIVE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  LIVEGIVE_PROJECTION_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(250),
+  LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(100),
   LIVEGIVE_ORDER_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   LIVEGIVE_DEFAULT_BUYER_LIMIT: z.coerce.number().int().min(1).max(10000).default(5),
   LIVEGIVE_REFUND_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
@@ -35,7 +37,7 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean };
-  readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
+  readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string };
   readonly namespace: string;
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
       partitions: e.LIVEGIVE_TOPIC_PARTITIONS,
       lingerMs: e.LIVEGIVE_PRODUCE_LINGER_MS,
+      batchWaitMs: { projection: e.LIVEGIVE_PROJECTION_BATCH_WAIT_MS, allocator: e.LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS },
       topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1` },
       groupPrefix: `${pre}livegive`,
     },

@@ -22,7 +22,12 @@ export function projectionDocs(events: OrderEvent[]): OrderDoc[] {
  */
 export async function startProjection(deps: Deps): Promise<Stoppable> {
   const groupId = `${deps.config.kafka.groupPrefix}.projection`;
-  const consumer: Consumer = deps.kafka.consumer({ groupId, sessionTimeout: 15000, heartbeatInterval: 1000, maxBytesPerPartition: 1 << 20 });
+  // a fetch waits (up to batchWaitMs) for 64 KB of events: a MongoDB-wire insert costs mostly per command
+  // (FerretDB measured 1,869 docs/s in inserts of 5 against 7,380 in inserts of 100), not per document
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId, sessionTimeout: 15000, heartbeatInterval: 1000, maxBytesPerPartition: 1 << 20,
+    minBytes: 64 * 1024, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.projection,
+  });
   const orders = deps.db.collection<OrderDoc>(ORDERS);
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });

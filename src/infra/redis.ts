@@ -2,9 +2,9 @@ import Redis, { RedisOptions } from 'ioredis';
 import type { Logger } from './logger';
 
 /**
- * An ioredis client that reconnects for ever and fails commands fast while Redis is away. Commands
- * issued in the same tick go out as one pipeline (one write, one read on both sides): under a burst,
- * Redis and this process spend their CPU on commands rather than on a syscall per command.
+ * An ioredis client that reconnects for ever and fails commands fast while Redis is away. (Auto-pipelining
+ * was tried and taken out: rate-limiter-flexible's callback-style script calls break under it, "results[i]
+ * is not iterable", and it measured within noise: 394 vs 371 orders/s at 1,000/s offered.)
  */
 export function createRedis(url: string, logger: Logger, opts: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
@@ -12,7 +12,6 @@ export function createRedis(url: string, logger: Logger, opts: RedisOptions = {}
     enableOfflineQueue: true,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * times, 1000),
-    enableAutoPipelining: true,
     ...opts,
   });
   let down = false;

@@ -25,7 +25,7 @@ import { bucketPercentileMs, gaugeValue, histogramBuckets, parseBuckets } from '
 const FULL_STEPS = [250, 500, 1000, 2000, 2600, 4000];
 const QUICK_STEPS = [250, 1000, 2600];
 
-interface Opts { quick?: boolean; profile?: boolean; steps?: string; stepSeconds?: string; viewers: string; buyers: string; keep?: boolean; baselines: boolean }
+interface Opts { quick?: boolean; profile?: boolean; steps?: string; stepSeconds?: string; warmupSeconds?: string; viewers: string; buyers: string; keep?: boolean; baselines: boolean }
 
 async function main(): Promise<number> {
   const o = new Command().name('bench')
@@ -34,6 +34,7 @@ async function main(): Promise<number> {
     .option('--profile', 'run the api and workers under node --cpu-prof and name the top functions')
     .option('--steps <list>', 'offered orders/s per step, comma-separated')
     .option('--step-seconds <n>', 'seconds per step')
+    .option('--warmup-seconds <n>', 'unmeasured load before the first step, at a fifth of its rate (10 s; --quick 5 s; 0: none)')
     .option('--viewers <n>', 'WebSocket viewers', '1000')
     .option('--buyers <n>', 'distinct buying viewers', '400')
     .option('--keep', 'keep the namespace (database, keys, topics) afterwards')
@@ -113,6 +114,15 @@ async function main(): Promise<number> {
       }
     })();
 
+    // a fresh process compiles its hot paths and fills its pools during the first seconds of load; measured
+    // steps start warm (the warm-up's orders are still checked for correctness like every other)
+    const warmS = Math.max(0, Math.min(120, Number(o.warmupSeconds ?? (o.quick ? 5 : 10))));
+    const warmRate = Math.max(10, Math.min(50, Math.round(steps[0] / 5)));
+    if (warmS > 0) {
+      console.log(`bench: warm-up, ${warmS} s at ${warmRate} orders/s (not measured)`);
+      await broadcast.runStep(warmRate, warmS);
+      await waitFor(async () => broadcast.pending === 0, 30_000).catch(() => undefined);
+    }
     const stepReports: StepReport[] = [];
     const stepStartsS: number[] = [];
     const skipped: number[] = [];
@@ -153,7 +163,7 @@ async function main(): Promise<number> {
         kafkaWaitP50: hist('livegive_produce_wait_seconds', 0.5), kafkaWaitP99: hist('livegive_produce_wait_seconds', 0.99),
         eventLoopLagP99: gaugeValue(metricsAfter, 'livegive_nodejs_eventloop_lag_p99_seconds') * 1000,
       };
-      stepReports.push({ storesMs, serverMs, ...stepReport(c, probes, stepReports.length, lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
+      stepReports.push({ storesMs, serverMs, ...stepReport(c, probes, broadcast.steps.indexOf(c), lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);
     }
     progress.stop();
@@ -188,6 +198,7 @@ async function main(): Promise<number> {
       notes: [
         `This machine has ${os.cpus().length} cores, shared by the load generator (this process: ${viewersN} WebSocket viewers, the open-loop client, payments and refunds), the api and workers processes, Kafka, FerretDB and Redis. The load generator competes with the server for CPU, so every figure here is a floor for the service on its own hardware; the ratios against the baselines (same machine, same load generator) are what carries over.`,
         'Latency is measured from the time each request was scheduled (open loop), so queueing in the client or the server is included, not hidden.',
+        ...(warmS > 0 ? [`Before the first step, ${warmS} s of unmeasured load at ${warmRate} orders/s warmed the processes (JIT, connection pools); its orders are included in the correctness checks.`] : []),
         `Other work on the machine: 1-minute load average ${loadAtStart.toFixed(1)} when the load started and ${os.loadavg()[0].toFixed(1)} at the end (2 cores: anything above 2 means processes waiting for CPU).`,
         ...(settled.replayed || settled.resent || settled.readBack ? [`Requests that got no answer during the load were settled afterwards as a real client would: ${settled.replayed} orders replayed with their idempotency key (${settled.recovered} had been made by the server or were made then, and are counted as accepted, unpaid), ${settled.resent} payment notifications/refunds sent again until answered (a provider retries), ${settled.readBack} outcomes read back with GET /api/v1/orders/:id after a definite refusal.`] : []),
         ...(skipped.length ? [`Steps not run because the previous step was already past saturation (achieved < 50% of offered or > 20% errors): ${skipped.join(', ')} orders/s.`] : []),

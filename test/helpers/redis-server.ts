@@ -29,6 +29,7 @@ export class PrivateRedis {
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', opts.appendonly === false ? 'no' : 'yes', '--save', ''], { stdio: 'ignore' });
     await waitFor(async () => {
       const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      c.on('error', () => undefined); // refused while the server starts: the connect() rejection is the answer
       try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
     }, `redis on ${this.port}`, 10000, 50);
   }

@@ -62,6 +62,7 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
   mountOps(app, deps, readiness, registry);
   const api = new Api(express.Router(), registry, deps.tokens);
   for (const s of slices) s.routes?.(api, deps);
+  api.refuseUndeclaredMethods();
   app.use(api.router);
   for (const s of slices) s.mount?.(app, deps);
   app.use(notFoundRoute);

@@ -48,7 +48,23 @@ export type RouteResult = { status: number; body: unknown; headers?: Record<stri
  * same schemas that validate requests. Bodies are strict: unknown fields are refused, not stored.
  */
 export class Api {
+  /** the methods declared on each path, for the 405 answer (with Allow) to any other method */
+  private readonly declared = new Map<string, Set<string>>();
+
   constructor(readonly router: Router, readonly registry: OpenAPIRegistry, private readonly tokens: TokenStore) {}
+
+  /** After every route: a known path asked with a method it does not have answers 405 METHOD_NOT_ALLOWED and Allow. */
+  refuseUndeclaredMethods(): void {
+    for (const [path, methods] of this.declared) {
+      const allow = [...methods].map((m) => m.toUpperCase());
+      if (allow.includes('GET')) allow.push('HEAD');
+      const header = allow.sort().join(', ');
+      this.router.all(path, (req, res, next) => {
+        res.setHeader('Allow', header);
+        next(new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here (allowed: ${header})`));
+      });
+    }
+  }
 
   route<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends ZodTypeAny | undefined = undefined>(
     spec: RouteSpec<P, Q, B>,
@@ -77,6 +93,8 @@ export class Api {
       }
     };
     this.router[spec.method](spec.path, run);
+    const methods = this.declared.get(spec.path) ?? new Set<string>();
+    this.declared.set(spec.path, methods.add(spec.method));
   }
 
   private async authenticate(req: Request, auth: 'public' | Role[]): Promise<Principal | null> {

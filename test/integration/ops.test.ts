@@ -21,6 +21,15 @@ describe('operations endpoints', () => {
     expect(m.text).toMatch(/# TYPE livegive_http_requests_total counter/);
   });
 
+  it('when a known path is asked with a method it does not have, then 405 METHOD_NOT_ALLOWED names the allowed ones; an unknown path is still 404', async () => {
+    const trace = await request(svc.url).trace('/api/v1/orders').expect(405);
+    expect(trace.headers.allow).toBe('POST');
+    const del = await request(svc.url).delete('/api/v1/streams/s_x/totals').expect(405);
+    expect(del.headers.allow).toBe('GET, HEAD');
+    expect(del.body.error.code).toBe('METHOD_NOT_ALLOWED');
+    expect((await request(svc.url).get('/api/v1/no-such-thing').expect(404)).body.error.code).toBe('NOT_FOUND');
+  });
+
   it('when Redis stops, then /readyz answers 503 naming redis, and 200 again once it is back without a restart', async () => {
     await redis.down();
     const down = await request(svc.url).get('/readyz').expect(503);

@@ -43,7 +43,7 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
 interface Pending { topic: string; message: Message; resolve: () => void; reject: (e: unknown) => void; at: number }
 
 /**
- * An idempotent, acks=all producer that groups sends: messages queued while a send is in flight (or
+ * An acks=all producer that groups sends: messages queued while a send is in flight (or
  * within lingerMs) go out together in one sendBatch, so throughput does not collapse to one
  * round-trip per order. Each caller's promise settles when its own message is acknowledged.
  */
@@ -56,7 +56,11 @@ export class BatchingProducer {
   constructor(private readonly producer: Producer, private readonly lingerMs: number, private readonly metrics?: Metrics, private readonly maxBatch = 2000) {}
 
   static create(kafka: Kafka, lingerMs: number, metrics?: Metrics): BatchingProducer {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // Not kafkajs's idempotent mode (experimental there): when the broker went away mid-request its sequence
+    // numbers fell out of step with the broker's ("out of order sequence number"), and sends acknowledged after
+    // that were missing from the log (the Kafka-outage scenario: cancelled and paid events lost). A retry may
+    // now write an event twice; every consumer already ignores a repeated event id / (order, version).
+    const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
     return new BatchingProducer(producer, lingerMs, metrics);
   }
 

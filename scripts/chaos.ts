@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import path from 'node:path';
 import { runScenario, crashScenario, kafkaOutageScenario, redisRestartScenario, mongoOutageScenario, replayScenario, scaleOutScenario, formatResult, ScenarioSpec } from './chaos/scenarios';
 
 /**
@@ -31,6 +33,8 @@ const chosen = only ? all.filter((s) => only.includes(s.name)) : all;
 if (only && chosen.length !== only.length) { console.error(`chaos: unknown scenario in --only (known: ${all.map((s) => s.name).join(', ')})`); process.exit(2); }
 
 (async () => {
+  // the shared Kafka, FerretDB and Redis the scenarios run against (outage scenarios start private ones)
+  execFileSync(path.join(__dirname, '..', 'scripts', 'stack'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   console.log(`chaos: seed ${seed}${quick ? ' (quick)' : ''}; scenarios: ${chosen.map((s) => s.name).join(', ')}`);
   let broken = 0;
   for (const [i, spec] of chosen.entries()) {

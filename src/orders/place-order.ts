@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCode } from '../infra/errors';
-import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions, readOrder, OrderSnapshot } from './orders.store';
+import { fromHash, orderOfReply, orderScripts, publishTransitions, OrderSnapshot } from './orders.store';
 import { releaseReservation } from './release-order';
 
 export interface PlaceOrderInput { viewerId: string; idempotencyKey: string; streamId: string; productId: string; quantity: number }
@@ -59,9 +59,13 @@ function refusal(code: ErrorCode, detail: string | undefined): DomainError {
  */
 async function settledReplay(deps: Deps, orderId: string): Promise<OrderSnapshot> {
   for (let i = 0; i < 250; i++) {
-    const order = await readOrder(deps, orderId);
-    if (!order || order.status === 'cancelled') break;
-    if (!(await isUnacknowledged(deps, orderId, 'order.placed'))) return order;
+    // state and outbox in one snapshot (MULTI): read apart, a cancel landing between them looked like an ack
+    const [[, h], [, waiting]] = (await deps.redis.multi()
+      .hgetall(deps.key('order', orderId))
+      .zscore(deps.key('outbox'), `${orderId}|order.placed`)
+      .exec()) as [[unknown, Record<string, string>], [unknown, string | null]];
+    if (!h?.orderId || h.status === 'cancelled') break;
+    if (waiting === null) return fromHash(h);
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new DomainError('UNAVAILABLE', 'the original order with this key was not recorded; please retry', undefined, 1);

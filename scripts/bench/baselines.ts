@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { placeOrderLua } from '../../src/orders';
+import { unlinkMatching } from '../../src/infra/redis';
 import { BenchClient, now } from './http';
 import { runOpenLoop, scheduleFor } from './schedule';
 import { summarize, Summary } from './stats';
@@ -69,16 +70,7 @@ export async function redisReservationOps(redisUrl: string, prefix: string, dura
 }
 
 /** UNLINKs every key matching a pattern (SCAN, bounded batches). */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let n = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) n += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return n;
-}
+export const deleteKeys = (redis: Redis, pattern: string): Promise<number> => unlinkMatching(redis, pattern);
 
 /**
  * kafkajs with no work: produce `count` order-sized events (idempotent, acks=all, batches as the

@@ -5,6 +5,7 @@ import { activateMatch, MATCH_COLLECTION, type MatchDoc } from './create-match';
 import { LedgerRepository, toEntry, type LedgerDoc } from './ledger.repository';
 import { applyOps, emptyState, entryOps, totalsKeys } from './totals';
 import { runIdOf, totalsChannel } from './totals.store';
+import { unlinkMatching } from '../infra/redis';
 
 const LOCK_MS = 120_000;
 const releaseLua = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
@@ -90,13 +91,5 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
 /** Deletes the allocator's Redis state (totals, chain heads, match budgets), keeping the rebuild lock. */
 async function deleteTotalsKeys(deps: Deps): Promise<void> {
   const lock = deps.key(totalsKeys.lock);
-  for (const pattern of ['tot:*', 'chain:*', 'match:*']) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await deps.redis.scan(cursor, 'MATCH', deps.key(pattern), 'COUNT', 1000);
-      cursor = next;
-      const doomed = keys.filter((k) => k !== lock);
-      if (doomed.length) await deps.redis.unlink(...doomed);
-    } while (cursor !== '0');
-  }
+  for (const pattern of ['tot:*', 'chain:*', 'match:*']) await unlinkMatching(deps.redis, deps.key(pattern), (k) => k === lock);
 }

@@ -26,6 +26,22 @@ export function createRedis(url: string, logger: Logger, opts: RedisOptions = {}
   return redis;
 }
 
+/**
+ * Deletes every key matching a pattern (SCAN, never KEYS: Redis keeps serving meanwhile), except those
+ * `keep` names. Answers how many were deleted.
+ */
+export async function unlinkMatching(redis: Redis, pattern: string, keep: (key: string) => boolean = () => false): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    const doomed = keys.filter((k) => !keep(k));
+    if (doomed.length) deleted += await redis.unlink(...doomed);
+  } while (cursor !== '0');
+  return deleted;
+}
+
 /** Key builder for one namespace: every Redis key of the service goes through it. */
 export function keyspace(prefix: string) {
   return (...parts: (string | number)[]) => prefix + parts.join(':');

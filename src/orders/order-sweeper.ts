@@ -1,8 +1,7 @@
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
-import type { OrderEventType } from '../events';
 import { releaseReservation } from './release-order';
-import { publishTransitions } from './orders.store';
+import { outboxItem, publishTransitions } from './orders.store';
 
 /**
  * Background loop of the api role: expires reservations that are due (their stock returns) and
@@ -30,7 +29,7 @@ export async function sweepOnce(deps: Deps, batch = 500): Promise<{ expired: num
   const due = await deps.redis.zrangebyscore(deps.key('expiring'), '-inf', now, 'LIMIT', 0, batch);
   for (const orderId of due) if (await releaseReservation(deps, orderId, 'expired')) expired++;
   const stale = await deps.redis.zrangebyscore(deps.key('outbox'), '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch);
-  const items = stale.map((m) => { const i = m.lastIndexOf('|'); return { orderId: m.slice(0, i), type: m.slice(i + 1) as OrderEventType }; });
+  const items = stale.map(outboxItem);
   const republished = items.length ? await publishTransitions(deps, items) : 0;
   if (republished) deps.logger.info({ republished }, 're-published unacknowledged order events');
   return { expired, republished };

@@ -98,6 +98,12 @@ export async function publishTransitions(deps: Deps, items: { orderId: string; t
   return events.length;
 }
 
+/** An outbox member ("<orderId>|<type>") as the transition it stands for. */
+export function outboxItem(member: string): { orderId: string; type: OrderEventType } {
+  const i = member.lastIndexOf('|');
+  return { orderId: member.slice(0, i), type: member.slice(i + 1) as OrderEventType };
+}
+
 /** Whether a transition's event is still waiting in the outbox for Kafka's acknowledgement. */
 export async function isUnacknowledged(deps: Deps, orderId: string, type: OrderEventType): Promise<boolean> {
   return (await deps.redis.zscore(deps.key('outbox'), `${orderId}|${type}`)) !== null;

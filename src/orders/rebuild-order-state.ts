@@ -2,8 +2,8 @@ import type { Deps } from '../deps';
 import { CatalogRepository } from '../catalog';
 import { latestOrderStates } from './orders.models';
 import { idemKeyHash } from './place-order';
-import { publishTransitions } from './orders.store';
-import type { OrderEventType } from '../events';
+import { outboxItem, publishTransitions } from './orders.store';
+import { unlinkMatching } from '../infra/redis';
 
 const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded';
 
@@ -29,38 +29,28 @@ export async function waitForProjection(deps: Deps, timeoutMs = 120_000): Promis
 }
 
 /**
- * Rebuilds what Redis held for orders after it lost its data: the catalog's hot copies, every order's
- * state, idempotency keys, per-buyer counts, pending expiries and remaining stock, from MongoDB once
- * the projection has caught up with the Kafka log. Callers refuse orders until it returns.
- */
-/**
  * Sends what the outbox still holds (Redis came back from its file with transitions never acknowledged),
  * so the log, and then MongoDB, has every transition this Redis recorded.
  */
 async function flushOutbox(deps: Deps): Promise<number> {
   const members = await deps.redis.zrange(deps.key('outbox'), '0', '-1');
-  const items = members.map((m) => { const i = m.lastIndexOf('|'); return { orderId: m.slice(0, i), type: m.slice(i + 1) as OrderEventType }; });
+  const items = members.map(outboxItem);
   let sent = 0;
   for (let i = 0; i < items.length; i += 500) sent += await publishTransitions(deps, items.slice(i, i + 500));
   return sent;
 }
 
-/** Deletes every key under a pattern of this namespace (SCAN, never KEYS: Redis keeps serving meanwhile). */
-async function deleteMatching(deps: Deps, pattern: string): Promise<number> {
-  let deleted = 0;
-  const stream = deps.redis.scanStream({ match: deps.key(pattern), count: 1000 });
-  for await (const keys of stream as AsyncIterable<string[]>) {
-    if (keys.length) deleted += await deps.redis.unlink(...keys);
-  }
-  return deleted;
-}
-
+/**
+ * Rebuilds what Redis held for orders after it lost its data: the catalog's hot copies, every order's
+ * state, idempotency keys, per-buyer counts, pending expiries and remaining stock, from MongoDB once
+ * the projection has caught up with the Kafka log. Callers refuse orders until it returns.
+ */
 export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; products: number; outboxSent: number }> {
   const outboxSent = await flushOutbox(deps);
   await waitForProjection(deps);
   // Redis's order state becomes a function of MongoDB alone: whatever a restored file held beyond it
   // (a reservation whose event never reached Kafka) must not keep stock or be paid later
-  for (const pattern of ['order:*', 'bought:*', 'idem:*']) await deleteMatching(deps, pattern);
+  for (const pattern of ['order:*', 'bought:*', 'idem:*']) await unlinkMatching(deps.redis, deps.key(pattern));
   await deps.redis.unlink(deps.key('expiring'), deps.key('outbox'));
   const repo = new CatalogRepository(deps);
   const k = deps.key;

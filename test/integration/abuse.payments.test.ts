@@ -1,30 +1,10 @@
-import { startService, TestService } from '../helpers/app';
-import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
-import { call, rng, Answer } from '../../scripts/chaos/http-client';
-import { Sale } from '../../scripts/chaos/sale';
+import { PAYMENT_SECRET, waitFor } from '../helpers/env';
+import { paymentSale } from '../helpers/payment-sale';
 import { signPayment } from '../../src/orders/payment-signature';
 
 /** Payment notifications replayed, forged, tampered, reordered: no double payment, no payment of an expired order. */
 describe('abuse: payment notifications', () => {
-  let svc: TestService;
-  let sale: Sale;
-  let n = 0;
-
-  beforeAll(async () => {
-    svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '2', LIVEGIVE_SWEEP_INTERVAL_MS: '200' });
-    sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(13) });
-    await sale.prepare({ charities: 1, products: 1, stock: 100, viewers: 1 });
-  });
-  afterAll(async () => { await svc?.stop(); });
-
-  const place = async () => (await call<{ id: string; totalFen: number }>(svc.url, 'POST', '/api/v1/orders', {
-    token: sale.setup.viewers[0].token, headers: { 'idempotency-key': `pay-${n++}` }, body: { streamId: sale.setup.streamId, productId: sale.setup.productIds[0], quantity: 1 },
-  })).body;
-  const notice = (orderId: string, amountFen: number, paymentId = `pay_${orderId}`) => JSON.stringify({ orderId, paymentId, amountFen, status: 'succeeded' });
-  const notify = (raw: string, signature: string): Promise<Answer<{ status?: string; error?: { code: string } }>> =>
-    call(svc.url, 'POST', '/api/v1/payments/notify', { raw, headers: { 'livegive-signature': signature } });
-  const status = async (id: string) => (await call<{ status: string }>(svc.url, 'GET', `/api/v1/orders/${id}`, { token: ADMIN_TOKEN })).body.status;
-  const entries = (orderId: string) => svc.deps.db.collection('ledger').find({ orderId }).toArray();
+  const { place, notice, notify, status, entries } = paymentSale();
 
   it('when a captured notification is replayed after the signature window, then it is refused 401 BAD_SIGNATURE and the order stays unpaid', async () => {
     const o = await place();

@@ -31,12 +31,13 @@ const envSchema = z.object({
   LIVEGIVE_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
   LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
+  LIVEGIVE_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
-  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean };
+  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; opsPort?: number };
   readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string };
@@ -69,7 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const pre = ns ? `${ns}.` : '';
   const mongoUrl = ns ? withDatabase(e.MONGO_URL, `livegive_${ns}`) : e.MONGO_URL;
   return deepFreeze({
-    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true' },
+    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true', opsPort: e.LIVEGIVE_OPS_PORT },
     kafka: {
       brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
       partitions: e.LIVEGIVE_TOPIC_PARTITIONS,

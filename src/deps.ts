@@ -13,6 +13,7 @@ import { createMetrics } from './infra/metrics';
 import { createKafka, ensureTopics, BatchingProducer as Producer } from './infra/kafka';
 import { createRedis, keyspace } from './infra/redis';
 import { connectMongo, syncIndexes } from './infra/mongo';
+import { timeScripts } from './infra/script-timing';
 import { TokenStore as Tokens } from './infra/auth';
 
 /** Everything a slice needs from the outside world, built once per process (or per test). */
@@ -43,6 +44,7 @@ export async function createDeps(config: Config, opts: { logger?: Logger; client
   await ensureTopics(kafka, config);
   const producer = Producer.create(kafka, config.kafka.lingerMs, metrics);
   await producer.connect();
+  timeScripts(redis, metrics.redisScriptSeconds);
   const db = mongo.db as unknown as Db;
   const key = keyspace(config.redis.prefix);
   const tokens = new Tokens(db, redis, key, config.auth.adminToken);

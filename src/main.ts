@@ -5,6 +5,7 @@ import { createDeps, closeDeps, Deps } from './deps';
 import { buildApp, Stoppable } from './app';
 import { slices } from './slices';
 import { createLogger } from './infra/logger';
+import { buildOpsApp } from './ops/ops-app';
 
 type Role = 'api' | 'workers' | 'all';
 
@@ -32,6 +33,15 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
     await new Promise<void>((resolve) => server!.listen(config.http.port, config.http.host, resolve));
     port = (server.address() as { port: number }).port;
     logger.info({ port }, 'listening');
+  }
+  if (role === 'workers' && config.http.opsPort !== undefined) {
+    // probes and scrapes only: workers serve no API
+    const ops = buildOpsApp(deps);
+    readinessClose = () => ops.readiness.close();
+    server = http.createServer(ops.app);
+    await new Promise<void>((resolve) => server!.listen(config.http.opsPort, config.http.host, resolve));
+    port = (server.address() as { port: number }).port;
+    logger.info({ port }, 'workers: /healthz, /readyz and /metrics listening');
   }
   let stopping: Promise<void> | null = null;
   const stop = () => (stopping ??= (async () => {

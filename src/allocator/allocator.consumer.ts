@@ -64,6 +64,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
       if (batch.messages.length === 0) return;
       const last = batch.messages[batch.messages.length - 1].offset;
       const input = { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages };
+      const timer = deps.metrics.allocatorBatchSeconds.startTimer();
       if (!(await allocateWithRetry(input, { isRunning, isStale, heartbeat }))) return;
       resolveOffset(last);
       try {
@@ -74,6 +75,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
         return;
       }
       deps.metrics.eventsConsumed.inc({ group: 'allocator' }, batch.messages.length);
+      timer(); deps.metrics.allocatorBatchSize.observe(batch.messages.length);
       deps.metrics.consumerLag.set({ group: 'allocator', partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
       await heartbeat();
     },

@@ -43,6 +43,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
       docs.sort((a, b) => a.seq - b.seq);
       const chain = docs.map(toEntry);
       const v = verifyChain(charityId, chain);
+      if (v.problems.length) deps.metrics.chainVerifyFailures.inc();
       if (v.problems.length) logger.error({ charityId, problems: v.problems.slice(0, 10) }, 'rebuild: the ledger chain does not verify');
       chainProblems += v.problems.length;
       docs.forEach((d, i) => {

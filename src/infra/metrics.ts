@@ -26,6 +26,14 @@ export function createMetrics() {
     wsClients: new Gauge({ name: 'livegive_ws_clients', help: 'Open WebSocket feed connections', registers: [registry] }),
     wsFramesSent: new Counter({ name: 'livegive_ws_frames_sent_total', help: 'Feed frames sent', registers: [registry] }),
     wsFramesDropped: new Counter({ name: 'livegive_ws_frames_dropped_total', help: 'Feed frames skipped for slow clients', registers: [registry] }),
+    redisScriptSeconds: new Histogram({ name: 'livegive_redis_script_seconds', help: 'One Redis Lua script call, request to reply, by script', labelNames: ['script'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers: [registry] }),
+    allocatorBatchSize: new Histogram({ name: 'livegive_allocator_batch_size', help: 'Kafka messages per allocator batch', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], registers: [registry] }),
+    allocatorBatchSeconds: new Histogram({ name: 'livegive_allocator_batch_seconds', help: 'One allocator batch, fetched to offset committed (retries included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    ready: new Gauge({ name: 'livegive_ready', help: '1 when the last readiness check (/readyz) passed, 0 when it failed', registers: [registry] }),
+    storeReachable: new Gauge({ name: 'livegive_store_reachable', help: 'Per store, 1 when the last readiness check reached it', labelNames: ['store'], registers: [registry] }),
+    redisRebuilding: new Gauge({ name: 'livegive_redis_rebuilding', help: '1 while this process refuses orders because Redis state is being rebuilt', registers: [registry] }),
+    paymentAnomalies: new Counter({ name: 'livegive_payment_anomalies_total', help: 'Payment anomalies recorded (duplicate charges and the like) by kind', labelNames: ['kind'], registers: [registry] }),
+    chainVerifyFailures: new Counter({ name: 'livegive_chain_verify_failures_total', help: 'Charity chain verifications that found a break', registers: [registry] }),
   };
   return m;
 }

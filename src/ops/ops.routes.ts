@@ -12,6 +12,7 @@ export function mountOps(app: Express, deps: Deps, readiness: Readiness, registr
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    deps.metrics.redisRebuilding.set(deps.state.rebuilding ? 1 : 0);
     res.send(await deps.metrics.registry.metrics());
   });
   let doc: unknown;

@@ -20,7 +20,10 @@ export class Readiness {
     ]);
     const checks = { kafka, mongo, redis };
     const rebuilding = this.deps.state.rebuilding;
-    return { ready: !rebuilding && Object.values(checks).every((c) => c === 'ok'), checks, rebuilding };
+    const ready = !rebuilding && Object.values(checks).every((c) => c === 'ok');
+    for (const [store, c] of Object.entries(checks)) this.deps.metrics.storeReachable.set({ store }, c === 'ok' ? 1 : 0);
+    this.deps.metrics.ready.set(ready ? 1 : 0);
+    return { ready, checks, rebuilding };
   }
 
   private async kafka(): Promise<void> {

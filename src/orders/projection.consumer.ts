@@ -64,6 +64,7 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
       resolveOffset(batch.messages[batch.messages.length - 1].offset);
       await commitOffsetsIfNecessary();
       deps.metrics.eventsConsumed.inc({ group: 'projection' }, batch.messages.length);
+      deps.metrics.consumerLag.set({ group: 'projection', partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.messages[batch.messages.length - 1].offset) - 1));
       await heartbeat();
     },
   });

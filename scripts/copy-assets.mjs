@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
-const dist = path.join(root, process.argv[2] ?? 'dist');
+const dist = path.resolve(root, process.argv[2] ?? 'dist');
 let copied = 0;
 
 function walk(dir) {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import { configKeys } from '../../src/config';
+import { configKeys, ConfigError, loadConfig } from '../../src/config';
 
 const root = path.resolve(__dirname, '../..');
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
@@ -125,6 +125,17 @@ describe('Kubernetes manifests', () => {
     expect(secretKeys).toEqual(expect.arrayContaining(['LIVEGIVE_ADMIN_TOKEN', 'LIVEGIVE_PAYMENT_SECRET', 'LIVEGIVE_SECRETS_KEY', 'MONGO_URL', 'REDIS_URL']));
     expect(configMapKeys.filter((k) => secretKeys.includes(k) || /TOKEN|SECRET|KEY$|PASSWORD/.test(k))).toEqual([]);
     expect(secretEnv).toMatch(/PLACEHOLDERS ONLY/);
+  });
+
+  it('when a pod starts with the example secrets unchanged, then the configuration refuses them, naming the tokens', () => {
+    const secretEnv = read(`deploy/kubernetes/overlays/example/${overlay.secretGenerator[0].envs[0]}`);
+    const env = Object.fromEntries(secretEnv.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    let err: unknown;
+    try { loadConfig({ ...baseConfig, ...env }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/LIVEGIVE_ADMIN_TOKEN/);
+    expect(problems).toMatch(/LIVEGIVE_PAYMENT_SECRET/);
   });
 });
 

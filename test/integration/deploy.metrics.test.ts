@@ -6,6 +6,8 @@ import { startService, type TestService } from '../helpers/app';
 import { testEnv, waitFor } from '../helpers/env';
 import { seedWorld, newViewer } from '../helpers/fixtures';
 import { order, pay } from '../helpers/orders';
+import { rebuildTotals } from '../../src/allocator';
+import { LEDGER_COLLECTION } from '../../src/allocator/ledger.repository';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -41,6 +43,7 @@ function sample(text: string, series: RegExp): number | undefined {
 describe('the metrics the alerts and the dashboard use', () => {
   let api: TestService;
   let workers: TestService;
+  let charityId: string;
 
   beforeAll(async () => {
     const env = testEnv();
@@ -63,6 +66,7 @@ describe('the metrics the alerts and the dashboard use', () => {
 
   it('when an order is placed and paid, then the script time, allocator batches and lag are recorded', async () => {
     const world = await seedWorld(api.url);
+    charityId = world.charity.id;
     const viewer = await newViewer(api.url);
     const o = (await order(api.url, viewer.token, { streamId: world.stream.id, productId: world.product.id, quantity: 2 }).expect(201)).body;
     await pay(api.url, { orderId: o.id, paymentId: `p_${o.id}`, amountFen: o.totalFen, status: 'succeeded' }).expect(200);
@@ -71,13 +75,26 @@ describe('the metrics the alerts and the dashboard use', () => {
     expect(sample(a, /^livegive_redis_script_seconds_count\{script="lgPayOrder"\} /)).toBe(1);
     const w = await waitFor(async () => {
       const t = (await request(workers.url).get('/metrics')).text;
-      return (sample(t, /^livegive_ledger_entries_total\{kind="allocation"\} /) ?? 0) >= 1 ? t : undefined;
-    }, 'the allocator to record the paid order', 30000, 250);
+      // both groups: the projection waits longer for its batches than the allocator does
+      const done = (sample(t, /^livegive_ledger_entries_total\{kind="allocation"\} /) ?? 0) >= 1 && (sample(t, /^livegive_events_consumed_total\{group="projection"\} /) ?? 0) >= 2;
+      return done ? t : undefined;
+    }, 'the allocator and the projection to consume the order\'s events', 30000, 250);
     expect(sample(w, /^livegive_allocator_batch_size_count /)).toBeGreaterThanOrEqual(1);
     expect(sample(w, /^livegive_allocator_batch_seconds_count /)).toBeGreaterThanOrEqual(1);
     expect(sample(w, /^livegive_consumer_lag\{group="allocator",partition="\d+"\} /)).toBeGreaterThanOrEqual(0);
     expect(sample(w, /^livegive_consumer_lag\{group="projection",partition="\d+"\} /)).toBeGreaterThanOrEqual(0);
     expect(sample(w, /^livegive_redis_script_seconds_count\{script="lgApplyPlans"\} /)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when a rebuild from the ledger finds an entry that does not hash to its stored hash, then the chain-break counter the alert reads goes up', async () => {
+    const metric = async () => sample((await request(workers.url).get('/metrics')).text, /^livegive_chain_verify_failures_total /);
+    expect(await metric()).toBe(0);
+    // an entry altered outside the allocator (this test's own namespace): its stored hash no longer matches
+    const ledger = workers.deps.db.collection<{ charityId: string; seq: number; amountFen: number }>(LEDGER_COLLECTION);
+    expect((await ledger.updateOne({ charityId, seq: 1 }, { $inc: { amountFen: 1 } })).modifiedCount).toBe(1);
+    const report = await rebuildTotals(workers.deps);
+    expect(report.chainProblems).toBeGreaterThan(0);
+    expect(await metric()).toBe(1);
   });
 
   it('when an alert or a panel names a metric, then a running api or workers instance exports it', async () => {

@@ -6,8 +6,8 @@
 #     (unknown fields refused), against the oldest and newest Kubernetes versions we claim;
 #   - promtool (from Debian's prometheus package, extracted: the server is not installed) checks the alert
 #     rules, runs their unit tests, and parses every query of the Grafana dashboard;
-#   - scripts/compose-check (compose-go from the Go module proxy, the loader docker compose uses) loads
-#     docker-compose.yml against the compose specification's schema, as `docker compose config` would.
+#   - scripts/docker-check (Go module proxy) reads docker-compose.yml with compose-go, the loader docker compose
+#     uses (the compose specification's schema), and the Dockerfile with BuildKit's parser and build checks.
 # The metric names themselves are checked against a running instance by test/integration/deploy.metrics.test.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +40,8 @@ install() {
     log "building kustomize v$KUSTOMIZE_VERSION from the Go module proxy"
     GOBIN="$(dirname "$KUSTOMIZE")" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@v$KUSTOMIZE_VERSION"
   fi
-  command -v go >/dev/null || { log "go is needed for compose-check"; exit 1; }
-  (cd scripts/compose-check && go mod download)
+  command -v go >/dev/null || { log "go is needed for docker-check"; exit 1; }
+  (cd scripts/docker-check && go mod download)
   if [ ! -x "$PROMTOOL" ]; then
     log "extracting promtool from Debian's prometheus $PROMETHEUS_DEB_VERSION"
     local tmp; tmp="$(mktemp -d)"
@@ -89,8 +89,10 @@ run() {
   ' > "$tmp/dashboard-rules.yml"
   "$PROMTOOL" check rules "$tmp/dashboard-rules.yml" >&2
   # placeholders for the two variables compose requires (${VAR:?}); nothing runs
-  (cd scripts/compose-check && LIVEGIVE_ADMIN_TOKEN=compose-check-placeholder LIVEGIVE_PAYMENT_SECRET=compose-check-placeholder go run . ../../docker-compose.yml) >&2
+  (cd scripts/docker-check && LIVEGIVE_ADMIN_TOKEN=compose-check-placeholder LIVEGIVE_PAYMENT_SECRET=compose-check-placeholder go run . compose ../../docker-compose.yml) >&2
   log "ok: docker-compose.yml loads as docker compose loads it"
+  (cd scripts/docker-check && go run . dockerfile ../../Dockerfile) >&2
+  log "ok: the Dockerfile parses and passes BuildKit's parse-time build checks"
   log "all deployment checks passed"
 }
 

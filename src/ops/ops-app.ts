@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Deps } from '../deps';
+import { errorHandler, notFoundRoute } from '../infra/errors';
 import { mountOps } from './ops.routes';
 import { Readiness } from './readiness';
 
@@ -13,5 +14,8 @@ export function buildOpsApp(deps: Deps): { app: Express; readiness: Readiness } 
   app.disable('x-powered-by');
   const readiness = new Readiness(deps);
   mountOps(app, deps, readiness, new OpenAPIRegistry());
+  // anything else answers in the service's error shape, as the api does
+  app.use(notFoundRoute);
+  app.use(errorHandler(deps.logger));
   return { app, readiness };
 }

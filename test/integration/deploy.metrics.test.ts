@@ -61,7 +61,7 @@ describe('the metrics the alerts and the dashboard use', () => {
     expect(sample(m.text, /^livegive_ready /)).toBe(1);
     expect(sample(m.text, /^livegive_store_reachable\{store="kafka"\} /)).toBe(1);
     expect(sample(m.text, /^livegive_redis_rebuilding /)).toBe(0);
-    await request(workers.url).get('/api/v1/streams/s_x/totals').expect(404);
+    expect((await request(workers.url).get('/api/v1/streams/s_x/totals').expect(404)).body.error.code).toBe('NOT_FOUND');
   });
 
   it('when an order is placed and paid, then the script time, allocator batches and lag are recorded', async () => {

@@ -23,4 +23,11 @@ describe('config', () => {
   it('when a port is out of range or a URL has the wrong scheme, then each is named', () => {
     expect(() => loadConfig({ ...good, PORT: '70000', REDIS_URL: 'http://x' })).toThrow(/PORT[\s\S]*REDIS_URL|REDIS_URL[\s\S]*PORT/);
   });
+
+  it('when LIVEGIVE_OPS_PORT is unset the workers open no port; set, it is a port number, and anything else is named', () => {
+    expect(loadConfig(good).http.opsPort).toBeUndefined();
+    expect(loadConfig({ ...good, LIVEGIVE_OPS_PORT: '9464' }).http.opsPort).toBe(9464);
+    expect(() => loadConfig({ ...good, LIVEGIVE_OPS_PORT: 'metrics' })).toThrow(/LIVEGIVE_OPS_PORT/);
+    expect(() => loadConfig({ ...good, LIVEGIVE_OPS_PORT: '65536' })).toThrow(/LIVEGIVE_OPS_PORT/);
+  });
 });

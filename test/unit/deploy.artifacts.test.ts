@@ -154,3 +154,29 @@ describe('alerts and their runbook', () => {
     }
   });
 });
+
+describe('Grafana dashboard', () => {
+  interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { refId: string; expr: string; datasource: { uid: string } }[] }
+  const dash = JSON.parse(read('deploy/grafana/livegive.json')) as { uid: string; panels: Panel[]; templating: { list: { name: string; type: string; query: string }[] } };
+
+  it('when it is imported, then every panel has its own id and place on a 24-column grid, and every query uses the chosen Prometheus', () => {
+    expect(dash.uid).toMatch(/^[a-z0-9-]{1,40}$/);
+    expect(dash.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(new Set(dash.panels.map((p) => p.id)).size).toBe(dash.panels.length);
+    const cells = new Set<string>();
+    for (const p of dash.panels) {
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`) ? `${p.title} overlaps at ${x},${y}` : '').toBe('');
+          cells.add(`${x},${y}`);
+        }
+      }
+      if (p.type === 'row') continue;
+      expect(p.datasource?.uid).toBe('${datasource}');
+      expect(p.targets!.length).toBeGreaterThan(0);
+      expect(new Set(p.targets!.map((t) => t.refId)).size).toBe(p.targets!.length);
+      for (const t of p.targets!) expect(t.datasource.uid).toBe('${datasource}');
+    }
+  });
+});

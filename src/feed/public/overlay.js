@@ -166,6 +166,7 @@
       gift.className = 'gift';
       gift.textContent = formatYuan(r.donationFen);
       li.appendChild(gift);
+      li.appendChild(document.createTextNode(' '));
       var time = document.createElement('time');
       time.setAttribute('datetime', r.at);
       time.textContent = clock.format(new Date(r.at));

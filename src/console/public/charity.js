@@ -12,7 +12,7 @@
     'kind.allocation': '认捐', 'kind.reversal': '退款冲回', 'kind.match': '配捐', 'kind.match_reversal': '配捐冲回',
     statements: '对账单', 'period.from': '起始日期（含）', 'period.to': '结束日期（含）', 'period.month': '本月', 'period.lastmonth': '上月',
     'dl.json': '下载 JSON', 'dl.csv': '下载 CSV', 'dl.pdf': '下载 PDF', 'dl.done': '已下载：', 'bad.period': '请选择起止日期，结束不早于起始。',
-    'st.opening': '期初', 'st.allocated': '认捐', 'st.reversed': '冲回', 'st.matched': '配捐', 'st.closing': '期末', 'st.entries': '本期条目', 'st.period': '期间（北京时间）',
+    'st.opening': '期初', 'st.allocated': '认捐', 'st.reversed': '冲回', 'st.matched': '配捐', 'st.matchreversed': '配捐冲回', 'st.closing': '期末', 'st.entries': '本期条目', 'st.period': '期间（北京时间，不含结束时刻）',
     verify: '校验', 'verify.note': '在服务器上重算整条哈希链、默克尔根和总额，与公开值比对；并按上面的期间重算对账单逐项比对。', 'verify.run': '运行校验', 'verify.running': '校验中…',
     'verify.ok': '校验通过：哈希链、默克尔根、总额与公开值一致，对账单逐项相符。', 'verify.bad': '发现不一致：', 'verify.summary': '条目 {n} · 链头 #{seq} · 总额 {total} · 校验时间 {at}',
     'page.info': '第 {p} 页', 'search.none': '此订单在本机构账本中没有条目。', 'none': '暂无条目',
@@ -24,7 +24,7 @@
     'kind.allocation': 'Pledge', 'kind.reversal': 'Refund reversal', 'kind.match': 'Match', 'kind.match_reversal': 'Match reversal',
     statements: 'Statements', 'period.from': 'From (inclusive)', 'period.to': 'To (inclusive)', 'period.month': 'This month', 'period.lastmonth': 'Last month',
     'dl.json': 'Download JSON', 'dl.csv': 'Download CSV', 'dl.pdf': 'Download PDF', 'dl.done': 'Downloaded: ', 'bad.period': 'Choose both dates; the end may not be before the start.',
-    'st.opening': 'Opening', 'st.allocated': 'Pledged', 'st.reversed': 'Reversed', 'st.matched': 'Matched', 'st.closing': 'Closing', 'st.entries': 'Entries in period', 'st.period': 'Period (Beijing time)',
+    'st.opening': 'Opening', 'st.allocated': 'Pledged', 'st.reversed': 'Reversed', 'st.matched': 'Matched', 'st.matchreversed': 'Match reversed', 'st.closing': 'Closing', 'st.entries': 'Entries in period', 'st.period': 'Period (Beijing time, end excluded)',
     verify: 'Verify', 'verify.note': 'Recomputes the whole hash chain, Merkle root and total on the server and compares them with the published values, and recomputes the statement for the period above figure by figure.', 'verify.run': 'Run verify', 'verify.running': 'Verifying…',
     'verify.ok': 'Verified: the hash chain, Merkle root and total match the published values and the statement matches figure by figure.', 'verify.bad': 'Mismatches found:', 'verify.summary': '{n} entries · head #{seq} · total {total} · checked {at}',
     'page.info': 'Page {p}', 'search.none': 'This order has no entries in your ledger.', 'none': 'No entries',
@@ -109,7 +109,7 @@
     var dl = $('stmt');
     dl.textContent = '';
     [['st.period', LG.time(s.from) + ' – ' + LG.time(s.to)], ['st.opening', yuan(s.openingFen)], ['st.allocated', yuan(s.allocatedFen)], ['st.reversed', yuan(s.reversedFen)],
-      ['st.matched', yuan(s.matchedFen)], ['st.closing', yuan(s.closingFen)], ['st.entries', String(s.entries)]].forEach(function (kv) {
+      ['st.matched', yuan(s.matchedFen)], ['st.matchreversed', yuan(s.matchReversedFen || 0)], ['st.closing', yuan(s.closingFen)], ['st.entries', String(s.entries)]].forEach(function (kv) {
       dl.appendChild(LG.el('dt', {}, LG.t(kv[0])));
       dl.appendChild(LG.el('dd', { 'data-figure': kv[0].slice(3) }, kv[1]));
     });
@@ -122,7 +122,7 @@
     // named as the API names its CSV and PDF (the JSON answer carries no file name)
     var name = 'statement-' + me.id + '-' + p.from.slice(0, 10) + '-' + p.to.slice(0, 10) + '.' + format;
     LG.download(statementPath(format, p), name).then(function (f) {
-      $('stmt-msg').textContent = LG.t('dl.done') + f.name;
+      LG.say('stmt-msg', LG.t('dl.done') + f.name, true);
       if (format === 'json') f.blob.text().then(function (t) { showStatement(JSON.parse(t)); });
     }).catch(function (e) { $('stmt-msg').textContent = LG.errorText(e); });
   }

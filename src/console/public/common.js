@@ -43,6 +43,12 @@
   };
 
   LG.$ = function (id) { return document.getElementById(id); };
+  /** A message under a form: red for a problem, green (ok) for a done action; both are read out (role=alert). */
+  LG.say = function (id, text, ok) {
+    var e = LG.$(id);
+    e.textContent = text || '';
+    e.classList.toggle('ok', !!ok);
+  };
   LG.el = function (tag, attrs, text) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });

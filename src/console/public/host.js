@@ -36,7 +36,7 @@
   });
 
   function cell(tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; }
-  function say(id, text) { $(id).textContent = text || ''; }
+  var say = LG.say;
 
   function loadStreams() {
     return LG.api('GET', '/api/v1/hosts/' + encodeURIComponent(me.id) + '/streams').then(function (r) {
@@ -132,6 +132,7 @@
     $('owed-note').textContent = (ended ? LG.t('owed.ended') + ' ' + yuan(totals.confirmedDonationFen || 0) + '。' : LG.t('owed.live')) + ' ' + LG.t('owed.remit');
     var mb = $('matches');
     mb.textContent = '';
+    if (!(totals.matches || []).length) { var none = LG.el('tr'); cell(none, LG.t('none')).colSpan = 4; mb.appendChild(none); }
     (totals.matches || []).forEach(function (m) {
       var tr = LG.el('tr');
       cell(tr, m.sponsorName); cell(tr, (m.ratioPercent / 100).toFixed(2).replace(/\.?0+$/, '') + ':1', 'num'); cell(tr, yuan(m.capFen), 'num'); cell(tr, yuan(m.remainingFen), 'num');
@@ -201,6 +202,7 @@
   function act(verb) {
     LG.api('POST', '/api/v1/streams/' + encodeURIComponent(current.id) + '/' + verb).then(function (s) {
       current = Object.assign({}, current, s);
+      say('stream-msg', '');
       return loadStreams().then(function () { renderStream(); renderProducts(); renderTotals(); loadReservations(); });
     }).catch(function (e) { say('stream-msg', LG.errorText(e)); });
   }
@@ -209,7 +211,7 @@
     var ids = Array.prototype.filter.call($('products').querySelectorAll('input[type=checkbox]'), function (c) { return c.checked; }).map(function (c) { return c.value; });
     LG.api('PUT', '/api/v1/streams/' + encodeURIComponent(current.id) + '/products', { productIds: ids }).then(function (s) {
       current = Object.assign({}, current, s);
-      say('stream-msg', LG.t('pins.saved'));
+      say('stream-msg', LG.t('pins.saved'), true);
       return loadStreams();
     }).catch(function (e) { say('stream-msg', LG.errorText(e)); });
   }
@@ -238,7 +240,7 @@
   ['ov-layout', 'ov-theme', 'ov-lang', 'ov-ticker', 'ov-accent'].forEach(function (id) { $(id).addEventListener('change', overlayUrl); });
   $('ov-copy').addEventListener('click', function () {
     $('ov-url').select();
-    var done = function () { say('stream-msg', LG.t('ov.copied')); };
+    var done = function () { say('stream-msg', LG.t('ov.copied'), true); };
     if (navigator.clipboard) navigator.clipboard.writeText($('ov-url').value).then(done, done); else done();
   });
   LG.onLang.push(function () { loadStreams(); if (current) { renderStream(); renderProducts(); renderTotals(); } });

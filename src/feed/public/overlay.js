@@ -48,6 +48,7 @@
   var charityNames = {}; // charity id → name of the stream's pledged charities, shown before the first sale
   var seen = null; // ticker keys already shown; null until the first snapshot (which never raises alerts)
   var lastPct = null;
+  var shown = false; // whether totals have been on screen yet
 
   /** 123456 → "¥1,234.56", integer arithmetic on fen as in src/money.ts. */
   function formatYuan(fen) {
@@ -90,7 +91,8 @@
   function animateFen(el, to) {
     var from = Number(el.getAttribute('data-fen')) || 0;
     el.setAttribute('data-fen', String(to));
-    if (from === to) { el.textContent = formatYuan(to); return; }
+    // the first totals after a (re)load are shown as they are: OBS reloads mid-stream should not count up from zero
+    if (from === to || !shown) { el.textContent = formatYuan(to); return; }
     el.classList.add('bump');
     var start = performance.now();
     var token = String(start);
@@ -141,6 +143,7 @@
     });
     lastPct = pct;
     renderTicker(totals.recent || []);
+    shown = true;
     document.body.setAttribute('data-seq', String(seq));
   }
 

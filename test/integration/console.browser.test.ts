@@ -35,6 +35,15 @@ async function signIn(page: Page, token: string): Promise<void> {
 
 const api = () => new DemoClient(svc.url);
 
+/** Form controls and buttons without an accessible name (a label, aria-label or text): should be none. */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.locator('input, select, textarea, button').evaluateAll((els) => els.filter((e) => {
+    const el = e as HTMLInputElement;
+    const name = (el.labels?.length ? el.labels[0].textContent : '') || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' ? el.textContent : '');
+    return !name?.trim();
+  }).map((e) => e.id || e.outerHTML.slice(0, 80)));
+}
+
 beforeAll(async () => {
   svc = await startService('all');
   world = await seedDemo(api(), ADMIN_TOKEN, { viewers: 2 });
@@ -62,6 +71,7 @@ describe('host console', () => {
     expect(await page.locator('#streams').innerText()).toContain('助农直播');
     expect(await page.locator('#streams').innerText()).not.toContain(other.streamTitle);
     expect(await page.locator('#who').innerText()).toBe('果园小李');
+    expect(await unnamedControls(page)).toEqual([]);
   });
 
   it('when the host creates and starts a stream and pins a product, then a sale by a test client shows within a second', async () => {
@@ -109,6 +119,7 @@ describe('host console', () => {
     const frame = page.frameLocator('#ov-frame');
     await waitFor(async () => (await frame.locator('#donation').innerText()) === '¥6.00', 'the preview total', 10_000);
     await page.waitForTimeout(800);
+    expect(await unnamedControls(page)).toEqual([]); // the product checkboxes and stream buttons drawn since
     await page.screenshot({ path: path.join(artifacts, 'console-host-live.png'), fullPage: true });
   }, 30_000);
 
@@ -186,8 +197,15 @@ describe('charity console', () => {
 
   it('when the charity signs in, then its ledger is listed page by page and searchable by order', async () => {
     page = await open('/console/charity');
-    await signIn(page, charity().token);
+    // by keyboard alone: the token field takes focus, Enter signs in
+    await page.keyboard.press('Tab'); // the skip link
+    await page.keyboard.press('Tab'); // the language button
+    await page.keyboard.press('Tab'); // the token field
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+    await page.keyboard.type(charity().token);
+    await page.keyboard.press('Enter');
     await page.waitForSelector('body[data-signin="ok"]');
+    expect(await unnamedControls(page)).toEqual([]);
     await page.getByLabel('每页').selectOption('20');
     await page.waitForFunction((n) => document.querySelectorAll('#ledger tr[data-seq]').length === n, ledger.length);
     expect(await page.locator('#f-entries').innerText()).toBe(String(ledger.length));

@@ -90,6 +90,8 @@ describe('overlay layouts', () => {
     const page = await open(`?lang=en&theme=light&accent=1e88e5&ticker=off&charity=${world.charities[1].id}`);
     await page.waitForFunction(() => document.querySelector('#donation')?.textContent === '¥500.00');
     expect(await text(page, '#charity')).toBe('武汉市儿童助学慈善会');
+    await page.waitForFunction(() => document.querySelector('#units')?.textContent === '100'); // its rice only, not the oranges
+    expect(await page.locator('#orders').isHidden()).toBe(true); // orders are counted per stream, not per charity
     expect(await page.locator('.total .label').innerText()).toBe('Raised');
     expect(await page.locator('#ticker').isHidden()).toBe(true);
     expect(await page.evaluate(() => getComputedStyle(document.querySelector('.badge')!).backgroundColor)).toBe('rgb(30, 136, 229)');

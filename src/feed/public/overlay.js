@@ -17,6 +17,7 @@
   var attempt = 0;
   var units = {}; // product name → unit ("箱"), from the stream's public product list
   var charityNames = {}; // charity id → name of the stream's pledged charities, shown before the first sale
+  var productCharity = {}; // product id → the charity its pledge goes to (units sold for one charity)
   var seen = null; // ticker keys already shown; null until the first snapshot (which never raises alerts)
   var lastPct = null;
   var shown = false; // whether totals have been on screen yet
@@ -90,6 +91,7 @@
       donationFen: charityId ? sum(charities, 'donationFen') : t.donationFen,
       matchedFen: charityId ? sum(charities, 'matchedFen') : t.matchedFen,
       matchLeftFen: sum(matches, 'remainingFen'),
+      units: charityId ? sum(t.byProduct.filter(function (p) { return productCharity[p.productId] === charityId; }), 'units') : t.units,
     };
   }
 
@@ -100,8 +102,10 @@
     animateFen($('donation'), v.donationFen);
     animateFen($('matched'), v.matchedFen);
     $('match-left').textContent = formatYuan(v.matchLeftFen);
-    $('units').textContent = String(totals.units);
+    $('units').textContent = String(v.units);
     $('orders').textContent = String(totals.orders);
+    // orders are counted per stream only: with one charity chosen, the count would mislead
+    $('orders').parentNode.hidden = !!charityId;
     $('goal').textContent = formatYuan(totals.goalFen);
     var pct = totals.goalFen > 0 ? Math.min(100, Math.floor(((v.donationFen + v.matchedFen) * 100) / totals.goalFen)) : 0;
     $('goal-bar').style.width = pct + '%';
@@ -113,7 +117,8 @@
       if (lastPct !== null && lastPct < at && pct >= at) alert(null, T.milestone.replace('{p}', String(at)));
     });
     lastPct = pct;
-    renderTicker(totals.recent || []);
+    // with one charity chosen, only purchases of its products (matched by name: recent entries carry no ids)
+    renderTicker((totals.recent || []).filter(function (r) { return !charityId || productCharity['name:' + r.productName] === charityId; }));
     shown = true;
     document.body.setAttribute('data-seq', String(seq));
   }
@@ -203,7 +208,7 @@
 
   function loadProducts() {
     fetch('/api/v1/streams/' + encodeURIComponent(streamId)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; });
+      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; productCharity[p.id] = p.pledge.charityId; productCharity['name:' + p.name] = p.pledge.charityId; });
       render();
     }).catch(function () { /* units are a nicety; totals still show */ });
   }

@@ -119,6 +119,8 @@
     lastPct = pct;
     // with one charity chosen, only purchases of its products (matched by name: recent entries carry no ids)
     renderTicker((totals.recent || []).filter(function (r) { return !charityId || productCharity['name:' + r.productName] === charityId; }));
+    // the first picture after a (re)load appears as it is; only later changes slide
+    if (!shown) requestAnimationFrame(function () { document.body.setAttribute('data-shown', '1'); });
     shown = true;
     document.body.setAttribute('data-seq', String(seq));
   }

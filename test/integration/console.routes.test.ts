@@ -34,6 +34,19 @@ describe('console read routes', () => {
 
   const get = (path: string, token: string) => request(svc.url).get(path).set(bearer(token));
 
+  it('when the pages are fetched, then they come with a strict CSP and hold no inline script or style', async () => {
+    for (const path of ['/console/host', '/console/charity', `/overlay/${w.stream.id}`]) {
+      const r = await request(svc.url).get(path).expect(200);
+      const csp = String(r.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(r.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|<style|https?:\/\//);
+    }
+    expect(String((await request(svc.url).get('/console/host')).headers['content-security-policy'])).toContain("frame-ancestors 'none'");
+    expect((await request(svc.url).get('/static/console/host.js').expect(200)).headers['content-type']).toMatch(/javascript/);
+  });
+
   it('when a token asks who it is, then it gets its role, id and name', async () => {
     expect((await get('/api/v1/me', w.host.token).expect(200)).body).toEqual({ role: 'host', id: w.host.id, name: '县长主播' });
     expect((await get('/api/v1/me', w.charity.token).expect(200)).body).toEqual({ role: 'charity', id: w.charity.id, name: w.charity.name });

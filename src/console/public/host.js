@@ -145,7 +145,8 @@
   }
 
   function loadReservations() {
-    if (!current || current.status !== 'live') return;
+    // after the end too: reservations placed while live can still be paid until they expire
+    if (!current || current.status === 'scheduled') return;
     LG.api('GET', '/api/v1/streams/' + encodeURIComponent(current.id) + '/reservations').then(function (r) {
       $('resv-open').textContent = String(r.open);
       $('resv-units').textContent = String(r.units);

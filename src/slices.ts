@@ -5,6 +5,7 @@ import { ordersSlice } from './orders';
 import { allocatorSlice } from './allocator';
 import { statementsSlice } from './statements';
 import { feedSlice } from './feed';
+import { consoleSlice } from './console';
 
 /** Every capability of the service, in mount order. */
 export const slices: Slice[] = [
@@ -14,4 +15,5 @@ export const slices: Slice[] = [
   allocatorSlice,
   statementsSlice,
   feedSlice,
+  consoleSlice,
 ];

@@ -9,7 +9,7 @@ import { usccCheckChar } from '../../src/catalog/uscc';
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
 type Who = (typeof who)[number];
 
-interface Ctx { charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
+interface Ctx { charityId: string; hostId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
 interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
@@ -43,6 +43,13 @@ const rows: Row[] = [
   { route: 'GET /api/v1/matches/{id}', req: (c) => ({ path: `/api/v1/matches/${c.matchId}` }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
   { route: 'GET /api/v1/streams/{id}/totals', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/totals` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/charities/{id}', req: (c) => ({ path: `/api/v1/public/charities/${c.charityId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+  // the consoles' read routes (src/console): another host's lists answer 404, as its streams do
+  { route: 'GET /api/v1/me', req: () => ({ path: '/api/v1/me' }), expect: [401, 200, 200, 200, 200, 200, 200, 200] },
+  { route: 'GET /api/v1/hosts/{id}/streams', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/streams` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'GET /api/v1/hosts/{id}/products', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/products` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'GET /api/v1/streams/{id}/reservations', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/reservations` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
+  { route: 'GET /api/v1/charities/{id}/ledger/orders/{orderId}', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/ledger/orders/${c.paidOrderId}` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
+  { route: 'GET /api/v1/charities/{id}/verify', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/verify` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'GET /api/v1/public/receipts/{orderId}', req: (c) => ({ path: `/api/v1/public/receipts/${c.paidOrderId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
 ];
 
@@ -61,7 +68,7 @@ describe('access matrix: every route × every principal', () => {
     const mk = async () => (await call<{ id: string; token: string }>(svc.url, 'POST', '/api/v1/charities', { token: admin, body: { name: '受益慈善', registrationNo: uscc() } })).body;
     const [mine, theirs] = [await mk(), await mk()];
     const host = s.hostToken;
-    const product = await call<{ id: string }>(svc.url, 'POST', '/api/v1/products', { token: host, body: { name: '脐橙', origin: '赣州', unit: '箱', priceFen: 5000, stock: 100, pledge: { charityId: mine.id, perUnitFen: 700 } } });
+    const product = await call<{ id: string; hostId: string }>(svc.url, 'POST', '/api/v1/products', { token: host, body: { name: '脐橙', origin: '赣州', unit: '箱', priceFen: 5000, stock: 100, pledge: { charityId: mine.id, perUnitFen: 700 } } });
     await call(svc.url, 'PUT', `/api/v1/streams/${s.streamId}/products`, { token: host, body: { productIds: [...s.productIds, product.body.id] } });
     const endStream = await call<{ id: string }>(svc.url, 'POST', '/api/v1/streams', { token: host, body: { title: '将结束' } });
     await call(svc.url, 'POST', `/api/v1/streams/${endStream.body.id}/start`, { token: host });
@@ -77,7 +84,7 @@ describe('access matrix: every route × every principal', () => {
     }
     const match = await call<{ id: string }>(svc.url, 'POST', '/api/v1/matches', { token: admin, body: { sponsorName: '赞助', streamId: s.streamId, charityId: mine.id, ratioPercent: 50, capFen: 10_000 } });
     Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
-    ctx = { charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
+    ctx = { charityId: mine.id, hostId: product.body.hostId, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
     // the receipt exists once the allocator has written the entry
     await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
   });

@@ -1,17 +1,26 @@
 /* The on-stream overlay: one WebSocket to /ws/streams/:id, a snapshot then coalesced totals; reconnects
-   with backoff and resumes with ?since=<seq>. Plain browser JavaScript, no build step, same origin only. */
+   with backoff and resumes with ?since=<seq>. Settings (overlay.settings.js) come from the query string:
+   layout=card|bar|compact, theme=dark|light, accent=<hex>, charity=<id>, lang=zh|en, ticker=on|off,
+   alerts=on|off, nameMin=<yuan> (no name below it), milestones=25,50,75,100, test=1.
+   Plain browser JavaScript, no build step, same origin only. */
 (function () {
   'use strict';
   var parts = location.pathname.split('/').filter(Boolean);
   var streamId = decodeURIComponent(parts[parts.length - 1] || '');
-  var charityId = new URLSearchParams(location.search).get('charity');
+  var settings = window.LGOverlay.settings;
+  var T = window.LGOverlay.T;
+  var charityId = settings.charityId;
+
   var $ = function (id) { return document.getElementById(id); };
   var seq = -1;
   var totals = null;
   var attempt = 0;
   var units = {}; // product name → unit ("箱"), from the stream's public product list
   var charityNames = {}; // charity id → name of the stream's pledged charities, shown before the first sale
-  var seen = {};
+  var productCharity = {}; // product id → the charity its pledge goes to (units sold for one charity)
+  var seen = null; // ticker keys already shown; null until the first snapshot (which never raises alerts)
+  var lastPct = null;
+  var shown = false; // whether totals have been on screen yet
 
   /** 123456 → "¥1,234.56", integer arithmetic on fen as in src/money.ts. */
   function formatYuan(fen) {
@@ -22,12 +31,40 @@
     if (cents.length < 2) cents = '0' + cents;
     return (neg ? '-' : '') + '¥' + yuan + '.' + cents;
   }
+  var clock = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+
+  function applySettings() {
+    var b = document.body;
+    b.setAttribute('data-layout', settings.layout);
+    b.setAttribute('data-theme', settings.theme);
+    b.setAttribute('data-ticker', settings.ticker ? 'on' : 'off');
+    b.setAttribute('data-test', settings.test ? 'on' : 'off');
+    document.documentElement.lang = settings.lang === 'en' ? 'en' : 'zh-CN';
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n]'), function (e) { e.textContent = T[e.getAttribute('data-i18n')]; });
+    if (settings.accent) {
+      // CSSOM, not a style attribute: allowed under the page's CSP; the badge text takes black or white by luminance
+      var hex = settings.accent.length === 4 ? '#' + settings.accent.slice(1).split('').map(function (c) { return c + c; }).join('') : settings.accent;
+      var rgb = [1, 3, 5].map(function (i) { return parseInt(hex.slice(i, i + 2), 16) / 255; }).map(function (c) { return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); });
+      var lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+      document.documentElement.style.setProperty('--accent', hex);
+      document.documentElement.style.setProperty('--accent-ink', lum > 0.18 ? '#1a0a00' : '#ffffff');
+    }
+    var marks = $('marks');
+    settings.milestones.forEach(function (m) {
+      var d = document.createElement('div');
+      d.className = 'mark';
+      d.setAttribute('data-pct', String(m));
+      d.style.left = m + '%';
+      marks.appendChild(d);
+    });
+  }
 
   // counts the displayed amount up to the new value; the final text is always the exact amount
   function animateFen(el, to) {
     var from = Number(el.getAttribute('data-fen')) || 0;
     el.setAttribute('data-fen', String(to));
-    if (from === to) { el.textContent = formatYuan(to); return; }
+    // the first totals after a (re)load are shown as they are: OBS reloads mid-stream should not count up from zero
+    if (from === to || !shown) { el.textContent = formatYuan(to); return; }
     el.classList.add('bump');
     var start = performance.now();
     var token = String(start);
@@ -50,10 +87,11 @@
     var matches = charityId ? t.matches.filter(function (m) { return m.charityId === charityId; }) : t.matches;
     var sum = function (xs, f) { return xs.reduce(function (a, x) { return a + x[f]; }, 0); };
     return {
-      names: Object.keys(names).map(function (id) { return names[id]; }).join('、') || '公益直播',
+      names: Object.keys(names).map(function (id) { return names[id]; }).join(settings.lang === 'en' ? ', ' : '、') || T.fallback,
       donationFen: charityId ? sum(charities, 'donationFen') : t.donationFen,
       matchedFen: charityId ? sum(charities, 'matchedFen') : t.matchedFen,
       matchLeftFen: sum(matches, 'remainingFen'),
+      units: charityId ? sum(t.byProduct.filter(function (p) { return productCharity[p.productId] === charityId; }), 'units') : t.units,
     };
   }
 
@@ -64,41 +102,115 @@
     animateFen($('donation'), v.donationFen);
     animateFen($('matched'), v.matchedFen);
     $('match-left').textContent = formatYuan(v.matchLeftFen);
-    $('units').textContent = String(totals.units);
+    $('units').textContent = String(v.units);
     $('orders').textContent = String(totals.orders);
+    // orders are counted per stream only: with one charity chosen, the count would mislead
+    $('orders').parentNode.hidden = !!charityId;
     $('goal').textContent = formatYuan(totals.goalFen);
     var pct = totals.goalFen > 0 ? Math.min(100, Math.floor(((v.donationFen + v.matchedFen) * 100) / totals.goalFen)) : 0;
     $('goal-bar').style.width = pct + '%';
     $('goal-pct').textContent = pct + '%';
-    renderTicker(totals.recent || []);
+    $('bar').setAttribute('aria-valuenow', String(pct));
+    Array.prototype.forEach.call(document.querySelectorAll('.mark'), function (m) {
+      var at = Number(m.getAttribute('data-pct'));
+      m.classList.toggle('reached', pct >= at);
+      if (lastPct !== null && lastPct < at && pct >= at) alert(null, T.milestone.replace('{p}', String(at)));
+    });
+    lastPct = pct;
+    // with one charity chosen, only purchases of its products (matched by name: recent entries carry no ids)
+    renderTicker((totals.recent || []).filter(function (r) { return !charityId || productCharity['name:' + r.productName] === charityId; }));
+    // the first picture after a (re)load appears as it is; only later changes slide
+    if (!shown) requestAnimationFrame(function () { document.body.setAttribute('data-shown', '1'); });
+    shown = true;
     document.body.setAttribute('data-seq', String(seq));
   }
 
+  function buyerName(r) { return r.donationFen >= settings.nameMinFen ? r.buyer : T.someone; }
+
   function renderTicker(recent) {
-    var items = recent.slice().sort(function (a, b) { return a.at < b.at ? 1 : a.at > b.at ? -1 : 0; }).slice(0, 5);
+    var items = recent.slice().sort(function (a, b) { return a.at < b.at ? 1 : a.at > b.at ? -1 : 0; });
     var ul = $('ticker');
     var next = {};
+    var fresh = [];
     ul.textContent = '';
-    items.forEach(function (r) {
+    items.forEach(function (r, i) {
       var key = r.at + '|' + r.buyer + '|' + r.productName + '|' + r.quantity;
-      var li = document.createElement('li');
-      if (!seen[key]) li.className = 'enter';
+      if (seen && !seen[key]) fresh.push(r);
       next[key] = true;
+      if (i >= 5) return;
+      var li = document.createElement('li');
+      if (seen && !seen[key]) li.className = 'enter';
       // "张** 购买 2箱 赣南脐橙 5 kg，捐 ¥4.00" (the unit comes from the stream's product list when known)
-      var qty = units[r.productName] ? r.quantity + units[r.productName] : r.quantity + ' ×';
-      li.appendChild(document.createTextNode(r.buyer + ' 购买 ' + qty + ' ' + r.productName + '，捐 '));
+      var qty = settings.lang === 'en' ? r.quantity + ' ×' : units[r.productName] ? r.quantity + units[r.productName] : r.quantity + ' ×';
+      li.appendChild(document.createTextNode(buyerName(r) + T.bought + qty + ' ' + r.productName + T.gives));
       var gift = document.createElement('span');
       gift.className = 'gift';
       gift.textContent = formatYuan(r.donationFen);
       li.appendChild(gift);
+      li.appendChild(document.createTextNode(' '));
+      var time = document.createElement('time');
+      time.setAttribute('datetime', r.at);
+      time.textContent = clock.format(new Date(r.at));
+      li.appendChild(time);
       ul.appendChild(li);
     });
     seen = next;
+    // a reconnect after a long gap can bring many: alert the newest three, oldest first
+    fresh.slice(0, 3).reverse().forEach(function (r) { alert(r); });
+  }
+
+  var queue = [];
+  var showing = false;
+  /** A short alert (4 s) for a new donation or a milestone, one at a time. */
+  function alert(r, text, isTest) {
+    if (!settings.alerts) return;
+    queue.push({ r: r, text: text, test: !!isTest });
+    if (queue.length > 4) queue.shift();
+    if (!showing) nextAlert();
+  }
+  function nextAlert() {
+    var a = queue.shift();
+    if (!a) { showing = false; return; }
+    showing = true;
+    var box = document.createElement('div');
+    box.className = 'alert' + (a.test ? ' test' : '') + (a.r ? '' : ' milestone');
+    if (a.test) { var tag = document.createElement('span'); tag.className = 'tag'; tag.textContent = T.test; box.appendChild(tag); }
+    if (a.r) {
+      var who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = buyerName(a.r);
+      box.appendChild(who);
+      box.appendChild(document.createTextNode(T.alertGives));
+      var amt = document.createElement('span');
+      amt.className = 'amt';
+      amt.textContent = formatYuan(a.r.donationFen);
+      box.appendChild(amt);
+      var what = document.createElement('div');
+      what.className = 'what';
+      what.textContent = a.r.productName + ' × ' + a.r.quantity;
+      box.appendChild(what);
+    } else {
+      box.textContent = a.text;
+    }
+    $('alerts').appendChild(box);
+    setTimeout(function () { box.classList.add('leave'); }, 3600);
+    setTimeout(function () { box.remove(); nextAlert(); }, 4000);
+  }
+
+  // test-alert mode: a sample donation every 6 s (alternately above and below nameMin), totals untouched
+  function testAlerts() {
+    var n = 0;
+    var fire = function () {
+      var small = n++ % 2 === 1 && settings.nameMinFen > 0;
+      alert({ buyer: settings.lang === 'en' ? 'L**' : '李**', productName: T.sample, quantity: 1, donationFen: small ? Math.max(1, settings.nameMinFen - 1) : Math.max(500, settings.nameMinFen), at: new Date().toISOString() }, null, true);
+    };
+    fire();
+    setInterval(fire, 6000);
   }
 
   function loadProducts() {
     fetch('/api/v1/streams/' + encodeURIComponent(streamId)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; });
+      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; productCharity[p.id] = p.pledge.charityId; productCharity['name:' + p.name] = p.pledge.charityId; });
       render();
     }).catch(function () { /* units are a nicety; totals still show */ });
   }
@@ -142,15 +254,17 @@
       render();
     };
     ws.onclose = function (e) {
-      if (e.code === 4404) { setState('retrying', '直播间不存在'); setTimeout(connect, 30000); return; }
+      if (e.code === 4404) { setState('retrying', T.nostream); setTimeout(connect, 30000); return; }
       // 0.5 s, 1 s, 2 s … up to 10 s, with jitter so a restarted server is not hit all at once
       var delay = Math.min(10000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
-      setState('retrying', '重新连接中…');
+      setState('retrying');
       setTimeout(function () { if (attempt % 5 === 1) loadProducts(); connect(); }, delay);
     };
   }
 
+  applySettings();
   loadProducts();
   connect();
   setInterval(watchdog, 15000);
+  if (settings.test) testAlerts();
 })();

@@ -26,6 +26,8 @@ export function createMetrics() {
     wsClients: new Gauge({ name: 'livegive_ws_clients', help: 'Open WebSocket feed connections', registers: [registry] }),
     wsFramesSent: new Counter({ name: 'livegive_ws_frames_sent_total', help: 'Feed frames sent', registers: [registry] }),
     wsFramesDropped: new Counter({ name: 'livegive_ws_frames_dropped_total', help: 'Feed frames skipped for slow clients', registers: [registry] }),
+    paymentAnomalies: new Counter({ name: 'livegive_payment_anomalies_total', help: 'Payment anomalies recorded (duplicate charges and the like) by kind', labelNames: ['kind'], registers: [registry] }),
+    chainVerifyFailures: new Counter({ name: 'livegive_chain_verify_failures_total', help: 'Charity chain verifications that found a break', registers: [registry] }),
   };
   return m;
 }

@@ -9,6 +9,7 @@ import { Api } from './infra/http';
 import { errorHandler, notFoundRoute } from './infra/errors';
 import { mountOps } from './ops/ops.routes';
 import { Readiness } from './ops/readiness';
+import { mountPublicReads } from './infra/public-read';
 
 /** A slice adds its routes through the Api (validated and documented) and may mount raw handlers. */
 export interface Slice {
@@ -60,6 +61,7 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
 
   const registry = new OpenAPIRegistry();
   mountOps(app, deps, readiness, registry);
+  mountPublicReads(app, deps);
   const api = new Api(express.Router(), registry, deps.tokens);
   for (const s of slices) s.routes?.(api, deps);
   api.refuseUndeclaredMethods();

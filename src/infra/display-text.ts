@@ -25,5 +25,6 @@ export function displayText(max: number) {
       const problem = textProblem(s);
       if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
     })
-    .transform((s) => s.normalize('NFC'));
+    .transform((s) => s.normalize('NFC'))
+    .openapi({ description: 'shown to others: trimmed and NFC-normalised; no control characters, bidirectional controls or invisible-only text' });
 }

@@ -31,6 +31,7 @@ const envSchema = z.object({
   LIVEGIVE_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   LIVEGIVE_RATE_PUBLIC_READS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   LIVEGIVE_RATE_RECEIPTS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  LIVEGIVE_PUBLIC_READS_IN_FLIGHT: z.coerce.number().int().min(1).default(4),
   LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
   LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
 });
@@ -45,7 +46,7 @@ export interface Config {
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
   readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
-  readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number };
+  readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number; publicReadsInFlight: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
 }
@@ -100,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       paymentsPerSecond: e.LIVEGIVE_RATE_PAYMENTS_PER_SECOND,
       publicReadsPerMinute: e.LIVEGIVE_RATE_PUBLIC_READS_PER_MINUTE,
       receiptsPerMinute: e.LIVEGIVE_RATE_RECEIPTS_PER_MINUTE,
+      publicReadsInFlight: e.LIVEGIVE_PUBLIC_READS_IN_FLIGHT,
     },
     feed: { intervalMs: e.LIVEGIVE_FEED_INTERVAL_MS, maxPerIp: e.LIVEGIVE_WS_MAX_PER_IP },
     logLevel: e.LIVEGIVE_LOG_LEVEL,

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Deps } from '../deps';
 import { rateLimit, byAddress } from './rate-limit';
+import { inFlightLimit } from './in-flight-limit';
 
 /**
  * The public reads, by path, with their limit and cache lifetime. Limits count an address group (byAddress) and
@@ -22,8 +23,10 @@ export function mountPublicReads(app: Express, deps: Deps): void {
     receipts: rateLimit(deps, 'public-receipts', rl.receiptsPerMinute, 60, (req) => [byAddress(req)]),
     reads: rateLimit(deps, 'public-reads', rl.publicReadsPerMinute, 60, (req) => [byAddress(req)]),
   };
+  // one pool of open public reads per address group, whichever route they ask
+  const inFlight = rl.enabled ? inFlightLimit(rl.publicReadsInFlight, byAddress) : (_req: unknown, _res: unknown, next: () => void) => next();
   for (const r of publicReads) {
-    app.get([...r.paths], limiters[r.limit], (_req, res, next) => {
+    app.get([...r.paths], inFlight, limiters[r.limit], (_req, res, next) => {
       // errorHandler removes it again from a refusal: only answers are cacheable
       res.setHeader('Cache-Control', `public, max-age=${r.maxAgeSeconds}`);
       next();

@@ -32,7 +32,8 @@ export interface Stoppable { stop(): Promise<void> }
 export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(deps)): { app: Express; registry: OpenAPIRegistry; readiness: Readiness } {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.config.http.trustProxy);
+  // n hops: the client is the address the n-th proxy from here appended; entries left of it are the client's own writing
+  app.set('trust proxy', deps.config.http.trustProxy ? deps.config.http.trustProxyHops || true : false);
   app.use(pinoHttp({
     logger: deps.logger,
     genReqId: (req, res) => {

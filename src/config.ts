@@ -25,6 +25,7 @@ const envSchema = z.object({
   LIVEGIVE_PAYMENT_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   LIVEGIVE_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('16kb'),
   LIVEGIVE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  LIVEGIVE_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
   LIVEGIVE_RATE_ORDERS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   LIVEGIVE_RATE_SIGNUPS_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   LIVEGIVE_RATE_PAYMENTS_PER_SECOND: z.coerce.number().int().min(1).default(5000),
@@ -39,7 +40,7 @@ const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
-  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean };
+  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number };
   readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string };
@@ -72,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const pre = ns ? `${ns}.` : '';
   const mongoUrl = ns ? withDatabase(e.MONGO_URL, `livegive_${ns}`) : e.MONGO_URL;
   return deepFreeze({
-    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true' },
+    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true', trustProxyHops: e.LIVEGIVE_TRUST_PROXY_HOPS },
     kafka: {
       brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
       partitions: e.LIVEGIVE_TOPIC_PARTITIONS,

@@ -46,6 +46,12 @@ describe('abuse: public reads', () => {
     expect((await call(svc.url, 'GET', `/api/v1/public/receipts/${receiptOf}`, { headers: from('203.0.113.50') })).status).toBe(200);
   });
 
+  it('when a client writes its own X-Forwarded-For entries in front of the one the balancer appends, then it is counted by the appended one', async () => {
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push((await call(svc.url, 'GET', `/api/v1/public/receipts/o_spoof${i}`, { headers: from(`10.9.${i}.1, 2001:db8:${i}::1, 198.51.100.99`) })).status);
+    expect(answers).toEqual([...Array(10).fill(404), 429, 429]);
+  });
+
   it('when many addresses of one IPv6 /64 sign up, then the per-address backstop counts them as one', async () => {
     const answers = [];
     for (let i = 0; i < 22; i++) answers.push((await call(svc.url, 'POST', '/api/v1/viewers', { headers: from(`2001:db8:5:5:${i.toString(16)}::1`), body: { nickname: `bot${i}` } })).status);

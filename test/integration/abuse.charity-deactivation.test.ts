@@ -2,6 +2,7 @@ import { startService, TestService } from '../helpers/app';
 import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
 import { call, rng } from '../../scripts/chaos/http-client';
 import { Sale } from '../../scripts/chaos/sale';
+import { CatalogRepository } from '../../src/catalog';
 
 /** Deactivating a charity stops its pledges selling on every API instance at once; placed orders keep their pledge. */
 describe('abuse: a deactivated charity', () => {
@@ -45,6 +46,20 @@ describe('abuse: a deactivated charity', () => {
     expect((await setActive(b.url, true)).status).toBe(200);
     expect((await order(a.url, 0)).status).toBe(201);
     expect((await order(b.url, 0)).status).toBe(201);
+  });
+
+  it('when the hot copy is written again by a caller that does not know the charity state (the rebuild after Redis lost its data), then it stays off sale', async () => {
+    expect((await setActive(a.url, false)).status).toBe(200);
+    const key = a.deps.key('product', sale.setup.productIds[0]);
+    await a.deps.redis.del(key);
+    const repo = new CatalogRepository(a.deps);
+    const p = (await repo.products.findOne({ _id: sale.setup.productIds[0] }))!;
+    // what rebuildOrderState does for every product
+    await repo.cacheProductTerms(p, 'name');
+    expect(await a.deps.redis.hget(key, 'priceFen')).toBeNull();
+    expect((await order(b.url, 0)).status).toBe(409);
+    expect((await setActive(a.url, true)).status).toBe(200);
+    expect(await a.deps.redis.hget(key, 'priceFen')).toBe(String(p.priceFen));
   });
 
   it('when the host edits a product of a deactivated charity, then the edit does not put it back on sale', async () => {

@@ -9,6 +9,7 @@ import { Api } from './infra/http';
 import { errorHandler, notFoundRoute } from './infra/errors';
 import { mountOps } from './ops/ops.routes';
 import { Readiness } from './ops/readiness';
+import { mountPublicReads } from './infra/public-read';
 
 /** A slice adds its routes through the Api (validated and documented) and may mount raw handlers. */
 export interface Slice {
@@ -31,7 +32,8 @@ export interface Stoppable { stop(): Promise<void> }
 export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(deps)): { app: Express; registry: OpenAPIRegistry; readiness: Readiness } {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.config.http.trustProxy);
+  // n hops: the client is the address the n-th proxy from here appended; entries left of it are the client's own writing
+  app.set('trust proxy', deps.config.http.trustProxy ? deps.config.http.trustProxyHops || true : false);
   app.use(pinoHttp({
     logger: deps.logger,
     genReqId: (req, res) => {
@@ -60,6 +62,7 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
 
   const registry = new OpenAPIRegistry();
   mountOps(app, deps, readiness, registry);
+  mountPublicReads(app, deps);
   const api = new Api(express.Router(), registry, deps.tokens);
   for (const s of slices) s.routes?.(api, deps);
   api.refuseUndeclaredMethods();

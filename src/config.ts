@@ -25,10 +25,14 @@ const envSchema = z.object({
   LIVEGIVE_PAYMENT_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   LIVEGIVE_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('16kb'),
   LIVEGIVE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  LIVEGIVE_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
   LIVEGIVE_RATE_ORDERS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   LIVEGIVE_RATE_SIGNUPS_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   LIVEGIVE_RATE_PAYMENTS_PER_SECOND: z.coerce.number().int().min(1).default(5000),
   LIVEGIVE_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  LIVEGIVE_RATE_PUBLIC_READS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  LIVEGIVE_RATE_RECEIPTS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  LIVEGIVE_PUBLIC_READS_IN_FLIGHT: z.coerce.number().int().min(1).default(4),
   LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
   LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
   LIVEGIVE_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -37,14 +41,14 @@ const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
-  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; opsPort?: number };
+  readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number; opsPort?: number };
   readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string };
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
   readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
-  readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number };
+  readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number; publicReadsInFlight: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
 }
@@ -70,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const pre = ns ? `${ns}.` : '';
   const mongoUrl = ns ? withDatabase(e.MONGO_URL, `livegive_${ns}`) : e.MONGO_URL;
   return deepFreeze({
-    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true', opsPort: e.LIVEGIVE_OPS_PORT },
+    http: { port: e.PORT, host: e.HOST, bodyLimit: e.LIVEGIVE_BODY_LIMIT, trustProxy: e.LIVEGIVE_TRUST_PROXY === 'true', trustProxyHops: e.LIVEGIVE_TRUST_PROXY_HOPS, opsPort: e.LIVEGIVE_OPS_PORT },
     kafka: {
       brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
       partitions: e.LIVEGIVE_TOPIC_PARTITIONS,
@@ -97,6 +101,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ordersPerMinute: e.LIVEGIVE_RATE_ORDERS_PER_MINUTE,
       signupsPerMinute: e.LIVEGIVE_RATE_SIGNUPS_PER_MINUTE,
       paymentsPerSecond: e.LIVEGIVE_RATE_PAYMENTS_PER_SECOND,
+      publicReadsPerMinute: e.LIVEGIVE_RATE_PUBLIC_READS_PER_MINUTE,
+      receiptsPerMinute: e.LIVEGIVE_RATE_RECEIPTS_PER_MINUTE,
+      publicReadsInFlight: e.LIVEGIVE_PUBLIC_READS_IN_FLIGHT,
     },
     feed: { intervalMs: e.LIVEGIVE_FEED_INTERVAL_MS, maxPerIp: e.LIVEGIVE_WS_MAX_PER_IP },
     logLevel: e.LIVEGIVE_LOG_LEVEL,

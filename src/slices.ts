@@ -1,7 +1,7 @@
 import type { Slice } from './app';
 import { catalogSlice } from './catalog';
 import { recoverySlice } from './recovery';
-import { ordersSlice } from './orders';
+import { ordersSlice, paymentAnomaliesSlice } from './orders';
 import { allocatorSlice } from './allocator';
 import { statementsSlice } from './statements';
 import { feedSlice } from './feed';
@@ -12,6 +12,7 @@ export const slices: Slice[] = [
   catalogSlice,
   recoverySlice, // before the orders: its guard refuses order writes while Redis state is rebuilt
   ordersSlice,
+  paymentAnomaliesSlice,
   allocatorSlice,
   statementsSlice,
   feedSlice,

@@ -1,5 +1,6 @@
 import { z, Id, PositiveFen, Fen, IsoTime } from '../infra/zod';
 import { entryKinds } from './ledger.types';
+import { displayText } from '../infra/display-text';
 
 export const IdParams = z.object({ id: Id });
 
@@ -20,7 +21,7 @@ export const LedgerPage = z.object({
 }).openapi('LedgerPage');
 
 export const CreateMatchBody = z.object({
-  sponsorName: z.string().trim().min(1).max(100).openapi({ example: '某某农业集团' }),
+  sponsorName: displayText(100).openapi({ example: '某某农业集团' }),
   streamId: Id,
   charityId: Id,
   ratioPercent: z.number().int('must be a whole percent').min(1).max(1000).openapi({ description: '100 = 1:1', example: 100 }),

@@ -36,6 +36,7 @@ export function registerCatalogModels(conn: Connection): void {
     pledge: { charityId: String, perUnitFen: Number }, buyerLimit: Number, createdAt: Date, updatedAt: Date,
   }, { ...opts, collection: catalogCollections.products });
   product.index({ hostId: 1 }); // a host's product list
+  product.index({ 'pledge.charityId': 1 }); // the products pledging to a charity (deactivation stops them selling)
   conn.model('Product', product);
   const stream = new Schema<StreamDoc>({
     _id: String, hostId: String, title: String, status: String, goalFen: Number, productIds: [String], createdAt: Date, startedAt: Date, endedAt: Date,

@@ -22,12 +22,30 @@ export class CatalogRepository {
     this.streams = db.collection(catalogCollections.streams);
   }
 
-  /** Writes the product's current terms where the order script reads them; later orders see them. */
-  async cacheProductTerms(p: ProductDoc, charityName: string): Promise<void> {
-    await this.deps.redis.hset(this.deps.key('product', p._id), {
-      priceFen: p.priceFen, perUnitFen: p.pledge.perUnitFen, charityId: p.pledge.charityId, charityName,
-      name: p.name, hostId: p.hostId, limit: p.buyerLimit,
-    });
+  /**
+   * Writes the product's current terms where the order script reads them; later orders see them. While its
+   * charity is inactive the hot copy holds no price, which the order script answers NOT_ON_SALE: every API
+   * instance reads this one hash, so a deactivation stops the pledge everywhere at once. `charityActive` is
+   * read from MongoDB when the caller does not pass it (a product edit, a rebuild).
+   */
+  async cacheProductTerms(p: ProductDoc, charityName: string, charityActive?: boolean): Promise<void> {
+    const active = charityActive ?? (await this.isCharityActive(p.pledge.charityId));
+    await this.writeTerms(p, charityName, active);
+    // a deactivation landing meanwhile must win: it changed MongoDB before any hot copy, so a second look sees it
+    if (charityActive === undefined && active && !(await this.isCharityActive(p.pledge.charityId))) await this.writeTerms(p, charityName, false);
+  }
+
+  private async isCharityActive(charityId: string): Promise<boolean> {
+    return (await this.charities.findOne({ _id: charityId }, { projection: { active: 1 } }))?.active !== false;
+  }
+
+  private async writeTerms(p: ProductDoc, charityName: string, active: boolean): Promise<void> {
+    const key = this.deps.key('product', p._id);
+    const terms = { perUnitFen: p.pledge.perUnitFen, charityId: p.pledge.charityId, charityName, name: p.name, hostId: p.hostId, limit: p.buyerLimit, charityActive: active ? 1 : 0 };
+    // one key, one MULTI: no order sees a half-written copy
+    const tx = active ? this.deps.redis.multi().hset(key, { ...terms, priceFen: p.priceFen }) : this.deps.redis.multi().hdel(key, 'priceFen').hset(key, terms);
+    const failed = (await tx.exec())?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async addStock(productId: string, units: number): Promise<number> {

@@ -4,7 +4,7 @@ import { DomainError } from '../infra/errors';
 import { rateLimit, byAddress } from '../infra/rate-limit';
 import * as S from './catalog.schemas';
 import { CatalogRepository } from './catalog.repository';
-import { createProduct, editProduct, newId, ownedProduct, pinProducts, productView, registerCharity, setStreamStatus, streamView } from './catalog.service';
+import { createProduct, editProduct, newId, ownedProduct, pinProducts, productView, registerCharity, setCharityActive, setStreamStatus, streamView } from './catalog.service';
 
 export function catalogRoutes(api: Api, deps: Deps): void {
   const repo = () => new CatalogRepository(deps);
@@ -14,11 +14,7 @@ export function catalogRoutes(api: Api, deps: Deps): void {
     async ({ body }) => ({ status: 201, body: await registerCharity(deps, body) }));
 
   api.route({ method: 'patch', path: '/api/v1/charities/:id', tag, summary: 'Activate or deactivate a charity (operator)', auth: ['operator'], params: S.IdParams, body: S.PatchCharityBody, responses: { 200: { description: 'updated', schema: S.Charity } }, errors: [404] },
-    async ({ params, body }) => {
-      const r = await repo().charities.findOneAndUpdate({ _id: params.id }, { $set: { active: body.active } }, { returnDocument: 'after' });
-      if (!r) throw new DomainError('NOT_FOUND', 'no such charity');
-      return { status: 200, body: { id: r._id, name: r.name, registrationNo: r.registrationNo, active: r.active } };
-    });
+    async ({ params, body }) => ({ status: 200, body: await setCharityActive(deps, params.id, body.active) }));
 
   api.route({ method: 'post', path: '/api/v1/hosts', tag, summary: 'Register a host (operator); its token is shown once', auth: ['operator'], body: S.CreateHostBody, responses: { 201: { description: 'created', schema: S.HostWithToken } } },
     async ({ body }) => {

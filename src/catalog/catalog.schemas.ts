@@ -1,7 +1,8 @@
 import { z, Id, PositiveFen, Fen } from '../infra/zod';
+import { displayText } from '../infra/display-text';
 import { isValidUscc } from './uscc';
 
-const Name = z.string().trim().min(1).max(100);
+const Name = displayText(100);
 
 export const CreateCharityBody = z.object({
   name: Name.openapi({ example: '武汉市慈善总会' }),
@@ -13,7 +14,7 @@ export const PatchCharityBody = z.object({ active: z.boolean() }).strict();
 
 export const CreateHostBody = z.object({ name: Name }).strict().openapi('CreateHost');
 export const HostWithToken = z.object({ id: z.string(), name: z.string(), token: z.string() }).openapi('HostWithToken');
-export const CreateViewerBody = z.object({ nickname: z.string().trim().min(1).max(32) }).strict().openapi('CreateViewer');
+export const CreateViewerBody = z.object({ nickname: displayText(32) }).strict().openapi('CreateViewer');
 export const ViewerWithToken = z.object({ id: z.string(), nickname: z.string(), token: z.string() }).openapi('ViewerWithToken');
 
 const Stock = z.number().int().min(0).max(1_000_000_000);
@@ -21,8 +22,8 @@ export const PledgeInput = z.object({ charityId: Id, perUnitFen: PositiveFen }).
 
 export const CreateProductBody = z.object({
   name: Name.openapi({ example: '赣南脐橙 5 kg' }),
-  origin: z.string().trim().min(1).max(100).openapi({ example: '江西省赣州市寻乌县' }),
-  unit: z.string().trim().min(1).max(20).openapi({ example: '箱' }),
+  origin: displayText(100).openapi({ example: '江西省赣州市寻乌县' }),
+  unit: displayText(20).openapi({ example: '箱' }),
   priceFen: PositiveFen,
   stock: Stock,
   buyerLimit: z.number().int().min(1).max(10_000).optional(),
@@ -42,7 +43,7 @@ export const Product = z.object({
   remaining: z.number().int(), buyerLimit: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen }),
 }).openapi('Product');
 
-export const CreateStreamBody = z.object({ title: z.string().trim().min(1).max(200), goalFen: Fen.min(0).max(1_000_000_000_00).optional() }).strict().openapi('CreateStream');
+export const CreateStreamBody = z.object({ title: displayText(200), goalFen: Fen.min(0).max(1_000_000_000_00).optional() }).strict().openapi('CreateStream');
 export const PinBody = z.object({ productIds: z.array(Id).max(200) }).strict().openapi('PinProducts');
 export const Stream = z.object({
   id: z.string(), hostId: z.string(), title: z.string(), status: z.enum(['scheduled', 'live', 'ended']), goalFen: Fen, productIds: z.array(z.string()),

@@ -25,6 +25,19 @@ export async function registerCharity(deps: Deps, input: { name: string; registr
   return { id: doc._id, name: doc.name, registrationNo: doc.registrationNo, active: true, token };
 }
 
+/**
+ * Activates or deactivates a charity. Deactivated, every product pledging to it stops selling at once on every
+ * API instance (its hot copy in Redis loses its price); orders already placed keep their pledge snapshot.
+ */
+export async function setCharityActive(deps: Deps, charityId: string, active: boolean) {
+  const repo = new CatalogRepository(deps);
+  const c = await repo.charities.findOneAndUpdate({ _id: charityId }, { $set: { active } }, { returnDocument: 'after' });
+  if (!c) throw new DomainError('NOT_FOUND', 'no such charity');
+  // served by { 'pledge.charityId': 1 }
+  for await (const p of repo.products.find({ 'pledge.charityId': charityId })) await repo.cacheProductTerms(p, c.name, active);
+  return { id: c._id, name: c.name, registrationNo: c.registrationNo, active: c.active };
+}
+
 export async function activeCharity(repo: CatalogRepository, charityId: string): Promise<CharityDoc> {
   const c = await repo.charities.findOne({ _id: charityId });
   if (!c) throw new DomainError('VALIDATION_FAILED', 'unknown charity', [{ field: 'body.pledge.charityId', message: 'no such charity' }]);

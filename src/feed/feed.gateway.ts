@@ -4,6 +4,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import { errorStatus, type ErrorCode } from '../infra/errors';
+import { addressGroup } from '../infra/address-group';
 import { FeedHub, defaultHubOptions, type HubOptions, type TotalsReader } from './feed.hub';
 import { subscribeTotals } from './totals.subscriber';
 
@@ -60,7 +61,7 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
     if (!ID.test(streamId)) return refuse(socket, 'VALIDATION_FAILED', 'invalid stream id', [{ field: 'params.id', message: 'must be an id (letters, digits, _ or -)' }]);
     if (since !== null && !SEQ.test(since)) return refuse(socket, 'VALIDATION_FAILED', 'invalid since', [{ field: 'query.since', message: 'must be a non-negative integer' }]);
     if (closing) return refuse(socket, 'UNAVAILABLE', 'server is shutting down');
-    const ip = clientIp(req, config.http.trustProxy);
+    const ip = addressGroup(clientIp(req, config.http.trustProxy, config.http.trustProxyHops));
     const open = perIp.get(ip) ?? 0;
     if (open >= config.feed.maxPerIp) return refuse(socket, 'RATE_LIMITED', `at most ${config.feed.maxPerIp} feed connections per address`, undefined, 10);
     perIp.set(ip, open + 1);
@@ -141,9 +142,13 @@ function pick(o: GatewayOptions): Partial<HubOptions> {
   return out;
 }
 
-function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+/** As express's req.ip: behind n trusted hops, the n-th X-Forwarded-For entry from the right (0: the left-most). */
+function clientIp(req: IncomingMessage, trustProxy: boolean, hops: number): string {
   const fwd = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof fwd === 'string' && fwd) return fwd.split(',')[0].trim();
+  if (trustProxy && typeof fwd === 'string' && fwd) {
+    const entries = fwd.split(',');
+    return entries[hops ? Math.max(0, entries.length - hops) : 0].trim();
+  }
   return req.socket.remoteAddress ?? 'unknown';
 }
 

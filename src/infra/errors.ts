@@ -48,13 +48,31 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.too.large') e = new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large');
     else if (err?.type === 'entity.parse.failed') e = new DomainError('BAD_REQUEST', 'request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new DomainError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
-    else {
+    else if (malformed(err)) {
+      // anyone can send these unauthenticated: a warning with no stack, so they neither fill the logs nor trip alerts
+      logger.warn({ requestId, path: safePath(req.originalUrl), reason: String(err.message).slice(0, 200) }, 'malformed request');
+      e = new DomainError('BAD_REQUEST', 'malformed request (bad percent-escape in the path, or a body that does not match its headers)');
+    } else {
       logger.error({ err, requestId, path: req.path }, 'unhandled error');
       e = new DomainError('INTERNAL', `internal error (request ${requestId})`);
     }
     const status = errorStatus[e.code];
+    // a refusal is never cacheable, even on a route whose answers are (public reads)
+    res.removeHeader('Cache-Control');
+    res.removeHeader('ETag');
     if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.retryAfterSeconds))));
     if (res.headersSent) return;
     res.status(status).json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
   };
+}
+
+/** An error the HTTP layers raise for a request they cannot read (a bad percent-escape, a truncated body): its 4xx status. */
+function malformed(err: unknown): boolean {
+  const status = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** The path as received, cut short and with anything that is not printable ASCII escaped, for a log line. */
+function safePath(url: string): string {
+  return String(url).split('?')[0].slice(0, 200).replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
 }

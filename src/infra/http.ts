@@ -114,9 +114,10 @@ export class Api {
         ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
         : { description: r.description };
     }
-    const errs = new Set([...(spec.errors ?? []), 422, 429, 500, 503]);
+    // 400: any request can be malformed (a bad percent-escape in its path), whatever the route
+    const errs = new Set([...(spec.errors ?? []), 400, 422, 429, 500, 503]);
     if (spec.auth !== 'public') { errs.add(401); errs.add(403); }
-    if (spec.body) errs.add(400).add(413).add(415);
+    if (spec.body) errs.add(413).add(415);
     for (const s of errs) responses[String(s)] ??= { description: 'error', content: { 'application/json': { schema: ErrorBody } } };
     this.registry.registerPath({
       method: spec.method,

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Deps } from '../deps';
 import { DomainError } from './errors';
+import { addressGroup } from './address-group';
 
 /**
  * A Redis-backed limiter shared by every API instance: `points` requests per `durationSeconds` for each
@@ -21,7 +22,8 @@ export function rateLimit(deps: Deps, name: string, points: number, durationSeco
   };
 }
 
-export const byAddress = (req: Request) => `ip:${req.ip ?? 'unknown'}`;
+/** The client's address group (IPv4 /32, IPv6 /64): one subscriber's many IPv6 addresses count as one. */
+export const byAddress = (req: Request) => `ip:${addressGroup(req.ip)}`;
 export const byPrincipal = (req: Request) => {
   const p = (req as Request & { principal?: { role: string; id: string } | null }).principal;
   return p ? `${p.role}:${p.id}` : byAddress(req);

@@ -3,6 +3,8 @@ import { registerOrderModels } from './orders.models';
 import { ordersRoutes } from './orders.routes';
 import { startOrderSweeper } from './order-sweeper';
 import { startProjection } from './projection.consumer';
+import { registerAnomalyModels } from './payment-anomalies';
+import { anomalyRoutes } from './payment-anomalies.routes';
 
 export { getOrder, donationStatus } from './get-order';
 export { signPayment, verifyPaymentSignature } from './payment-signature';
@@ -12,6 +14,8 @@ export { placeOrderLua } from './orders.lua';
 export type { OrderSnapshot } from './orders.store';
 export { latestOrderState, latestOrderStates, ORDERS } from './orders.models';
 export type { OrderDoc } from './orders.models';
+export { recordPaymentAnomaly, listPaymentAnomalies } from './payment-anomalies';
+export type { PaymentAnomaly, PaymentAnomalyInput, AnomalyKind } from './payment-anomalies';
 
 export const ordersSlice: Slice = {
   name: 'orders',
@@ -20,3 +24,6 @@ export const ordersSlice: Slice = {
   background: startOrderSweeper,
   workers: startProjection,
 };
+
+/** Payments to look at (duplicate charges): recorded by the pay path and the provider adapters, listed for the operator. */
+export const paymentAnomaliesSlice: Slice = { name: 'payment-anomalies', models: registerAnomalyModels, routes: anomalyRoutes };

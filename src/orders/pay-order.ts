@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions } from './orders.store';
+import { recordPaymentAnomaly } from './payment-anomalies';
 
-export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number }
+/** provider: who sent it ('livegive' for the HMAC notification; adapters name theirs) */
+export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number; provider?: string }
 
 /**
  * Moves reserved → paid atomically (an expired, cancelled or refunded order cannot be paid; another amount is
@@ -24,6 +26,10 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
     default: throw new DomainError('INTERNAL', 'unexpected payment script answer');
   }
   const order = orderOfReply(reply);
+  // a second charge for a paid order is money the buyer must get back: recorded, never just answered 200
+  if (outcome === 'ALREADY' && order.paymentId && order.paymentId !== notice.paymentId) {
+    await recordPaymentAnomaly(deps, { kind: 'duplicate_charge', orderId: notice.orderId, provider: notice.provider ?? 'livegive', paymentId: notice.paymentId, amountFen: notice.amountFen, originalPaymentId: order.paymentId });
+  }
   try {
     // a repeat publishes again only while Kafka has not acknowledged the event (it is still in the outbox)
     if (outcome === 'OK' || (await isUnacknowledged(deps, notice.orderId, 'order.paid'))) {

@@ -35,6 +35,7 @@ const rows: Row[] = [
   // a bearer token is no payment signature: only the HMAC counts
   { route: 'POST /api/v1/payments/notify', req: (c) => ({ path: '/api/v1/payments/notify', body: { orderId: c.orderId, paymentId: 'p1', amountFen: 5000, status: 'succeeded' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
   // one paid order per caller: a second refund of one order trips a known allocator bug (see the chaos report)
+  { route: 'GET /api/v1/payments/anomalies', req: () => ({ path: '/api/v1/payments/anomalies' }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
   { route: 'POST /api/v1/orders/{id}/refund', req: (c, w) => ({ path: `/api/v1/orders/${c.refundable[w]}/refund` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/ledger', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/ledger` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/statements', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/statements?from=2026-01-01T00:00:00.000Z&to=2027-01-01T00:00:00.000Z` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },

@@ -47,7 +47,18 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
         // a replica that fell behind never becomes leader: that would drop acknowledged events
         { name: 'unclean.leader.election.enable', value: 'false' },
       ];
-      await admin.createTopics({ topics: wanted.map((t) => ({ ...t, replicationFactor: r.replicationFactor, configEntries })), waitForLeaders: true });
+      const topics = wanted.map((t) => ({ ...t, replicationFactor: r.replicationFactor, configEntries }));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // a busy three-broker cluster can take longer than kafkajs's default 5 s to elect every replica's leader
+          await admin.createTopics({ topics, waitForLeaders: true, timeout: 30_000 });
+          break;
+        } catch (err) {
+          // created but not yet known to the broker asked: the next attempt finds them existing and waits for leaders
+          if (attempt >= 3 || !(err as { retriable?: boolean }).retriable) throw err;
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      }
     }
   } finally {
     await admin.disconnect();

@@ -69,7 +69,7 @@ PROPS
 start_node() {
   local n=$1 dir="$DATA/node$1"
   pid_alive "$DATA/node$n.pid" && return 0
-  [ -f "$dir/server.properties" ] || configure "$n"
+  [ -f "$dir/logs/meta.properties" ] || configure "$n"
   nohup java "-Xms$HEAP" "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
     >"$dir/stdout.log" 2>&1 &

@@ -1,11 +1,10 @@
 import express, { Express } from 'express';
 import type { Server } from 'node:http';
 import type { Connection } from 'mongoose';
-import pinoHttp from 'pino-http';
-import { randomUUID } from 'node:crypto';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Deps } from './deps';
 import { Api } from './infra/http';
+import { requestLogger } from './infra/logger';
 import { errorHandler, notFoundRoute } from './infra/errors';
 import { mountOps } from './ops/ops.routes';
 import { Readiness } from './ops/readiness';
@@ -34,17 +33,7 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
   app.disable('x-powered-by');
   // n hops: the client is the address the n-th proxy from here appended; entries left of it are the client's own writing
   app.set('trust proxy', deps.config.http.trustProxy ? deps.config.http.trustProxyHops || true : false);
-  app.use(pinoHttp({
-    logger: deps.logger,
-    genReqId: (req, res) => {
-      const id = typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-    serializers: { req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0] }), res: (res) => ({ statusCode: res.statusCode }) },
-  }));
+  app.use(requestLogger(deps.logger));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on('finish', () => {

@@ -12,6 +12,7 @@ const envSchema = z.object({
   LIVEGIVE_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/, 'lower-case letters, digits and _ only').default(''),
   LIVEGIVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LIVEGIVE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(12),
+  LIVEGIVE_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(7).optional(),
   LIVEGIVE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   LIVEGIVE_PROJECTION_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(250),
   LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(100),
@@ -42,7 +43,7 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number; opsPort?: number };
-  readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
+  readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string };
   readonly namespace: string;
@@ -78,6 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kafka: {
       brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
       partitions: e.LIVEGIVE_TOPIC_PARTITIONS,
+      // unset: min(3, brokers in the cluster), decided when the topics are created
+      replication: e.LIVEGIVE_TOPIC_REPLICATION,
       lingerMs: e.LIVEGIVE_PRODUCE_LINGER_MS,
       batchWaitMs: { projection: e.LIVEGIVE_PROJECTION_BATCH_WAIT_MS, allocator: e.LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS },
       topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1` },

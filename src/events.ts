@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z, datetimeRegex } from 'zod';
 
 /**
  * The one typed map of everything that crosses a process boundary: Kafka order events (produced by the
@@ -24,7 +24,9 @@ export const eventTransition: Record<OrderEventType, { status: OrderStatus; orde
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const fen = z.number().int().safe();
-const iso = z.string().datetime({ offset: true });
+// zod's .datetime() builds this regex again on every check (1.7% of the workers' CPU): built once, same format
+const ISO_DATETIME = datetimeRegex({ offset: true, precision: null, local: false });
+const iso = z.string().regex(ISO_DATETIME, 'Invalid datetime');
 
 /**
  * An order event: everything the projection and the allocator need, with the pledge snapshot taken

@@ -25,11 +25,11 @@ export function freePort(): Promise<number> {
  * Runs a TypeScript entry point as a child node process (tsx as a loader, so the pid is the real
  * process and --cpu-prof profiles it), its output going to a log file.
  */
-export function spawnTs(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { logDir: string; profileDir?: string; port?: number }): Child {
+export function spawnTs(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { logDir: string; profileDir?: string; port?: number; cwd?: string }): Child {
   // one folder per process: the tsx loader runs in a worker thread that writes a profile of its own
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(opts.profileDir, name)] : [];
   const log = fs.openSync(path.join(opts.logDir, `${name}.log`), 'a');
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { name, proc, port: opts.port, exited };

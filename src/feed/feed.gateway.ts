@@ -70,10 +70,10 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
       const n = (perIp.get(ip) ?? 1) - 1;
       if (n <= 0) perIp.delete(ip); else perIp.set(ip, n);
     });
-    wss.handleUpgrade(req, socket, head, (ws) => { void onConnection(ws, streamId, since === null ? -1 : Number(since)); });
+    wss.handleUpgrade(req, socket, head, (ws) => { void onConnection(ws, socket, streamId, since === null ? -1 : Number(since)); });
   };
 
-  const onConnection = async (ws: WebSocket, streamId: string, since: number) => {
+  const onConnection = async (ws: WebSocket, raw: Duplex, streamId: string, since: number) => {
     metrics.wsClients.inc();
     alive.set(ws, true);
     let client: ReturnType<FeedHub['add']> | null = null;
@@ -99,7 +99,8 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
     }
     client = hub.add(streamId, {
       get bufferedAmount() { return ws.bufferedAmount; },
-      send: (data) => ws.send(data, { binary: false }),
+      // the same framed bytes for every viewer: ws would build a header and issue a two-part write per socket
+      send: (data) => { if (ws.readyState === WebSocket.OPEN) raw.write(framedText(data)); },
       terminate: () => ws.terminate(),
     }, since);
   };
@@ -134,6 +135,19 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
       for (const ws of alive.keys()) ws.terminate();
     },
   };
+}
+
+// ws marks Sender.frame @public; @types/ws does not declare it
+const { Sender } = WebSocket as unknown as { Sender: { frame(data: Buffer, o: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } };
+// payload → the whole unmasked text frame (header + payload) in one buffer, built once per frame
+const framed = new WeakMap<Buffer, Buffer>();
+function framedText(payload: Buffer): Buffer {
+  let f = framed.get(payload);
+  if (!f) {
+    f = Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }));
+    framed.set(payload, f);
+  }
+  return f;
 }
 
 function pick(o: GatewayOptions): Partial<HubOptions> {

@@ -22,7 +22,14 @@ export function createKafka(config: Config, logger: Logger, clientId = 'livegive
   });
 }
 
-/** Creates the service's topics with explicit partition counts (broker-side auto-creation is off). */
+/** Replication of the service's topics: as configured, else min(3, brokers); min ISR 2 once there are 3 copies. */
+export function topicReplication(configured: number | undefined, brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = configured ?? Math.max(1, Math.min(3, brokers));
+  // acks=all then means "on two brokers": one broker may be lost without losing an acknowledged event or refusing sends
+  return { replicationFactor, minInsyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
+
+/** Creates the service's topics with explicit partition counts and replication (broker-side auto-creation is off). */
 export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -33,7 +40,25 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
       { topic: config.kafka.topics.deadLetter, numPartitions: 1 },
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
-      await admin.createTopics({ topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+      const { brokers } = await admin.describeCluster();
+      const r = topicReplication(config.kafka.replication, brokers.length);
+      const configEntries = [
+        { name: 'min.insync.replicas', value: String(r.minInsyncReplicas) },
+        // a replica that fell behind never becomes leader: that would drop acknowledged events
+        { name: 'unclean.leader.election.enable', value: 'false' },
+      ];
+      const topics = wanted.map((t) => ({ ...t, replicationFactor: r.replicationFactor, configEntries }));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // a busy three-broker cluster can take longer than kafkajs's default 5 s to elect every replica's leader
+          await admin.createTopics({ topics, waitForLeaders: true, timeout: 30_000 });
+          break;
+        } catch (err) {
+          // created but not yet known to the broker asked: the next attempt finds them existing and waits for leaders
+          if (attempt >= 3 || !(err as { retriable?: boolean }).retriable) throw err;
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      }
     }
   } finally {
     await admin.disconnect();

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+
+/** CPU time of a process (all its threads: utime+stime from /proc/<pid>/stat), in ms; NaN when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the ")" of the command: state is field 3, utime 14, stime 15 (1-based)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// USER_HZ is 100 on every Linux this runs on (getconf CLK_TCK)
+const clockTicks = 100;
+
+/** CPU of named groups of processes between two readings. */
+export class CpuMeter {
+  private start = new Map<string, number>();
+  constructor(readonly groups: Record<string, number[]>) {}
+
+  private read(): Map<string, number> {
+    return new Map(Object.entries(this.groups).map(([name, pids]) => [name, pids.reduce((s, p) => s + cpuMs(p), 0)]));
+  }
+
+  begin(): void { this.start = this.read(); }
+
+  /** ms of CPU per group since begin(). */
+  end(): Record<string, number> {
+    const now = this.read();
+    return Object.fromEntries([...now].map(([k, v]) => [k, v - (this.start.get(k) ?? 0)]));
+  }
+}
+
+/** The first process whose command line contains every one of `parts` (e.g. a server by its port), or null. */
+export function findPid(...parts: string[]): number | null {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (parts.every((p) => cmd.includes(p))) return Number(d);
+    } catch { /* gone */ }
+  }
+  return null;
+}

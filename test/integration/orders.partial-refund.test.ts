@@ -21,7 +21,7 @@ describe('partial refunds', () => {
     if (key) r.set('Idempotency-Key', key);
     return body ? r.send(body) : r.send();
   };
-  const ledger = async (orderId: string) => svc.deps.db.collection('ledger').find({ orderId }).toArray();
+  const ledger = async (orderId: string) => svc.deps.db.collection<{ kind: string; amountFen: number; seq: number }>('ledger').find({ orderId }).toArray();
   const sumKind = (docs: { kind: string; amountFen: number }[], kind: string) => docs.filter((d) => d.kind === kind).reduce((n, d) => n + d.amountFen, 0);
   const totals = async () => (await request(svc.url).get(`/api/v1/streams/${w.stream.id}/totals`).expect(200)).body;
 

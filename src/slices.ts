@@ -5,12 +5,14 @@ import { ordersSlice } from './orders';
 import { allocatorSlice } from './allocator';
 import { statementsSlice } from './statements';
 import { feedSlice } from './feed';
+import { paymentsSlice } from './payments';
 
 /** Every capability of the service, in mount order. */
 export const slices: Slice[] = [
   catalogSlice,
   recoverySlice, // before the orders: its guard refuses order writes while Redis state is rebuilt
   ordersSlice,
+  paymentsSlice, // provider adapters: after the orders, whose transitions they drive
   allocatorSlice,
   statementsSlice,
   feedSlice,

@@ -5,6 +5,10 @@ import { startOrderSweeper } from './order-sweeper';
 import { startProjection } from './projection.consumer';
 
 export { getOrder, donationStatus } from './get-order';
+export { payOrder } from './pay-order';
+export type { PaymentNotice } from './pay-order';
+export { applyRefund } from './refund-order';
+export type { RefundRequest, RefundAnswer } from './refund-order';
 export { signPayment, verifyPaymentSignature } from './payment-signature';
 export { sweepOnce } from './order-sweeper';
 export { rebuildOrderState, waitForProjection } from './rebuild-order-state';

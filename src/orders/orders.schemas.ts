@@ -26,7 +26,8 @@ export const PaymentNotifyBody = z.object({
 export const PaymentHeaders = z.object({ 'livegive-signature': z.string().max(300).optional().openapi({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }) });
 export const PaymentAnswer = z.object({ orderId: z.string(), status: z.enum(['paid', 'refunded', 'partially_refunded']) }).openapi('PaymentAnswer');
 export const RefundAnswer = z.object({
-  id: z.string(), status: z.enum(['refunded', 'partially_refunded']), refundedQuantity: z.number().int(),
+  id: z.string(), status: z.enum(['refunded', 'partially_refunded']), refundedQuantity: z.number().int().openapi({ description: 'units refunded so far' }),
+  refundQuantity: z.number().int().optional().openapi({ description: 'units of this refund' }),
   refundId: z.string().optional().openapi({ description: 'give it to the provider as out_refund_no: its refund notification then changes nothing more' }),
 }).openapi('RefundAnswer');
 export const RefundBody = z.object({ quantity: z.number().int('must be a whole number').min(1).max(1_000_000).optional() }).strict().openapi('RefundOrder');

@@ -15,7 +15,7 @@ export interface RefundRequest {
   refundId?: string;
 }
 
-export interface RefundAnswer { id: string; status: 'refunded' | 'partially_refunded'; refundedQuantity: number; refundId?: string }
+export interface RefundAnswer { id: string; status: 'refunded' | 'partially_refunded'; refundedQuantity: number; refundId?: string; refundQuantity?: number }
 
 /** Refunds some or all units of a paid order (its host or the operator) within the refund window; a repeat with the same key answers the same. */
 export async function refundOrder(deps: Deps, principal: Principal, orderId: string, opts: { quantity?: number; key?: string } = {}): Promise<RefundAnswer> {
@@ -60,5 +60,6 @@ export async function applyRefund(deps: Deps, r: RefundRequest): Promise<RefundA
   return {
     id: r.orderId, status: order.status === 'refunded' ? 'refunded' : 'partially_refunded', refundedQuantity: order.refundedQty ?? 0,
     ...(order.refunds?.[n - 1]?.refundId ? { refundId: order.refunds[n - 1].refundId } : {}),
+    ...(order.refunds?.[n - 1] ? { refundQuantity: order.refunds[n - 1].units } : {}),
   };
 }

@@ -32,7 +32,8 @@ export function compareBill(bill: Bill, here: HereRecords): { differences: Diffe
   for (const [orderId, t] of therePay) {
     const h = herePay.get(orderId);
     if (!h) out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: 0, thereFen: t.amountFen, action: 'apply' });
-    else if (h.source === 'reconciliation') out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: h.amountFen, thereFen: t.amountFen, action: 'already_applied' });
+    // reported as the first run reported it (nothing had come here by notification), with what was done since
+    else if (h.source === 'reconciliation') out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: 0, thereFen: t.amountFen, action: 'already_applied' });
     else if (h.amountFen !== t.amountFen) out.push({ kind: 'amount_mismatch', orderId, providerRef: t.providerRef, hereFen: h.amountFen, thereFen: t.amountFen, action: 'investigate' });
   }
   for (const [orderId, h] of herePay) {

@@ -4,16 +4,18 @@ import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
 import { call, rng } from '../../scripts/chaos/http-client';
 import { Sale } from '../../scripts/chaos/sale';
 import { usccCheckChar } from '../../src/catalog/uscc';
+import { rsaPair, apiV3Key } from '../helpers/providers';
 
 /** Who calls: anonymous, then each role, and a second principal of each role that owns nothing here. */
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
 type Who = (typeof who)[number];
 
-interface Ctx { charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
+interface Ctx { hostId: string; charityId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
 interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
 const key = () => ({ 'idempotency-key': randomBytes(8).toString('hex') });
+const platformKey = rsaPair().publicKeyPem;
 
 // The matrix: one row per route, one expected status per principal, in the order of `who`:
 //            none  viewer oViewer host  oHost charity oCharity operator
@@ -41,6 +43,13 @@ const rows: Row[] = [
   { route: 'GET /api/v1/charities/{id}/chain', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/chain` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'POST /api/v1/matches', req: (c) => ({ path: '/api/v1/matches', body: { sponsorName: '赞助商', streamId: c.streamId, charityId: c.charityId, ratioPercent: 100, capFen: 1000 } }), expect: [401, 403, 403, 403, 403, 403, 403, 201] },
   { route: 'GET /api/v1/matches/{id}', req: (c) => ({ path: `/api/v1/matches/${c.matchId}` }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'PUT /api/v1/hosts/{id}/merchants/wechatpay', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/merchants/wechatpay`, body: { mchid: '1900000001', appid: 'wx1', apiV3Key: apiV3Key(), platformKeys: [{ serial: 'PUB_KEY_ID_1', publicKeyPem: platformKey }] } }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'PUT /api/v1/hosts/{id}/merchants/alipay', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/merchants/alipay`, body: { appId: '2021000117600000', sellerId: '2088102177000000', alipayPublicKeyPem: platformKey } }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  // provider notifications are public: only the provider's signature counts, never a bearer token
+  { route: 'POST /api/v1/payments/wechatpay/{mchid}/notify', req: () => ({ path: '/api/v1/payments/wechatpay/1900000001/notify', body: { id: 'EV-1' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
+  { route: 'POST /api/v1/payments/alipay/{appId}/notify', req: () => ({ path: '/api/v1/payments/alipay/2021000117600000/notify', body: { sign: 'x' } }), expect: [400, 400, 400, 400, 400, 400, 400, 400] },
+  // the operator passes; an empty bill is then refused as such
+  { route: 'POST /api/v1/reconciliations', req: () => ({ path: '/api/v1/reconciliations?provider=wechatpay' }), expect: [401, 403, 403, 403, 403, 403, 403, 422] },
   { route: 'GET /api/v1/streams/{id}/totals', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/totals` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/charities/{id}', req: (c) => ({ path: `/api/v1/public/charities/${c.charityId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/receipts/{orderId}', req: (c) => ({ path: `/api/v1/public/receipts/${c.paidOrderId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
@@ -52,7 +61,7 @@ describe('access matrix: every route × every principal', () => {
   let ctx: Ctx;
 
   beforeAll(async () => {
-    svc = await startService('all', { LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000' });
+    svc = await startService('all', { LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000', LIVEGIVE_SECRETS_KEY: randomBytes(32).toString('hex') });
     const sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(3), payRatio: 1, refundRatio: 0 });
     const s = await sale.prepare({ charities: 2, products: 1, stock: 100, viewers: 2 });
     const other = await sale.prepare({ charities: 1, products: 1, stock: 1, viewers: 0 });
@@ -61,7 +70,7 @@ describe('access matrix: every route × every principal', () => {
     const mk = async () => (await call<{ id: string; token: string }>(svc.url, 'POST', '/api/v1/charities', { token: admin, body: { name: '受益慈善', registrationNo: uscc() } })).body;
     const [mine, theirs] = [await mk(), await mk()];
     const host = s.hostToken;
-    const product = await call<{ id: string }>(svc.url, 'POST', '/api/v1/products', { token: host, body: { name: '脐橙', origin: '赣州', unit: '箱', priceFen: 5000, stock: 100, pledge: { charityId: mine.id, perUnitFen: 700 } } });
+    const product = await call<{ id: string; hostId: string }>(svc.url, 'POST', '/api/v1/products', { token: host, body: { name: '脐橙', origin: '赣州', unit: '箱', priceFen: 5000, stock: 100, pledge: { charityId: mine.id, perUnitFen: 700 } } });
     await call(svc.url, 'PUT', `/api/v1/streams/${s.streamId}/products`, { token: host, body: { productIds: [...s.productIds, product.body.id] } });
     const endStream = await call<{ id: string }>(svc.url, 'POST', '/api/v1/streams', { token: host, body: { title: '将结束' } });
     await call(svc.url, 'POST', `/api/v1/streams/${endStream.body.id}/start`, { token: host });
@@ -77,7 +86,7 @@ describe('access matrix: every route × every principal', () => {
     }
     const match = await call<{ id: string }>(svc.url, 'POST', '/api/v1/matches', { token: admin, body: { sponsorName: '赞助', streamId: s.streamId, charityId: mine.id, ratioPercent: 50, capFen: 10_000 } });
     Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
-    ctx = { charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
+    ctx = { hostId: product.body.hostId, charityId: mine.id, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
     // the receipt exists once the allocator has written the entry
     await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
   });

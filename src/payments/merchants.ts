@@ -30,9 +30,10 @@ export interface WechatMerchantInput { mchid: string; appid: string; apiV3Key: s
 
 /** Registers (or replaces) a host's WeChat Pay merchant: the APIv3 key is sealed with LIVEGIVE_SECRETS_KEY and never returned. */
 export async function putWechatMerchant(deps: Deps, hostId: string, input: WechatMerchantInput) {
-  const key = secretsKey(deps.config.payments.secretsKey);
   const id = `wechatpay:${input.mchid}`;
   const platformKeys = input.platformKeys.map((k, i) => ({ serial: k.serial, publicKeyPem: rsaPublicKeyPem(k.publicKeyPem, `body.platformKeys.${i}.publicKeyPem`) }));
+  if (new Set(platformKeys.map((k) => k.serial)).size !== platformKeys.length) throw new DomainError('VALIDATION_FAILED', 'each platform key needs its own serial', [{ field: 'body.platformKeys', message: 'serials must differ' }]);
+  const key = secretsKey(deps.config.payments.secretsKey);
   await putMerchant(deps, {
     _id: id, provider: 'wechatpay', hostId, billAccount: input.mchid, updatedAt: new Date(),
     wechatpay: { mchid: input.mchid, appid: input.appid, apiV3KeySealed: seal(key, input.apiV3Key, id), platformKeys },

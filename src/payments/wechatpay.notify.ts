@@ -26,9 +26,11 @@ export async function handleWechatNotify(deps: Deps, mchid: string, headers: Wec
   let body: unknown;
   try { body = JSON.parse(rawBody!.toString('utf8')); } catch { throw new DomainError('BAD_NOTIFICATION', 'the body is not JSON'); }
   const n = parsed(WechatNotification, body, 'the notification');
+  // a key that cannot be unsealed is livegive's misconfiguration (a 5xx), not the notification's fault
+  const v3 = apiV3KeyOf(deps, m);
   let plain: unknown;
   try {
-    plain = JSON.parse(decryptResource(apiV3KeyOf(deps, m), n.resource));
+    plain = JSON.parse(decryptResource(v3, n.resource));
   } catch {
     throw new DomainError('DECRYPTION_FAILED', 'the resource does not decrypt and authenticate with this merchant\'s APIv3 key');
   }

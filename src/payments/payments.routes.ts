@@ -39,9 +39,11 @@ export function paymentsRoutes(api: Api, deps: Deps): void {
         serial: req.get('wechatpay-serial'), signature: req.get('wechatpay-signature'), timestamp: req.get('wechatpay-timestamp'),
         nonce: req.get('wechatpay-nonce'), signatureType: req.get('wechatpay-signature-type'),
       }, rawBody(req));
+      deps.metrics.providerNotifications.inc({ provider: 'wechatpay', outcome: 'taken' });
       res.status(204).end();
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
+      deps.metrics.providerNotifications.inc({ provider: 'wechatpay', outcome: err.code });
       // WeChat reads {"code": "FAIL", "message"}; livegive's own error shape rides along
       if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(err.retryAfterSeconds)));
       res.status(errorStatus[err.code]).json({ code: 'FAIL', message: err.message, error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
@@ -55,7 +57,13 @@ export function paymentsRoutes(api: Api, deps: Deps): void {
     responses: { 200: { description: 'taken (also for a repeat)', contentType: 'text/plain', schema: S.AlipaySuccess } }, errors: [400, 401, 404, 409],
     before: [limit, express.raw({ type: 'application/x-www-form-urlencoded', limit: deps.config.http.bodyLimit })],
   }, async ({ params, req, res }) => {
-    await handleAlipayNotify(deps, params.appId, rawBody(req));
+    try {
+      await handleAlipayNotify(deps, params.appId, rawBody(req));
+    } catch (err) {
+      deps.metrics.providerNotifications.inc({ provider: 'alipay', outcome: err instanceof DomainError ? err.code : 'INTERNAL' });
+      throw err;
+    }
+    deps.metrics.providerNotifications.inc({ provider: 'alipay', outcome: 'taken' });
     res.status(200).type('text/plain').send('success');
     return undefined;
   });

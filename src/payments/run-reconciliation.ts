@@ -33,6 +33,7 @@ export async function runReconciliation(deps: Deps, input: { provider: Provider;
   ]);
   const { differences, summary } = compareBill(bill, { payments, refunds });
   for (const d of differences.filter((x) => x.action === 'apply')) d.action = await applyLost(deps, m, d, date);
+  for (const d of differences) deps.metrics.reconciliationDifferences.inc({ provider: input.provider, kind: d.kind, action: d.action });
   summary.unresolved = differences.filter((d) => d.action !== 'applied' && d.action !== 'already_applied').length;
   deps.logger.info({ provider: input.provider, merchantId: m._id, date, differences: differences.length, unresolved: summary.unresolved }, 'reconciliation done');
   return { provider: input.provider, date, merchantId: m._id, balanced: summary.unresolved === 0, summary, differences };

@@ -54,6 +54,9 @@ export async function settleRefund(deps: Deps, m: MerchantDoc, r: ProviderRefund
     throw new DomainError('AMOUNT_MISMATCH', 'the refund is not a whole number of the order\'s units', { unitPriceFen: o.unitPriceFen, refundFen: fen });
   }
   const units = fen / o.unitPriceFen;
+  // a refund id already recorded is done, even if Redis has since lost the order's refund ids
+  const done = r.status === 'SUCCESS' && (await deps.db.collection(PAYMENT_COLLECTIONS.refunds).findOne({ _id: `${m.provider}:${r.refundId}:SUCCESS` } as never, { projection: { _id: 1 } })); // by _id
+  if (done) return null;
   const answer = r.status !== 'SUCCESS' ? null
     : await applyRefund(deps, r.amountFen !== undefined ? { orderId: r.orderId, units, refundId: r.refundId } : { orderId: r.orderId, refundedTotal: units, refundId: r.refundId });
   await insertOnce<ProviderRefundDoc>(deps, PAYMENT_COLLECTIONS.refunds, {

@@ -5,6 +5,7 @@ import { order, pay } from '../helpers/orders';
 import { waitFor } from '../helpers/env';
 import { readTopic } from '../helpers/kafka';
 import type { OrderEvent } from '../../src/events';
+import { rebuildOrderState } from '../../src/orders';
 
 /** Partial refunds: 1+1+1 of a 3-unit order must equal one whole refund in every total people read. */
 describe('partial refunds', () => {
@@ -103,6 +104,18 @@ describe('partial refunds', () => {
     await refund(o1.id, { quantity: 1 }).expect(200);
     expect(await stock()).toBe(s0 + 1);
   });
+
+  it('when Redis order state is rebuilt from MongoDB after a partial refund, then the refunded units are remembered and what is left can still be refunded, no more', async () => {
+    const o = await paid(3);
+    await refund(o.id, { quantity: 1 }).expect(200);
+    await waitFor(async () => (await svc.deps.db.collection('orders').countDocuments({ orderId: o.id, status: 'partially_refunded' })) === 1, 'the projection of the partial refund');
+    await rebuildOrderState(svc.deps);
+    expect((await request(svc.url).get(`/api/v1/orders/${o.id}`).set(admin).expect(200)).body).toMatchObject({ status: 'partially_refunded', refundedQuantity: 1 });
+    expect((await refund(o.id, { quantity: 3 }).expect(409)).body.error.details).toEqual({ remainingQuantity: 2 });
+    expect((await refund(o.id).expect(200)).body).toMatchObject({ status: 'refunded', refundedQuantity: 3, refundQuantity: 2 });
+    await waitFor(async () => (await ledger(o.id)).filter((d) => d.kind === 'reversal').length === 2, 'both reversals');
+    expect((await ledger(o.id)).reduce((n, d) => n + d.amountFen, 0)).toBe(0);
+  }, 60_000);
 
   it('when a refund body is bad, then it is refused with a clear code and nothing changes', async () => {
     const o = await paid(1);

@@ -48,6 +48,7 @@ describe('partial refunds', () => {
     await waitFor(async () => (await ledger(a.id)).length === 4, 'the first partial reversal and its match share');
     // the order still counts while units of it stay paid; one unit's pledge (333) and one share of the match (floor(499/3) = 166) came back
     const mid = await totals();
+    expect((await request(svc.url).get(`/api/v1/public/receipts/${a.id}`).expect(200)).body.status).toBe('partially_reversed');
     expect(mid).toMatchObject({ orders: before.orders, units: before.units - 1, donationFen: before.donationFen - 333, matchedFen: before.matchedFen - 166, salesFen: before.salesFen - 4990 });
 
     expect((await refund(a.id, { quantity: 1 }).expect(200)).body).toMatchObject({ status: 'partially_refunded', refundedQuantity: 2 });

@@ -4,6 +4,7 @@ import { parseAlipayBill } from '../../src/payments/bills/alipay-bill';
 import { compareBill, reportCsv } from '../../src/payments/reconcile';
 import { matchShareBack, entriesForEvent } from '../../src/allocator/allocate';
 import type { OrderEvent } from '../../src/events';
+import { donationStatusOf } from '../../src/statements/receipt.verify';
 
 const rows: TestBillRow[] = [
   { kind: 'payment', orderId: 'o_a', ref: '4200001', fen: 4990, feeFen: 30, time: '2026-12-01 10:00:00' },
@@ -68,6 +69,13 @@ describe('partial reversal arithmetic', () => {
       expect(matchShareBack(taken, q, 0, q)).toBe(taken);
     }
     expect([0, 1, 2].map((i) => matchShareBack(499, 3, i, i + 1))).toEqual([166, 166, 167]);
+  });
+  it('when a receipt\'s entries reverse some units, all of them, or none, then its status says so', () => {
+    const alloc = { kind: 'allocation', amountFen: 999 } as const;
+    expect(donationStatusOf([alloc, { kind: 'reversal', amountFen: -333 }])).toBe('partially_reversed');
+    expect(donationStatusOf([alloc, { kind: 'reversal', amountFen: -333 }, { kind: 'match', amountFen: 499 }, { kind: 'reversal', amountFen: -666 }])).toBe('reversed');
+    expect(donationStatusOf([alloc])).toBe('allocated');
+    expect(donationStatusOf([])).toBe('pending');
   });
   it('when a refund event carries refundQuantity, then its reversal is exactly those units; without it, the whole order', () => {
     const e = { eventId: 'e1', type: 'order.refunded', occurredAt: '2026-12-01T00:00:00.000Z', orderId: 'o1', charityId: 'c1', streamId: 's1', productId: 'p1', hostId: 'h1',

@@ -25,11 +25,13 @@ export interface OrderSnapshot {
 /** One refund of an order as the refund script recorded it (field rf:<n>). */
 export interface RefundRecord { n: number; units: number; refundedAfter: number; eventId: string; at: string; restockedAfter: number; refundId: string }
 
+/** Refund n at index n - 1; after a rebuild from MongoDB only the latest is known, so earlier indexes may be holes. */
 function refundsOf(h: Record<string, string>): RefundRecord[] {
   const out: RefundRecord[] = [];
-  for (let n = 1; h[`rf:${n}`]; n++) {
+  for (let n = 1; n <= Number(h.refunds ?? 0); n++) {
+    if (!h[`rf:${n}`]) continue;
     const [units, after, eventId, at, restocked, ...ref] = h[`rf:${n}`].split('|');
-    out.push({ n, units: Number(units), refundedAfter: Number(after), eventId, at, restockedAfter: Number(restocked), refundId: ref.join('|') });
+    out[n - 1] = { n, units: Number(units), refundedAfter: Number(after), eventId, at, restockedAfter: Number(restocked), refundId: ref.join('|') };
   }
   return out;
 }

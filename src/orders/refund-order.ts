@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../infra/auth';
 import { DomainError } from '../infra/errors';
@@ -25,7 +25,8 @@ export async function refundOrder(deps: Deps, principal: Principal, orderId: str
     throw new DomainError('ORDER_NOT_REFUNDABLE', 'the refund window has closed');
   }
   // the host's retry with the same Idempotency-Key is the same refund; without one, a fresh id
-  const refundId = opts.key ? `h:${principal.id}:${opts.key}` : `rf_${randomBytes(9).toString('base64url')}`;
+  // (hashed: an id fits the event's 128 characters whatever the key)
+  const refundId = opts.key ? `rf_${createHash('sha256').update(`${principal.id}\n${opts.key}`).digest('base64url').slice(0, 22)}` : `rf_${randomBytes(12).toString('base64url')}`;
   return applyRefund(deps, { orderId, units: opts.quantity, refundId });
 }
 

@@ -32,7 +32,7 @@ export const ReconciliationReport = z.object({
     differences: z.number().int(), unresolved: z.number().int(),
   }),
   differences: z.array(z.object({
-    kind: z.enum(['paid_there_not_here', 'paid_here_not_there', 'amount_mismatch', 'refund_mismatch']), orderId: z.string(), providerRef: z.string(),
+    kind: z.enum(['paid_there_not_here', 'paid_here_not_there', 'amount_mismatch', 'refund_mismatch', 'duplicate_charge']), orderId: z.string(), providerRef: z.string(),
     hereFen: z.number().int(), thereFen: z.number().int(), action: z.enum(['apply', 'applied', 'already_applied', 'refund_at_provider', 'investigate']), detail: z.string().optional(),
   })),
 }).openapi('ReconciliationReport');

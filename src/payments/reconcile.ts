@@ -6,7 +6,7 @@ export interface HereRecords {
   refunds: { orderId: string; refundId: string; amountFen: number }[];
 }
 
-export type DifferenceKind = 'paid_there_not_here' | 'paid_here_not_there' | 'amount_mismatch' | 'refund_mismatch';
+export type DifferenceKind = 'paid_there_not_here' | 'paid_here_not_there' | 'amount_mismatch' | 'refund_mismatch' | 'duplicate_charge';
 export type Action = 'apply' | 'applied' | 'already_applied' | 'refund_at_provider' | 'investigate';
 
 export interface Difference { kind: DifferenceKind; orderId: string; providerRef: string; hereFen: number; thereFen: number; action: Action; detail?: string }
@@ -28,10 +28,16 @@ export function compareBill(bill: Bill, here: HereRecords): { differences: Diffe
   const out: Difference[] = [];
   const herePay = new Map(here.payments.map((p) => [p.orderId, p]));
   const therePay = new Map<string, Bill['rows'][number]>();
-  for (const r of bill.rows) if (r.kind === 'payment') therePay.set(r.orderId, r);
+  for (const r of bill.rows) {
+    if (r.kind !== 'payment') continue;
+    // a second transaction for one order: the buyer paid twice, one of them goes back
+    if (therePay.has(r.orderId)) out.push({ kind: 'duplicate_charge', orderId: r.orderId, providerRef: r.providerRef, hereFen: 0, thereFen: r.amountFen, action: 'refund_at_provider' });
+    else therePay.set(r.orderId, r);
+  }
   for (const [orderId, t] of therePay) {
     const h = herePay.get(orderId);
-    if (!h) out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: 0, thereFen: t.amountFen, action: 'apply' });
+    if (h && h.providerRef !== t.providerRef) out.push({ kind: 'duplicate_charge', orderId, providerRef: t.providerRef, hereFen: h.amountFen, thereFen: t.amountFen, action: 'investigate', detail: `here paid by ${h.providerRef}` });
+    else if (!h) out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: 0, thereFen: t.amountFen, action: 'apply' });
     // reported as the first run reported it (nothing had come here by notification), with what was done since
     else if (h.source === 'reconciliation') out.push({ kind: 'paid_there_not_here', orderId, providerRef: t.providerRef, hereFen: 0, thereFen: t.amountFen, action: 'already_applied' });
     else if (h.amountFen !== t.amountFen) out.push({ kind: 'amount_mismatch', orderId, providerRef: t.providerRef, hereFen: h.amountFen, thereFen: t.amountFen, action: 'investigate' });

@@ -54,6 +54,8 @@ describe('provider bills', () => {
       ['amount_mismatch', 'o_c', 100, 101, 'investigate'], ['paid_here_not_there', 'o_d', 500, 0, 'investigate'],
       ['paid_there_not_here', 'o_a', 0, 4990, 'apply'], ['refund_mismatch', 'o_b', 0, 4990, 'investigate']]);
     expect(r.summary).toMatchObject({ paidThereFen: 4990 + 9980 + 101, refundedThereFen: 4990, feeFen: 60, unresolved: 4 });
+    const twice = compareBill(parseWechatBill(wechatBill('1900000001', 'wx1', [rows[0], { ...rows[0], ref: '4200009' }])), { payments: [{ orderId: 'o_a', providerRef: '4200001', amountFen: 4990, source: 'notification' }], refunds: [] });
+    expect(twice.differences.map((d) => [d.kind, d.providerRef, d.action])).toEqual([['duplicate_charge', '4200009', 'refund_at_provider']]);
     const csv = reportCsv({ provider: 'wechatpay', date: '2026-12-01', balanced: false, ...r });
     expect(csv.split('\r\n')[0]).toBe('kind,order_id,provider_ref,here_fen,there_fen,action');
     expect(csv).toContain('NOT balanced');

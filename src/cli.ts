@@ -16,6 +16,7 @@ export async function buildCli(): Promise<Command> {
 const cliModules: Array<() => Promise<(p: Command) => void>> = [
   () => import('./allocator/allocator.cli').then((m) => m.register),
   () => import('./statements/statements.cli').then((m) => m.register),
+  () => import('./payments/payments.cli').then((m) => m.register),
 ];
 
 if (require.main === module) {

@@ -37,6 +37,8 @@ const envSchema = z.object({
   LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
   LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
   LIVEGIVE_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // 32 bytes as 64 hex digits or base64: encrypts merchant secrets at rest (AES-256-GCM); empty = merchant accounts refused
+  LIVEGIVE_SECRETS_KEY: z.string().refine((v) => v === '' || /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32), 'must be 32 bytes: 64 hex digits or 44 base64 characters').default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -51,6 +53,8 @@ export interface Config {
   readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
   readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number; publicReadsInFlight: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
+  /** the key that encrypts merchant secrets at rest, as given (hex or base64); '' when not configured */
+  readonly payments: { secretsKey: string };
   readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
 }
 
@@ -109,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicReadsInFlight: e.LIVEGIVE_PUBLIC_READS_IN_FLIGHT,
     },
     feed: { intervalMs: e.LIVEGIVE_FEED_INTERVAL_MS, maxPerIp: e.LIVEGIVE_WS_MAX_PER_IP },
+    payments: { secretsKey: e.LIVEGIVE_SECRETS_KEY },
     logLevel: e.LIVEGIVE_LOG_LEVEL,
   });
 }

@@ -10,7 +10,7 @@ export const ORDER_EVENT_VERSION = 1 as const;
 export const orderEventTypes = ['order.placed', 'order.paid', 'order.expired', 'order.cancelled', 'order.refunded'] as const;
 export type OrderEventType = (typeof orderEventTypes)[number];
 
-export const orderStatuses = ['reserved', 'paid', 'expired', 'cancelled', 'refunded'] as const;
+export const orderStatuses = ['reserved', 'paid', 'expired', 'cancelled', 'refunded', 'partially_refunded'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
 
 /** The state an event moves its order into, and the order's version after it (guards the projection). */
@@ -38,7 +38,8 @@ export const OrderEventSchema = z.object({
   version: z.literal(ORDER_EVENT_VERSION),
   occurredAt: iso,
   orderId: id,
-  orderVersion: z.number().int().min(1).max(3),
+  /** 1 placed, 2 paid/expired/cancelled, 2 + n after the order's n-th refund (3 for a single whole refund, as before) */
+  orderVersion: z.number().int().min(1).max(1_000_002),
   status: z.enum(orderStatuses),
   charityId: id,
   charityName: z.string().min(1).max(200),
@@ -61,13 +62,31 @@ export const OrderEventSchema = z.object({
   /** the idempotency key and body hash that created the order, so Redis can be rebuilt from the log */
   idempotencyKey: z.string().min(1).max(255),
   bodyHash: z.string().max(128),
+  /**
+   * order.refunded only, added for partial refunds (absent in older events: the whole order was refunded):
+   * which refund of the order this is (1, 2, …), the units it refunds, the units refunded so far including
+   * it, the refund's id (a provider's out_refund_no or the host's; a repeat with the same id is a no-op),
+   * and the units returned to stock so far.
+   */
+  refundNo: z.number().int().min(1).max(1_000_000).optional(),
+  refundQuantity: z.number().int().min(1).max(1_000_000).optional(),
+  refundedQuantity: z.number().int().min(1).max(1_000_000).optional(),
+  refundId: z.string().regex(/^[\w.:#-]{1,128}$/).optional(),
+  restockedQuantity: z.number().int().min(0).max(1_000_000).optional(),
 }).strict().superRefine((e, ctx) => {
   if (e.totalFen !== e.unitPriceFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['totalFen'], message: 'must equal unitPriceFen × quantity' });
   if (e.pledgeTotalFen !== e.pledgePerUnitFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['pledgeTotalFen'], message: 'must equal pledgePerUnitFen × quantity' });
   if (e.pledgePerUnitFen > e.unitPriceFen) ctx.addIssue({ code: 'custom', path: ['pledgePerUnitFen'], message: 'must not exceed unitPriceFen' });
   const t = eventTransition[e.type];
-  if (e.status !== t.status || e.orderVersion !== t.orderVersion) ctx.addIssue({ code: 'custom', path: ['status'], message: `${e.type} must carry status ${t.status}, orderVersion ${t.orderVersion}` });
+  if (e.type === 'order.refunded' && e.refundNo !== undefined) {
+    const { refundQuantity: units, refundedQuantity: done } = e;
+    if (units === undefined || done === undefined || units > done || done > e.quantity) ctx.addIssue({ code: 'custom', path: ['refundQuantity'], message: 'a numbered refund carries 1 ≤ refundQuantity ≤ refundedQuantity ≤ quantity' });
+    else if (e.status !== (done === e.quantity ? 'refunded' : 'partially_refunded') || e.orderVersion !== 2 + e.refundNo) ctx.addIssue({ code: 'custom', path: ['status'], message: 'refund n carries orderVersion 2 + n, and status refunded only once every unit is refunded' });
+  } else if (e.status !== t.status || e.orderVersion !== t.orderVersion) ctx.addIssue({ code: 'custom', path: ['status'], message: `${e.type} must carry status ${t.status}, orderVersion ${t.orderVersion}` });
 });
+
+/** The units an order.refunded event gives back: its refundQuantity, or the whole order for an event without one (version-1 producers). */
+export const refundUnits = (e: Pick<OrderEvent, 'quantity' | 'refundQuantity'>): number => e.refundQuantity ?? e.quantity;
 
 export type OrderEvent = z.infer<typeof OrderEventSchema>;
 

@@ -6,6 +6,7 @@ import { allocatorSlice } from './allocator';
 import { statementsSlice } from './statements';
 import { feedSlice } from './feed';
 import { consoleSlice } from './console';
+import { paymentsSlice } from './payments';
 
 /** Every capability of the service, in mount order. */
 export const slices: Slice[] = [
@@ -13,6 +14,7 @@ export const slices: Slice[] = [
   recoverySlice, // before the orders: its guard refuses order writes while Redis state is rebuilt
   ordersSlice,
   paymentAnomaliesSlice,
+  paymentsSlice, // provider adapters: after the orders, whose transitions they drive
   allocatorSlice,
   statementsSlice,
   feedSlice,

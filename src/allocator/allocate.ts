@@ -1,4 +1,4 @@
-import type { OrderEvent } from '../events';
+import { refundUnits, type OrderEvent } from '../events';
 import { mulFen } from '../money';
 import { chainEntries } from './chain';
 import { GENESIS, type ChainHead, type LedgerEntry, type UnchainedEntry } from './ledger.types';
@@ -18,6 +18,17 @@ export function matchWant(amountFen: number, ratioPercent: number): number {
   return (p - (p % 100)) / 100;
 }
 
+/**
+ * The rounding rule for a sponsor's match on partial refunds: after refunds of r of an order's q units, the
+ * sponsor has got back floor(taken × r / q) in total, so one refund returns floor(taken × after / q) −
+ * floor(taken × before / q). The shares are whole fen, never negative, and add up to exactly `taken` once
+ * every unit is refunded, whatever the split (1+1+1 of 3 units returns what one whole refund returns).
+ */
+export function matchShareBack(takenFen: number, quantity: number, refundedBefore: number, refundedAfter: number): number {
+  const upTo = (r: number) => Math.floor(mulFen(takenFen, r) / quantity);
+  return upTo(refundedAfter) - upTo(refundedBefore);
+}
+
 /** Why a match gave what it gave, for the buyer's receipt. */
 export function matchReason(t: MatchTake): 'matched' | 'partial_cap_reached' | 'cap_exhausted' {
   if (t.amountFen >= t.wantFen) return 'matched';
@@ -34,15 +45,17 @@ export const movesMoney = (e: OrderEvent) => e.type === 'order.paid' || e.type =
 export function entriesForEvent(e: OrderEvent, matches: MatchTake[]): UnchainedEntry[] {
   if (!movesMoney(e)) return [];
   const sign = e.type === 'order.paid' ? 1 : -1;
+  // a refund reverses exactly its own units (all of them for an event without refundQuantity)
+  const units = sign > 0 ? e.quantity : refundUnits(e);
   const at = new Date(e.occurredAt).toISOString();
   const base = { charityId: e.charityId, orderId: e.orderId, streamId: e.streamId, productId: e.productId, hostId: e.hostId, eventId: e.eventId, at };
   const out: UnchainedEntry[] = [{
     ...base,
     key: `${e.eventId}:${sign > 0 ? 'allocation' : 'reversal'}`,
     kind: sign > 0 ? 'allocation' : 'reversal',
-    amountFen: sign * mulFen(e.pledgePerUnitFen, e.quantity),
-    salesFen: sign * e.totalFen,
-    quantity: sign * e.quantity,
+    amountFen: sign * mulFen(e.pledgePerUnitFen, units),
+    salesFen: sign * mulFen(e.unitPriceFen, units),
+    quantity: sign * units,
     matchId: null,
   }];
   // sorted by match id so a recomputation after a crash yields the same sequence numbers

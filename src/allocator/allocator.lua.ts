@@ -19,6 +19,14 @@ run = function(ops)
     elseif k == 'confirm' then
       redis.call('ZADD', P .. 'tot:confirm', string.format('%d', op[3]), op[2])
       redis.call('HSET', P .. 'tot:confirm:ops', op[2], cjson.encode(op[4]))
+    elseif k == 'unconfirm' and op[4] then
+      -- a partial refund before confirmation: the pending confirmation will apply the order net of it
+      local pending = redis.call('HGET', P .. 'tot:confirm:ops', op[2])
+      if pending and redis.call('ZSCORE', P .. 'tot:confirm', op[2]) then
+        local list = cjson.decode(pending)
+        for _, x in ipairs(op[3]) do list[#list + 1] = x end
+        redis.call('HSET', P .. 'tot:confirm:ops', op[2], cjson.encode(list))
+      else run(op[3]) end
     elseif k == 'unconfirm' then
       if redis.call('ZREM', P .. 'tot:confirm', op[2]) == 1 then redis.call('HDEL', P .. 'tot:confirm:ops', op[2])
       else run(op[3]) end
@@ -76,9 +84,10 @@ return #due
 `;
 
 /**
- * ARGV: prefix, items JSON [{e: eventId, o: orderId, s: streamId, c: charityId, k: 'p'|'r', a: "amount"}].
+ * ARGV: prefix, items JSON [{e: eventId, o: orderId, s: streamId, c: charityId, k: 'p'|'r', a: "amount", n?, q?, b?, r?}].
  * For each paid order and each sponsor match of its stream and charity: takes min(want, remaining)
- * once per order (a repeat answers what was taken); for a refund, gives the taken amount back once.
+ * once per order (a repeat answers what was taken); for a refund, gives the taken amount back once, or for
+ * refund n of an order (q units, b refunded before it, r after) its share by matchShareBack's rule, once.
  * Answers a flat array: eventId, matchId, amount, want, eventId, …
  */
 export const takeMatchesLua = `
@@ -105,6 +114,20 @@ for _, it in ipairs(items) do
         if amt > 0 then redis.call('HINCRBY', mk, 'remainingFen', string.format('%d', -amt)) end
         redis.call('HSET', mk .. ':taken', it.o, string.format('%d:%d', amt, want))
       end
+    elseif it.n then
+      -- matchShareBack (allocate.ts): floor(taken * r / q) - floor(taken * b / q), once per (order, refund)
+      local back = redis.call('HGET', mk .. ':returned', it.o .. '#' .. it.n)
+      if back then amt = tonumber(back)
+      else
+        local prev = redis.call('HGET', mk .. ':taken', it.o)
+        local taken = 0
+        if prev then taken = amountOf(prev) end
+        amt = math.floor(taken * it.r / it.q) - math.floor(taken * it.b / it.q)
+        if amt > 0 then redis.call('HINCRBY', mk, 'remainingFen', string.format('%d', amt)) end
+        redis.call('HINCRBY', mk .. ':returned', it.o, string.format('%d', amt))
+        redis.call('HSET', mk .. ':returned', it.o .. '#' .. it.n, string.format('%d', amt))
+      end
+      want = amt
     else
       local back = redis.call('HGET', mk .. ':returned', it.o)
       if back then amt = tonumber(back)

@@ -52,7 +52,9 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
         if (d.matchId) {
           const m = matched.get(d.matchId) ?? matched.set(d.matchId, { spent: 0, taken: new Map(), returned: new Map() }).get(d.matchId)!;
           m.spent += d.amountFen;
-          (d.amountFen > 0 ? m.taken : m.returned).set(d.orderId, Math.abs(d.amountFen));
+          // partial refunds return a match in several entries: what came back is their sum
+          if (d.amountFen > 0) m.taken.set(d.orderId, d.amountFen);
+          else m.returned.set(d.orderId, (m.returned.get(d.orderId) ?? 0) - d.amountFen);
         }
       });
       const last = docs[docs.length - 1];

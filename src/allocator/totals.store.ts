@@ -61,6 +61,9 @@ export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<s
 export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promise<Map<string, MatchTake[]>> {
   const items = events.filter((p) => movesMoney(p.event)).map(({ event: e }) => ({
     e: e.eventId, o: e.orderId, s: e.streamId, c: e.charityId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(e.pledgeTotalFen),
+    // refund n of an order returns its share of the match (matchShareBack), not the whole of it
+    ...(e.type === 'order.refunded' && e.refundNo !== undefined && e.refundQuantity !== undefined && e.refundedQuantity !== undefined
+      ? { n: e.refundNo, q: e.quantity, b: e.refundedQuantity - e.refundQuantity, r: e.refundedQuantity } : {}),
   }));
   const out = new Map<string, MatchTake[]>();
   if (!items.length) return out;
@@ -72,7 +75,10 @@ export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promis
   return out;
 }
 
-export const displayOf = (e: OrderEvent): EntryDisplay => ({ charityName: e.charityName, productName: e.productName, buyer: e.buyerMasked });
+export const displayOf = (e: OrderEvent): EntryDisplay => ({
+  charityName: e.charityName, productName: e.productName, buyer: e.buyerMasked,
+  ...(e.type === 'order.refunded' && e.refundedQuantity !== undefined && e.refundedQuantity < e.quantity ? { partialRefund: true } : {}),
+});
 
 /** Folds planned entries into the totals and moves the chain heads, atomically, once per entry. */
 export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<number> {

@@ -8,7 +8,11 @@ import type { LedgerEntry } from './ledger.types';
  */
 
 /** Names shown with totals; stored next to each entry (never hashed) so totals can be rebuilt. */
-export interface EntryDisplay { charityName: string; productName: string; buyer: string }
+export interface EntryDisplay {
+  charityName: string; productName: string; buyer: string;
+  /** a reversal that leaves units of its order paid (a partial refund): the order still counts, its confirmation is reduced */
+  partialRefund?: boolean;
+}
 
 export type TotalsOp =
   | ['hincrby', string, string, string]
@@ -16,8 +20,8 @@ export type TotalsOp =
   | ['lpush', string, string, number]
   /** the donation becomes confirmed (its ops applied) once the refund window has passed */
   | ['confirm', string, number, TotalsOp[]]
-  /** a refund: drop the pending confirmation, or take back an already confirmed donation */
-  | ['unconfirm', string, TotalsOp[]]
+  /** a refund: drop the pending confirmation, or take back an already confirmed donation; partial (4th): add the ops to the pending confirmation instead */
+  | ['unconfirm', string, TotalsOp[]] | ['unconfirm', string, TotalsOp[], true]
   /** bumps the stream's seq once per script run and publishes it */
   | ['touch', string];
 
@@ -51,7 +55,8 @@ export function entryOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number
   if (e.kind === 'match' || e.kind === 'match_reversal') {
     ops.push(inc(s, 'matchedFen', e.amountFen), inc(s, `c:${e.charityId}:m`, e.amountFen), inc(c, 'matchedFen', e.amountFen));
   } else {
-    const orders = e.kind === 'allocation' ? 1 : -1;
+    // an order stops counting only when its last unit is refunded
+    const orders = e.kind === 'allocation' ? 1 : d.partialRefund ? 0 : -1;
     ops.push(
       inc(s, 'salesFen', e.salesFen), inc(s, 'units', e.quantity), inc(s, 'orders', orders), inc(s, 'donationFen', e.amountFen),
       inc(s, `c:${e.charityId}:d`, e.amountFen), inc(s, `p:${e.productId}:u`, e.quantity), inc(s, `p:${e.productId}:d`, e.amountFen),
@@ -65,8 +70,8 @@ export function entryOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number
       const recent = { buyer: d.buyer, productName: d.productName, quantity: e.quantity, donationFen: e.amountFen, at: e.at };
       ops.push(['lpush', totalsKeys.recent(e.streamId), JSON.stringify(recent), RECENT_MAX]);
     } else {
-      ops.push(['hset', totalsKeys.donations, e.orderId, `reversed:${e.seq}`]);
-      ops.push(['unconfirm', e.orderId, confirmed]);
+      ops.push(['hset', totalsKeys.donations, e.orderId, `${d.partialRefund ? 'partially_reversed' : 'reversed'}:${e.seq}`]);
+      ops.push(d.partialRefund ? ['unconfirm', e.orderId, confirmed, true] : ['unconfirm', e.orderId, confirmed]);
     }
   }
   ops.push(['touch', e.streamId]);
@@ -90,6 +95,7 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
     else if (op[0] === 'hset') hash(op[1]).set(op[2], op[3]);
     else if (op[0] === 'lpush') { const l = st.lists.get(op[1]) ?? []; l.unshift(op[2]); st.lists.set(op[1], l.slice(0, op[3])); }
     else if (op[0] === 'confirm') { if (op[2] <= nowMs) applyOps(st, op[3], nowMs); else st.pending.set(op[1], { score: op[2], ops: op[3] }); }
+    else if (op[0] === 'unconfirm' && op[3]) { const p = st.pending.get(op[1]); if (p) p.ops = [...p.ops, ...op[2]]; else applyOps(st, op[2], nowMs); }
     else if (op[0] === 'unconfirm') { if (!st.pending.delete(op[1])) applyOps(st, op[2], nowMs); }
     // 'touch' only bumps the feed's seq: a rebuild sets seq once per stream
   }

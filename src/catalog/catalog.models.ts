@@ -15,6 +15,8 @@ export interface ProductDoc {
   stock: number;
   pledge: { charityId: string; perUnitFen: number };
   buyerLimit: number;
+  /** refunded units return to stock (absent: false) */
+  restockOnRefund?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,7 +35,7 @@ export function registerCatalogModels(conn: Connection): void {
   conn.model('Viewer', new Schema<ViewerDoc>({ _id: String, nickname: String, createdAt: Date }, { ...opts, collection: catalogCollections.viewers }));
   const product = new Schema<ProductDoc>({
     _id: String, hostId: String, name: String, origin: String, unit: String, priceFen: Number, stock: Number,
-    pledge: { charityId: String, perUnitFen: Number }, buyerLimit: Number, createdAt: Date, updatedAt: Date,
+    pledge: { charityId: String, perUnitFen: Number }, buyerLimit: Number, restockOnRefund: Boolean, createdAt: Date, updatedAt: Date,
   }, { ...opts, collection: catalogCollections.products });
   product.index({ hostId: 1 }); // a host's product list
   product.index({ 'pledge.charityId': 1 }); // the products pledging to a charity (deactivation stops them selling)

@@ -28,6 +28,7 @@ export const CreateProductBody = z.object({
   stock: Stock,
   buyerLimit: z.number().int().min(1).max(10_000).optional(),
   pledge: PledgeInput,
+  restockOnRefund: z.boolean().optional().openapi({ description: 'refunded units return to stock (default false: a refunded box is not sold again)' }),
 }).strict().refine((b) => b.pledge.perUnitFen <= b.priceFen, { path: ['pledge', 'perUnitFen'], message: 'must not exceed priceFen' }).openapi('CreateProduct');
 
 export const PatchProductBody = z.object({
@@ -36,11 +37,13 @@ export const PatchProductBody = z.object({
   pledge: PledgeInput.optional(),
   addStock: z.number().int().min(1).max(1_000_000_000).optional(),
   buyerLimit: z.number().int().min(1).max(10_000).optional(),
+  restockOnRefund: z.boolean().optional(),
 }).strict().refine((b) => Object.keys(b).length > 0, 'give at least one field').openapi('PatchProduct');
 
 export const Product = z.object({
   id: z.string(), hostId: z.string(), name: z.string(), origin: z.string(), unit: z.string(), priceFen: Fen, stock: z.number().int(),
   remaining: z.number().int(), buyerLimit: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen }),
+  restockOnRefund: z.boolean(),
 }).openapi('Product');
 
 export const CreateStreamBody = z.object({ title: displayText(200), goalFen: Fen.min(0).max(1_000_000_000_00).optional() }).strict().openapi('CreateStream');

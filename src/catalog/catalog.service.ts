@@ -49,6 +49,7 @@ export function productView(p: ProductDoc, charityName: string, remaining: numbe
   return {
     id: p._id, hostId: p.hostId, name: p.name, origin: p.origin, unit: p.unit, priceFen: p.priceFen, stock: p.stock, remaining,
     buyerLimit: p.buyerLimit, pledge: { charityId: p.pledge.charityId, charityName, perUnitFen: p.pledge.perUnitFen },
+    restockOnRefund: p.restockOnRefund === true,
   };
 }
 
@@ -60,7 +61,7 @@ export async function createProduct(deps: Deps, hostId: string, input: z.infer<t
   const p: ProductDoc = {
     _id: newId('p'), hostId, name: input.name, origin: input.origin, unit: input.unit, priceFen: input.priceFen, stock: input.stock,
     pledge: { charityId: charity._id, perUnitFen: input.pledge.perUnitFen }, buyerLimit: input.buyerLimit ?? deps.config.orders.defaultBuyerLimit,
-    createdAt: now, updatedAt: now,
+    restockOnRefund: input.restockOnRefund ?? false, createdAt: now, updatedAt: now,
   };
   await repo.products.insertOne(p);
   await repo.cacheProductTerms(p, charity.name);
@@ -80,7 +81,7 @@ export async function editProduct(deps: Deps, principal: Principal, productId: s
   const p = await ownedProduct(repo, principal, productId);
   const next: ProductDoc = {
     ...p, name: input.name ?? p.name, priceFen: input.priceFen ?? p.priceFen, pledge: input.pledge ?? p.pledge,
-    buyerLimit: input.buyerLimit ?? p.buyerLimit, stock: p.stock + (input.addStock ?? 0), updatedAt: new Date(),
+    buyerLimit: input.buyerLimit ?? p.buyerLimit, restockOnRefund: input.restockOnRefund ?? p.restockOnRefund ?? false, stock: p.stock + (input.addStock ?? 0), updatedAt: new Date(),
   };
   if (next.pledge.perUnitFen > next.priceFen) throw new DomainError('VALIDATION_FAILED', 'pledge exceeds price', [{ field: 'body.pledge.perUnitFen', message: 'must not exceed priceFen' }]);
   const charity = input.pledge ? await activeCharity(repo, input.pledge.charityId) : await repo.charities.findOne({ _id: p.pledge.charityId });

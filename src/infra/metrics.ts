@@ -25,6 +25,8 @@ export function createMetrics() {
     consumerLag: new Gauge({ name: 'livegive_consumer_lag', help: 'Kafka consumer lag (messages) by group and partition', labelNames: ['group', 'partition'], registers: [registry] }),
     wsClients: new Gauge({ name: 'livegive_ws_clients', help: 'Open WebSocket feed connections', registers: [registry] }),
     wsFramesSent: new Counter({ name: 'livegive_ws_frames_sent_total', help: 'Feed frames sent', registers: [registry] }),
+    providerNotifications: new Counter({ name: 'livegive_provider_notifications_total', help: 'Payment provider notifications by provider and outcome (taken or the error code)', labelNames: ['provider', 'outcome'], registers: [registry] }),
+    reconciliationDifferences: new Counter({ name: 'livegive_reconciliation_differences_total', help: 'Differences found by reconciliation runs, by provider, kind and action', labelNames: ['provider', 'kind', 'action'], registers: [registry] }),
     wsFramesDropped: new Counter({ name: 'livegive_ws_frames_dropped_total', help: 'Feed frames skipped for slow clients', registers: [registry] }),
     redisScriptSeconds: new Histogram({ name: 'livegive_redis_script_seconds', help: 'One Redis Lua script call, request to reply, by script', labelNames: ['script'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers: [registry] }),
     allocatorBatchSize: new Histogram({ name: 'livegive_allocator_batch_size', help: 'Kafka messages per allocator batch', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], registers: [registry] }),

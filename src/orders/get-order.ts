@@ -14,12 +14,13 @@ export async function getOrder(deps: Deps, orderId: string): Promise<OrderSnapsh
     productName: d.productName, hostId: d.hostId, charityId: d.charityId, charityName: d.charityName, quantity: String(d.quantity),
     unitPriceFen: String(d.unitPriceFen), pledgePerUnitFen: String(d.pledgePerUnitFen), createdAt: d.createdAt, expiresAt: d.expiresAt,
     paidAt: d.paidAt ?? '', paymentId: d.paymentId ?? '', idempotencyKey: d.idempotencyKey, bodyHash: d.bodyHash,
+    ...(d.refundedQuantity ? { refundedQty: String(d.refundedQuantity), restockedQty: String(d.restockedQuantity ?? 0) } : {}),
   });
 }
 
 /** Where the order's donation stands in the charity's ledger, as the allocator recorded it in Redis (no ledger scan). */
-export async function donationStatus(deps: Deps, o: OrderSnapshot): Promise<{ status: 'pending' | 'allocated' | 'reversed'; entrySeq?: number; matchedFen?: number }> {
-  if (o.status !== 'paid' && o.status !== 'refunded') return { status: 'pending' };
+export async function donationStatus(deps: Deps, o: OrderSnapshot): Promise<{ status: 'pending' | 'allocated' | 'partially_reversed' | 'reversed'; entrySeq?: number; matchedFen?: number }> {
+  if (o.status !== 'paid' && o.status !== 'refunded' && o.status !== 'partially_refunded') return { status: 'pending' };
   const donation = await donationOf(deps, o.orderId);
   if (donation.status === 'pending') return donation;
   const matches = await matchesForOrder(deps, o.streamId, o.charityId, o.orderId);

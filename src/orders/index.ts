@@ -7,6 +7,10 @@ import { registerAnomalyModels } from './payment-anomalies';
 import { anomalyRoutes } from './payment-anomalies.routes';
 
 export { getOrder, donationStatus } from './get-order';
+export { payOrder } from './pay-order';
+export type { PaymentNotice } from './pay-order';
+export { applyRefund } from './refund-order';
+export type { RefundRequest, RefundAnswer } from './refund-order';
 export { signPayment, verifyPaymentSignature } from './payment-signature';
 export { sweepOnce } from './order-sweeper';
 export { rebuildOrderState, waitForProjection } from './rebuild-order-state';

@@ -6,6 +6,6 @@ export function orderView(o: OrderSnapshot) {
     id: o.orderId, status: o.status, streamId: o.streamId, productId: o.productId, productName: o.productName, quantity: o.quantity,
     unitPriceFen: o.unitPriceFen, totalFen: o.unitPriceFen * o.quantity,
     pledge: { charityId: o.charityId, charityName: o.charityName, perUnitFen: o.pledgePerUnitFen, totalFen: o.pledgePerUnitFen * o.quantity },
-    createdAt: o.createdAt, expiresAt: o.expiresAt, ...(o.paidAt ? { paidAt: o.paidAt } : {}),
+    createdAt: o.createdAt, expiresAt: o.expiresAt, ...(o.paidAt ? { paidAt: o.paidAt } : {}), ...(o.refundedQty ? { refundedQuantity: o.refundedQty } : {}),
   };
 }

@@ -69,7 +69,7 @@ local key = P .. 'order:' .. ARGV[2]
 local o = redis.call('HMGET', key, 'status', 'quantity', 'unitPriceFen', 'expMs')
 if not o[1] then return {'NOT_FOUND'} end
 if tonumber(ARGV[3]) ~= tonumber(o[2]) * tonumber(o[3]) then return {'AMOUNT_MISMATCH', tostring(tonumber(o[2]) * tonumber(o[3]))} end
-if o[1] == 'paid' or o[1] == 'refunded' then return withOrder({'ALREADY', o[1]}, key) end
+if o[1] == 'paid' or o[1] == 'refunded' or o[1] == 'partially_refunded' then return withOrder({'ALREADY', o[1]}, key) end
 if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
 if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
 redis.call('HSET', key, 'status', 'paid', 'ver', '2', 'paymentId', ARGV[4], 'paidAt', ARGV[6], 'eid:order.paid', ARGV[5], 'at:order.paid', ARGV[6])
@@ -102,15 +102,52 @@ redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|' .. typ)
 return withOrder({'OK', kind}, key)
 `;
 
-/** ARGV: prefix, orderId, eventId, occurredIso, refundWindowMs */
+/**
+ * Refunds some units of a paid order (partial refunds). ARGV: prefix, orderId, eventId, occurredIso,
+ * units ('0' = all that is left), refundId ('' = none; a refund id seen before answers ALREADY, no change),
+ * restock ('1' = the units return to stock), target ('0' = none; else the units refunded in total after
+ * this refund, for providers that report cumulative refunds: at or below what is refunded is ALREADY).
+ * Refund n is recorded in field rf:<n> = units|refundedAfter|eventId|iso|restockedAfter|refundId and its
+ * event waits in the outbox as "<orderId>|order.refunded#<n>".
+ */
 export const refundOrderLua = `${common}
 if not whole() then return {'UNAVAILABLE'} end
 local key = P .. 'order:' .. ARGV[2]
-local o = redis.call('HMGET', key, 'status', 'paidAt')
+local o = redis.call('HMGET', key, 'status', 'quantity', 'refundedQty', 'refunds', 'productId', 'restockedQty')
 if not o[1] then return {'NOT_FOUND'} end
-if o[1] == 'refunded' then return withOrder({'ALREADY', 'refunded'}, key) end
-if o[1] ~= 'paid' then return {'ORDER_NOT_REFUNDABLE', o[1]} end
-redis.call('HSET', key, 'status', 'refunded', 'ver', '3', 'eid:order.refunded', ARGV[3], 'at:order.refunded', ARGV[4])
-redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.refunded')
-return withOrder({'OK', 'refunded'}, key)
+local ref = ARGV[6]
+if ref ~= '' then
+  local seen = redis.call('HGET', key, 'rref:' .. ref)
+  if seen then return withOrder({'ALREADY', seen}, key) end
+end
+local qty = tonumber(o[2])
+local done = tonumber(o[3] or '0')
+-- an order refunded whole before partial refunds existed has no refundedQty
+if o[1] == 'refunded' and not o[3] then done = qty end
+local want = tonumber(ARGV[5])
+local target = tonumber(ARGV[8] or '0')
+if target > 0 then
+  if target <= done then return withOrder({'ALREADY', o[4] or '0'}, key) end
+  want = target - done
+end
+if o[1] == 'refunded' and want == 0 then return withOrder({'ALREADY', o[4] or '0'}, key) end
+if o[1] ~= 'paid' and o[1] ~= 'partially_refunded' and o[1] ~= 'refunded' then return {'ORDER_NOT_REFUNDABLE', o[1]} end
+local left = qty - done
+if want == 0 then want = left end
+if want < 1 or want > left then return {'REFUND_EXCEEDS_REMAINING', tostring(left)} end
+local n = tonumber(o[4] or '0') + 1
+done = done + want
+local restocked = tonumber(o[6] or '0')
+if ARGV[7] == '1' then
+  restocked = restocked + want
+  redis.call('INCRBY', P .. 'stock:' .. o[5], want)
+end
+local status = 'partially_refunded'
+if done == qty then status = 'refunded' end
+redis.call('HSET', key, 'status', status, 'ver', tostring(2 + n), 'refundedQty', tostring(done), 'refunds', tostring(n),
+  'restockedQty', tostring(restocked), 'eid:order.refunded', ARGV[3], 'at:order.refunded', ARGV[4],
+  'rf:' .. n, want .. '|' .. done .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. restocked .. '|' .. ref)
+if ref ~= '' then redis.call('HSET', key, 'rref:' .. ref, tostring(n)) end
+redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.refunded#' .. n)
+return withOrder({'OK', tostring(n)}, key)
 `;

@@ -54,7 +54,10 @@ export function ordersRoutes(api: Api, deps: Deps): void {
   }, async ({ body }) => ({ status: 200, body: await payOrder(deps, body) }));
 
   api.route({
-    method: 'post', path: '/api/v1/orders/:id/refund', tag, auth: ['host', 'operator'], params: S.OrderIdParams,
-    summary: 'Refund a paid order (its host, the operator); the donation is reversed', responses: { 200: { description: 'refunded', schema: S.RefundAnswer } }, errors: [404, 409],
-  }, async ({ params, principal }) => ({ status: 200, body: await refundOrder(deps, principal!, params.id) }));
+    method: 'post', path: '/api/v1/orders/:id/refund', tag, auth: ['host', 'operator'], params: S.OrderIdParams, body: S.RefundBody, headers: S.RefundHeaders,
+    summary: 'Refund a paid order, or some of its units (its host, the operator); exactly those units\' donation is reversed',
+    responses: { 200: { description: 'refunded or partially refunded', schema: S.RefundAnswer } }, errors: [404, 409],
+  }, async ({ params, principal, body, req }) => ({
+    status: 200, body: await refundOrder(deps, principal!, params.id, { quantity: body?.quantity, key: req.headers['idempotency-key'] as string | undefined }),
+  }));
 }

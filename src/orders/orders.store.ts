@@ -18,6 +18,22 @@ export interface OrderSnapshot {
   productName: string; hostId: string; charityId: string; charityName: string; quantity: number; unitPriceFen: number;
   pledgePerUnitFen: number; createdAt: string; expiresAt: string; paidAt?: string; paymentId?: string;
   idempotencyKey: string; bodyHash: string; eventIds: Partial<Record<OrderEventType, string>>; eventTimes: Partial<Record<OrderEventType, string>>;
+  /** units refunded and returned to stock so far, and each refund (refund n at index n - 1) */
+  refundedQty?: number; restockedQty?: number; refunds?: RefundRecord[];
+}
+
+/** One refund of an order as the refund script recorded it (field rf:<n>). */
+export interface RefundRecord { n: number; units: number; refundedAfter: number; eventId: string; at: string; restockedAfter: number; refundId: string }
+
+/** Refund n at index n - 1; after a rebuild from MongoDB only the latest is known, so earlier indexes may be holes. */
+function refundsOf(h: Record<string, string>): RefundRecord[] {
+  const out: RefundRecord[] = [];
+  for (let n = 1; n <= Number(h.refunds ?? 0); n++) {
+    if (!h[`rf:${n}`]) continue;
+    const [units, after, eventId, at, restocked, ...ref] = h[`rf:${n}`].split('|');
+    out[n - 1] = { n, units: Number(units), refundedAfter: Number(after), eventId, at, restockedAfter: Number(restocked), refundId: ref.join('|') };
+  }
+  return out;
 }
 
 /** Loads the scripts once per client (EVALSHA with a fallback to EVAL after a Redis restart). */
@@ -59,11 +75,15 @@ export function fromHash(h: Record<string, string>): OrderSnapshot {
     quantity: Number(h.quantity), unitPriceFen: Number(h.unitPriceFen), pledgePerUnitFen: Number(h.pledgePerUnitFen),
     createdAt: h.createdAt, expiresAt: h.expiresAt, paidAt: h.paidAt || undefined, paymentId: h.paymentId || undefined,
     idempotencyKey: h.idempotencyKey, bodyHash: h.bodyHash, eventIds, eventTimes,
+    refundedQty: Number(h.refundedQty ?? (h.status === 'refunded' ? h.quantity : 0)), restockedQty: Number(h.restockedQty ?? 0), refunds: refundsOf(h),
   };
 }
 
-/** The event of one transition, rebuilt the same way every time from the order's stored state. */
-export function eventFor(o: OrderSnapshot, type: OrderEventType): OrderEvent | null {
+/** The event of one transition, rebuilt the same way every time from the order's stored state (refund n: its own event). */
+export function eventFor(o: OrderSnapshot, type: OrderEventType, refundNo?: number): OrderEvent | null {
+  if (refundNo !== undefined) return refundEventFor(o, refundNo);
+  // eid:order.refunded names the latest refund: never publish it as a whole-order refund
+  if (type === 'order.refunded' && o.refunds?.length) return refundEventFor(o, o.refunds.length);
   const eventId = o.eventIds[type];
   const occurredAt = o.eventTimes[type];
   if (!eventId || !occurredAt) return null;
@@ -80,31 +100,47 @@ export function eventFor(o: OrderSnapshot, type: OrderEventType): OrderEvent | n
   };
 }
 
+/** Refund n of the order as its own order.refunded event: the units it refunds and where the order stands after it. */
+function refundEventFor(o: OrderSnapshot, n: number): OrderEvent | null {
+  const r = o.refunds?.[n - 1];
+  const base = r && eventFor({ ...o, refunds: [], eventIds: { ...o.eventIds, 'order.refunded': r.eventId }, eventTimes: { ...o.eventTimes, 'order.refunded': r.at } }, 'order.refunded');
+  if (!base) return null;
+  return {
+    ...base, orderVersion: 2 + n, status: r.refundedAfter === o.quantity ? 'refunded' : 'partially_refunded',
+    refundNo: n, refundQuantity: r.units, refundedQuantity: r.refundedAfter, restockedQuantity: r.restockedAfter, ...(r.refundId ? { refundId: r.refundId } : {}),
+  };
+}
+
+/** A transition waiting for Kafka: refund n of an order is its own item ("order.refunded#<n>" in the outbox). */
+export interface Transition { orderId: string; type: OrderEventType; refundNo?: number; order?: OrderSnapshot }
+const memberOf = (t: { orderId: string; type: string; refundNo?: number }) => `${t.orderId}|${t.type}${t.refundNo ? `#${t.refundNo}` : ''}`;
+
 /** Produces the events of the given transitions and clears them from the outbox once acknowledged. */
-export async function publishTransitions(deps: Deps, items: { orderId: string; type: OrderEventType; order?: OrderSnapshot }[]): Promise<number> {
+export async function publishTransitions(deps: Deps, items: Transition[]): Promise<number> {
   const events: OrderEvent[] = [];
   for (const it of items) {
     const o = it.order ?? (await readOrder(deps, it.orderId));
-    const e = o && eventFor(o, it.type);
+    const e = o && eventFor(o, it.type, it.refundNo);
     if (e) events.push(e);
     // a caller that holds the order must publish its event: never answer 2xx for a transition not sent
     else if (it.order) throw new Error(`order ${it.orderId} has no ${it.type} event to publish`);
-    else await deps.redis.zrem(deps.key('outbox'), `${it.orderId}|${it.type}`);
+    else await deps.redis.zrem(deps.key('outbox'), memberOf(it));
   }
   if (!events.length) return 0;
   await deps.producer.sendMany(deps.config.kafka.topics.orderEvents, events.map((e) => ({ key: e.charityId, value: JSON.stringify(e) })));
   for (const e of events) deps.metrics.orderTransitions.inc({ type: e.type });
-  await deps.redis.zrem(deps.key('outbox'), ...events.map((e) => `${e.orderId}|${e.type}`)).catch(() => undefined);
+  await deps.redis.zrem(deps.key('outbox'), ...events.map((e) => memberOf(e))).catch(() => undefined);
   return events.length;
 }
 
-/** An outbox member ("<orderId>|<type>") as the transition it stands for. */
-export function outboxItem(member: string): { orderId: string; type: OrderEventType } {
+/** An outbox member ("<orderId>|<type>" or "<orderId>|order.refunded#<n>") as the transition it stands for. */
+export function outboxItem(member: string): Transition {
   const i = member.lastIndexOf('|');
-  return { orderId: member.slice(0, i), type: member.slice(i + 1) as OrderEventType };
+  const [type, n] = member.slice(i + 1).split('#');
+  return { orderId: member.slice(0, i), type: type as OrderEventType, ...(n ? { refundNo: Number(n) } : {}) };
 }
 
 /** Whether a transition's event is still waiting in the outbox for Kafka's acknowledgement. */
-export async function isUnacknowledged(deps: Deps, orderId: string, type: OrderEventType): Promise<boolean> {
-  return (await deps.redis.zscore(deps.key('outbox'), `${orderId}|${type}`)) !== null;
+export async function isUnacknowledged(deps: Deps, orderId: string, type: OrderEventType, refundNo?: number): Promise<boolean> {
+  return (await deps.redis.zscore(deps.key('outbox'), memberOf({ orderId, type, refundNo }))) !== null;
 }

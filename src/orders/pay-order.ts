@@ -12,7 +12,7 @@ export interface PaymentNotice { orderId: string; paymentId: string; amountFen: 
  * refused) and publishes order.paid. A repeated notice re-publishes the same event id if Kafka has not yet
  * acknowledged it, so the provider's retries converge; the answer is 2xx only once Kafka has the event.
  */
-export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' }> {
+export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' | 'partially_refunded' }> {
   const reply = await orderScripts(deps.redis).lgPayOrder(
     deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
@@ -39,5 +39,5 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
     // the payment stands in Redis and the outbox keeps its event; the provider's retry republishes it
     throw new DomainError('UNAVAILABLE', 'payment recorded but not yet confirmed; please retry', undefined, 1);
   }
-  return { orderId: notice.orderId, status: detail === 'refunded' ? 'refunded' : 'paid' };
+  return { orderId: notice.orderId, status: detail === 'refunded' || detail === 'partially_refunded' ? detail : 'paid' };
 }

@@ -5,7 +5,7 @@ import { idemKeyHash } from './place-order';
 import { outboxItem, publishTransitions } from './orders.store';
 import { unlinkMatching } from '../infra/redis';
 
-const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded';
+const holdsStock = (status: string) => status === 'reserved' || status === 'paid' || status === 'refunded' || status === 'partially_refunded';
 
 /** Waits until the projection group has consumed the whole order-event log (its committed offsets reach the end). */
 export async function waitForProjection(deps: Deps, timeoutMs = 120_000): Promise<void> {
@@ -67,7 +67,7 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
   const idemTtlMs = deps.config.orders.idempotencyTtlSeconds * 1000;
   for (const o of (await latestOrderStates(deps.db)).values()) {
     count++;
-    const eventType = `order.${{ reserved: 'placed', paid: 'paid', expired: 'expired', cancelled: 'cancelled', refunded: 'refunded' }[o.status]}`;
+    const eventType = `order.${{ reserved: 'placed', paid: 'paid', expired: 'expired', cancelled: 'cancelled', refunded: 'refunded', partially_refunded: 'refunded' }[o.status]}`;
     pipe.hset(k('order', o.orderId), {
       orderId: o.orderId, status: o.status, ver: o.orderVersion, viewerId: o.viewerId, nick: nicknames.get(o.viewerId) ?? '', streamId: o.streamId, productId: o.productId,
       productName: o.productName, hostId: o.hostId, charityId: o.charityId, charityName: o.charityName, quantity: o.quantity,
@@ -75,9 +75,15 @@ export async function rebuildOrderState(deps: Deps): Promise<{ orders: number; p
       expMs: Date.parse(o.expiresAt), idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
       ...(o.paidAt ? { paidAt: o.paidAt, paymentId: o.paymentId ?? '' } : {}),
       [`eid:${eventType}`]: o.lastEventId, [`at:${eventType}`]: o.updatedAt.toISOString(),
+      // the latest numbered refund, so later refunds continue its count and a re-publish rebuilds its event
+      ...(o.refundNo ? {
+        refundedQty: o.refundedQuantity ?? o.quantity, restockedQty: o.restockedQuantity ?? 0, refunds: o.refundNo,
+        [`rf:${o.refundNo}`]: `${o.refundQuantity}|${o.refundedQuantity}|${o.lastEventId}|${o.updatedAt.toISOString()}|${o.restockedQuantity ?? 0}|${o.refundId ?? ''}`,
+      } : {}),
     });
     if (holdsStock(o.status)) {
-      sold.set(o.productId, (sold.get(o.productId) ?? 0) + o.quantity);
+      // refunded units that went back to stock are on sale again
+      sold.set(o.productId, (sold.get(o.productId) ?? 0) + o.quantity - (o.restockedQuantity ?? 0));
       const b = k('bought', o.productId, o.viewerId);
       bought.set(b, (bought.get(b) ?? 0) + o.quantity);
     }

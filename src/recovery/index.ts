@@ -32,7 +32,7 @@ function watch(deps: Deps): Promise<Stoppable> {
 }
 
 /** Paths that change order state in Redis: refused with 503 while it is rebuilt, so nothing acts on a half-built state. */
-const guarded = ['/api/v1/orders', '/api/v1/payments/notify', '/api/v1/orders/:id/refund'];
+const guarded = ['/api/v1/orders', '/api/v1/payments/notify', '/api/v1/orders/:id/refund', '/api/v1/payments/wechatpay/:mchid/notify', '/api/v1/payments/alipay/:appId/notify', '/api/v1/reconciliations'];
 
 export const recoverySlice: Slice = {
   name: 'recovery',

@@ -5,7 +5,7 @@ import { getOrder } from '../orders';
 import { mulFen } from '../money';
 import { BLOCK_SIZE } from './merkle';
 import { loadChain } from './load-chain';
-import type { DonationStatus, Receipt } from './receipt.verify';
+import { donationStatusOf, type Receipt } from './receipt.verify';
 
 export const LATEST_ENTRIES = 20;
 
@@ -31,7 +31,7 @@ export async function getReceipt(deps: Deps, orderId: string): Promise<Receipt> 
   const chain = await loadChain(deps, order.charityId, { orderId });
   const entries = chain.orderEntries.map((entry) => ({ entry, proof: chain.proof(entry.seq) }));
   const alloc = entries.find((e) => e.entry.kind === 'allocation');
-  const status: DonationStatus = entries.some((e) => e.entry.kind === 'reversal') ? 'reversed' : alloc ? 'allocated' : 'pending';
+  const status = donationStatusOf(entries.map((e) => e.entry));
   return {
     orderId, charityId: order.charityId, charityName: order.charityName,
     amountFen: mulFen(order.pledgePerUnitFen, order.quantity), status, orderStatus: order.status,

@@ -5,7 +5,15 @@ import { verifyAuditPath } from './merkle';
 /** Proof that an entry is leaf seq−1 of the Merkle tree over the charity's first treeSize entry hashes. */
 export interface InclusionProof { leafIndex: number; treeSize: number; path: string[] }
 
-export type DonationStatus = 'pending' | 'allocated' | 'reversed';
+export type DonationStatus = 'pending' | 'allocated' | 'partially_reversed' | 'reversed';
+
+/** Where an order's donation stands by its entries: a reversal that leaves units of the order allocated is partial. */
+export function donationStatusOf(entries: Pick<LedgerEntry, 'kind' | 'amountFen'>[]): DonationStatus {
+  const has = (k: string) => entries.some((e) => e.kind === k);
+  const left = entries.filter((e) => e.kind === 'allocation' || e.kind === 'reversal').reduce((n, e) => n + e.amountFen, 0);
+  if (has('reversal')) return has('allocation') && left > 0 ? 'partially_reversed' : 'reversed';
+  return has('allocation') ? 'allocated' : 'pending';
+}
 
 /** What a buyer gets for an order: the entries it produced, each with its proof, and the head they were proven against. */
 export interface Receipt {
@@ -45,8 +53,7 @@ export function verifyReceipt(receipt: Receipt, head: PublicHead): { ok: boolean
     if (proof.leafIndex !== entry.seq - 1 || proof.treeSize !== head.headSeq) problems.push(`${name}: the proof is for another position or tree`);
     else if (!verifyAuditPath(entry.hash, proof.leafIndex, proof.treeSize, proof.path, head.merkleRoot)) problems.push(`${name}: not in the published tree ${head.merkleRoot}`);
   }
-  const kinds = new Set(receipt.entries.map((e) => e.entry.kind));
-  const expected: DonationStatus = kinds.has('reversal') ? 'reversed' : kinds.has('allocation') ? 'allocated' : 'pending';
+  const expected = donationStatusOf(receipt.entries.map((e) => e.entry));
   if (receipt.status !== expected) problems.push(`status says ${receipt.status}, the entries say ${expected}`);
   const alloc = receipt.entries.find((e) => e.entry.kind === 'allocation')?.entry;
   if (alloc && (alloc.amountFen !== receipt.amountFen || alloc.seq !== receipt.entrySeq || alloc.hash !== receipt.entryHash)) {

@@ -40,7 +40,7 @@ export const ChainLine = z.object({
   streamId: Id, productId: Id, hostId: Id, eventId: z.string(), matchId: z.string().nullable(), at: IsoTime, prevHash: Hash, hash: Hash,
 }).openapi('ChainEntry');
 export const ReceiptBody = z.object({
-  orderId: Id, charityId: Id, charityName: z.string(), amountFen: Fen, status: z.enum(['pending', 'allocated', 'reversed']), orderStatus: z.string(),
+  orderId: Id, charityId: Id, charityName: z.string(), amountFen: Fen, status: z.enum(['pending', 'allocated', 'partially_reversed', 'reversed']), orderStatus: z.string(),
   entrySeq: z.number().int().nullable(), entryHash: Hash.nullable(), proof: Proof.nullable(),
   entries: z.array(z.object({ entry: ChainLine, proof: Proof })),
   head: z.object({ seq: z.number().int(), hash: Hash, merkleRoot: Hash }),

@@ -4,6 +4,7 @@ import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
 import { call, rng } from '../../scripts/chaos/http-client';
 import { Sale } from '../../scripts/chaos/sale';
 import { usccCheckChar } from '../../src/catalog/uscc';
+import { rsaPair, apiV3Key } from '../helpers/providers';
 
 /** Who calls: anonymous, then each role, and a second principal of each role that owns nothing here. */
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
@@ -14,6 +15,7 @@ interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: u
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
 const key = () => ({ 'idempotency-key': randomBytes(8).toString('hex') });
+const platformKey = rsaPair().publicKeyPem;
 
 // The matrix: one row per route, one expected status per principal, in the order of `who`:
 //            none  viewer oViewer host  oHost charity oCharity operator
@@ -42,6 +44,13 @@ const rows: Row[] = [
   { route: 'GET /api/v1/charities/{id}/chain', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/chain` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'POST /api/v1/matches', req: (c) => ({ path: '/api/v1/matches', body: { sponsorName: '赞助商', streamId: c.streamId, charityId: c.charityId, ratioPercent: 100, capFen: 1000 } }), expect: [401, 403, 403, 403, 403, 403, 403, 201] },
   { route: 'GET /api/v1/matches/{id}', req: (c) => ({ path: `/api/v1/matches/${c.matchId}` }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'PUT /api/v1/hosts/{id}/merchants/wechatpay', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/merchants/wechatpay`, body: { mchid: '1900000001', appid: 'wx1', apiV3Key: apiV3Key(), platformKeys: [{ serial: 'PUB_KEY_ID_1', publicKeyPem: platformKey }] } }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  { route: 'PUT /api/v1/hosts/{id}/merchants/alipay', req: (c) => ({ path: `/api/v1/hosts/${c.hostId}/merchants/alipay`, body: { appId: '2021000117600000', sellerId: '2088102177000000', alipayPublicKeyPem: platformKey } }), expect: [401, 403, 403, 403, 403, 403, 403, 200] },
+  // provider notifications are public: only the provider's signature counts, never a bearer token
+  { route: 'POST /api/v1/payments/wechatpay/{mchid}/notify', req: () => ({ path: '/api/v1/payments/wechatpay/1900000001/notify', body: { id: 'EV-1' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
+  { route: 'POST /api/v1/payments/alipay/{appId}/notify', req: () => ({ path: '/api/v1/payments/alipay/2021000117600000/notify', body: { sign: 'x' } }), expect: [400, 400, 400, 400, 400, 400, 400, 400] },
+  // the operator passes; an empty bill is then refused as such
+  { route: 'POST /api/v1/reconciliations', req: () => ({ path: '/api/v1/reconciliations?provider=wechatpay' }), expect: [401, 403, 403, 403, 403, 403, 403, 422] },
   { route: 'GET /api/v1/streams/{id}/totals', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/totals` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/charities/{id}', req: (c) => ({ path: `/api/v1/public/charities/${c.charityId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   // the consoles' read routes (src/console): another host's lists answer 404, as its streams do
@@ -60,7 +69,7 @@ describe('access matrix: every route × every principal', () => {
   let ctx: Ctx;
 
   beforeAll(async () => {
-    svc = await startService('all', { LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000' });
+    svc = await startService('all', { LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000', LIVEGIVE_SECRETS_KEY: randomBytes(32).toString('hex') });
     const sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(3), payRatio: 1, refundRatio: 0 });
     const s = await sale.prepare({ charities: 2, products: 1, stock: 100, viewers: 2 });
     const other = await sale.prepare({ charities: 1, products: 1, stock: 1, viewers: 0 });

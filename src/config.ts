@@ -7,6 +7,7 @@ const envSchema = z.object({
   KAFKA_BROKERS: z.string().min(1).default('127.0.0.1:9092'),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default('mongodb://127.0.0.1:27017/livegive'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: z.string().regex(/^$|^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, 'host:port,host:port,… of the cluster\'s nodes').default(''),
   LIVEGIVE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   LIVEGIVE_PAYMENT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   LIVEGIVE_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/, 'lower-case letters, digits and _ only').default(''),
@@ -31,6 +32,7 @@ const envSchema = z.object({
   LIVEGIVE_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   LIVEGIVE_WS_MAX_PER_IP: z.coerce.number().int().min(1).default(100),
   LIVEGIVE_FEED_INTERVAL_MS: z.coerce.number().int().min(20).max(5000).default(100),
+  LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: z.coerce.number().int().min(1).max(1000).default(5),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -39,10 +41,10 @@ export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean };
   readonly kafka: { brokers: string[]; partitions: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
-  readonly redis: { url: string; prefix: string };
+  readonly redis: { url: string; prefix: string; clusterNodes: string[] };
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
-  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
+  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number; maxOpenPerViewer: number };
   readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   readonly logLevel: Env['LIVEGIVE_LOG_LEVEL'];
@@ -79,7 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       groupPrefix: `${pre}livegive`,
     },
     mongo: { url: mongoUrl },
-    redis: { url: e.REDIS_URL, prefix: ns ? `lg:${ns}:` : 'lg:' },
+    redis: { url: e.REDIS_URL, prefix: ns ? `lg:${ns}:` : 'lg:', clusterNodes: e.REDIS_CLUSTER_NODES ? e.REDIS_CLUSTER_NODES.split(',') : [] },
     namespace: ns,
     auth: { adminToken: e.LIVEGIVE_ADMIN_TOKEN, paymentSecret: e.LIVEGIVE_PAYMENT_SECRET, paymentToleranceSeconds: e.LIVEGIVE_PAYMENT_TOLERANCE_SECONDS },
     orders: {
@@ -90,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: e.LIVEGIVE_SWEEP_INTERVAL_MS,
       republishAfterMs: e.LIVEGIVE_REPUBLISH_AFTER_MS,
       rebuildGraceMs: e.LIVEGIVE_REBUILD_GRACE_MS,
+      maxOpenPerViewer: e.LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER,
     },
     rateLimits: {
       enabled: e.LIVEGIVE_RATE_LIMITS === 'on',

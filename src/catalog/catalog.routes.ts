@@ -32,7 +32,7 @@ export function catalogRoutes(api: Api, deps: Deps): void {
     async ({ body }) => {
       const doc = { _id: newId('v'), nickname: body.nickname, createdAt: new Date() };
       await repo().viewers.insertOne(doc);
-      await deps.redis.set(deps.key('viewer', doc._id), doc.nickname).catch(() => undefined);
+      await repo().cacheViewer(doc._id, doc.nickname).catch(() => undefined);
       return { status: 201, body: { id: doc._id, nickname: doc.nickname, token: await deps.tokens.issue('viewer', doc._id) } };
     });
 

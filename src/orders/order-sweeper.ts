@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import { releaseReservation } from './release-order';
 import { outboxItem, publishTransitions } from './orders.store';
+import { allShards, shardKeys } from '../infra/shards';
 
 /**
  * Background loop of the api role: expires reservations that are due (their stock returns) and
@@ -23,14 +24,19 @@ export async function startOrderSweeper(deps: Deps): Promise<Stoppable> {
   return { stop: async () => { running = false; if (timer) clearTimeout(timer); } };
 }
 
+/** One pass over every shard's expiry index and outbox (each shard is one slot; their reads go out together). */
 export async function sweepOnce(deps: Deps, batch = 500): Promise<{ expired: number; republished: number }> {
   const now = Date.now();
   let expired = 0;
-  const due = await deps.redis.zrangebyscore(deps.key('expiring'), '-inf', now, 'LIMIT', 0, batch);
-  for (const orderId of due) if (await releaseReservation(deps, orderId, 'expired')) expired++;
-  const stale = await deps.redis.zrangebyscore(deps.key('outbox'), '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch);
-  const items = stale.map(outboxItem);
-  const republished = items.length ? await publishTransitions(deps, items) : 0;
+  let republished = 0;
+  const shards = allShards().map((s) => shardKeys(deps.config.redis.prefix, s));
+  const [due, stale] = await Promise.all([
+    Promise.all(shards.map((k) => deps.redis.zrangebyscore(k.expiring, '-inf', now, 'LIMIT', 0, batch))),
+    Promise.all(shards.map((k) => deps.redis.zrangebyscore(k.outbox, '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch))),
+  ]);
+  for (const orderId of due.flat()) if (await releaseReservation(deps, orderId, 'expired')) expired++;
+  const items = stale.flat().map(outboxItem);
+  for (let i = 0; i < items.length; i += batch) republished += await publishTransitions(deps, items.slice(i, i + batch));
   if (republished) deps.logger.info({ republished }, 're-published unacknowledged order events');
   return { expired, republished };
 }

@@ -25,4 +25,5 @@ export const PaymentNotifyBody = z.object({
 export const PaymentHeaders = z.object({ 'livegive-signature': z.string().max(300).optional().openapi({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }) });
 export const PaymentAnswer = z.object({ orderId: z.string(), status: z.enum(['paid', 'refunded']) }).openapi('PaymentAnswer');
 export const RefundAnswer = z.object({ id: z.string(), status: z.literal('refunded') }).openapi('RefundAnswer');
+export const CancelAnswer = z.object({ id: z.string(), status: z.literal('cancelled') }).openapi('CancelAnswer');
 export const OrderIdParams = z.object({ id: Id });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
-import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions } from './orders.store';
+import { unclaimOrder } from './release-order';
 
 export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number }
 
@@ -11,8 +12,11 @@ export interface PaymentNotice { orderId: string; paymentId: string; amountFen: 
  * acknowledged it, so the provider's retries converge; the answer is 2xx only once Kafka has the event.
  */
 export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' }> {
+  const k = orderKeys(deps, notice.orderId);
+  if (!k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgPayOrder(
-    deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(notice.orderId), k.expiring, k.outbox,
+    notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
   const [outcome, detail] = reply;
   switch (outcome) {
@@ -24,6 +28,8 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
     default: throw new DomainError('INTERNAL', 'unexpected payment script answer');
   }
   const order = orderOfReply(reply);
+  // a paid order no longer counts against its viewer's unpaid orders (lost, it ends at the order's expiry)
+  if (outcome === 'OK') await unclaimOrder(deps, order.viewerId, order.orderId, '', false).catch(() => undefined);
   try {
     // a repeat publishes again only while Kafka has not acknowledged the event (it is still in the outbox)
     if (outcome === 'OK' || (await isUnacknowledged(deps, notice.orderId, 'order.paid'))) {

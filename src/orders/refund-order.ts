@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../infra/auth';
 import { DomainError } from '../infra/errors';
-import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions, readOrder } from './orders.store';
 
 /** Refunds a paid order (its host or the operator) within the refund window; twice gives the same answer. */
 export async function refundOrder(deps: Deps, principal: Principal, orderId: string): Promise<{ id: string; status: 'refunded' }> {
@@ -11,8 +11,9 @@ export async function refundOrder(deps: Deps, principal: Principal, orderId: str
   if (o.status === 'paid' && o.paidAt && Date.parse(o.paidAt) + deps.config.orders.refundWindowSeconds * 1000 < Date.now()) {
     throw new DomainError('ORDER_NOT_REFUNDABLE', 'the refund window has closed');
   }
+  const k = orderKeys(deps, orderId)!;
   const reply = await orderScripts(deps.redis).lgRefundOrder(
-    deps.config.redis.prefix, orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(orderId), k.outbox, orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
   const [outcome, detail] = reply;
   if (outcome === 'ORDER_NOT_REFUNDABLE') throw new DomainError('ORDER_NOT_REFUNDABLE', `only a paid order can be refunded (this one is ${detail})`);

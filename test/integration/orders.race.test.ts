@@ -11,7 +11,7 @@ import { boughtKey, countInShards, stockKey } from '../helpers/hot-keys';
 
 describe('orders under concurrency', () => {
   let svc: TestService;
-  beforeAll(async () => { svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '3', LIVEGIVE_SWEEP_INTERVAL_MS: '300' }); });
+  beforeAll(async () => { svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '3', LIVEGIVE_SWEEP_INTERVAL_MS: '300', LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '100' }); });
   afterAll(async () => { await svc?.stop(); });
 
   it('when 400 viewers send 2,000 orders at once for 100 units, then exactly 100 are reserved, nobody passes the limit, and expiry gives them back', async () => {

@@ -3,7 +3,7 @@ import { startService, TestService, bearer } from '../helpers/app';
 import { seedWorld, newViewer, World } from '../helpers/fixtures';
 import { order, pay, newKey } from '../helpers/orders';
 import { waitFor } from '../helpers/env';
-import { productKeys, stockKey, boughtKey, countInShards } from '../helpers/hot-keys';
+import { productKeys, stockKey, boughtKey } from '../helpers/hot-keys';
 import { describeCluster, clusterNodes, masterAddress } from '../helpers/redis-cluster';
 import { isCluster } from '../../src/infra/redis';
 
@@ -24,6 +24,14 @@ describeCluster('orders on a Redis Cluster', () => {
     }
   });
   afterAll(async () => { await svc?.stop(); });
+
+  /** A fresh product (in a world of its own) whose shard the given master serves. */
+  async function worldOn(master: string): Promise<World> {
+    for (;;) {
+      const w = await seedWorld(svc.url, { stock: 20, buyerLimit: 2 });
+      if ((await masterAddress(svc.deps, stockKey(svc.deps, w.product.id))) === master) return w;
+    }
+  }
 
   it('runs on a cluster client, with products on all three masters', () => {
     expect(isCluster(svc.deps.redis)).toBe(true);
@@ -52,12 +60,7 @@ describeCluster('orders on a Redis Cluster', () => {
   });
 
   it('when an Idempotency-Key is replayed, then the same order comes back; reused for a product on another master, it is refused', async () => {
-    const [a, b] = await Promise.all([...byMaster.keys()].slice(0, 2).map(async (m) => {
-      for (;;) {
-        const w = await seedWorld(svc.url, { stock: 20, buyerLimit: 2 });
-        if ((await masterAddress(svc.deps, stockKey(svc.deps, w.product.id))) === m) return w;
-      }
-    }));
+    const [a, b] = await Promise.all([...byMaster.keys()].slice(0, 2).map(worldOn));
     const v = await newViewer(svc.url);
     const key = newKey();
     const first = await order(svc.url, v.token, { streamId: a.stream.id, productId: a.product.id, quantity: 1 }, key).expect(201);
@@ -71,23 +74,18 @@ describeCluster('orders on a Redis Cluster', () => {
   it('when payments race the expiry sweeper on three masters, then each order ends paid or expired, never both, and stock counts only the paid', async () => {
     // a second API instance with a 3 s payment window places these orders; both sweep every shard
     const short = await startService('api', { LIVEGIVE_ORDER_TTL_SECONDS: '3' }, svc.env);
-    const sale: World[] = [];
-    for (const m of byMaster.keys()) {
-      for (;;) {
-        const w = await seedWorld(svc.url, { stock: 20, buyerLimit: 2 });
-        if ((await masterAddress(svc.deps, stockKey(svc.deps, w.product.id))) === m) { sale.push(w); break; }
-      }
-    }
+    const sale = await Promise.all([...byMaster.keys()].map(worldOn));
     const viewers = await Promise.all(Array.from({ length: 10 }, () => newViewer(svc.url)));
     const placed = (await Promise.all(viewers.flatMap((v) => sale.map((w) => order(short.url, v.token, { streamId: w.stream.id, productId: w.product.id, quantity: 1 }).expect(201)))))
       .map((r) => r.body as { id: string; totalFen: number; productId: string });
     await new Promise((r) => setTimeout(r, 2900));
     const paid = await Promise.all(placed.map((o) => pay(svc.url, { orderId: o.id, paymentId: `p_${o.id}`, amountFen: o.totalFen, status: 'succeeded' })));
     expect(paid.every((r) => r.status === 200 || (r.status === 409 && r.body.error.code === 'ORDER_NOT_PAYABLE'))).toBe(true);
-    await waitFor(async () => (await countInShards(svc.deps, 'expiring')) === 0, 'every order settled', 20000, 200);
+    const statusOf = (o: { id: string; productId: string }) => svc.deps.redis.hget(productKeys(svc.deps, o.productId).order(o.id), 'status');
+    await waitFor(async () => (await Promise.all(placed.map(statusOf))).every((s) => s !== 'reserved'), 'every order settled', 20000, 200);
     for (const w of sale) {
       const mine = placed.filter((o) => o.productId === w.product.id);
-      const statuses = await Promise.all(mine.map((o) => svc.deps.redis.hget(productKeys(svc.deps, w.product.id).order(o.id), 'status')));
+      const statuses = await Promise.all(mine.map(statusOf));
       expect(statuses.every((s) => s === 'paid' || s === 'expired')).toBe(true);
       const paidHere = statuses.filter((s) => s === 'paid').length;
       expect(paidHere).toBe(mine.filter((o) => paid[placed.indexOf(o)].status === 200).length);
@@ -97,7 +95,8 @@ describeCluster('orders on a Redis Cluster', () => {
   });
 
   it('when a paid order on each master is refunded, then it answers refunded, twice the same, and its donation is reversed', async () => {
-    for (const w of byMaster.values()) {
+    for (const m of byMaster.keys()) {
+      const w = await worldOn(m);
       const v = await newViewer(svc.url);
       const o = (await order(svc.url, v.token, { streamId: w.stream.id, productId: w.product.id, quantity: 1 }).expect(201)).body;
       await pay(svc.url, { orderId: o.id, paymentId: `pr_${o.id}`, amountFen: o.totalFen, status: 'succeeded' }).expect(200);

@@ -39,6 +39,9 @@ export class DomainError extends Error {
   }
 }
 
+/** A store that is away or moving (a Redis failover, a refused connection): the client should retry, not see a 500. */
+const TRANSIENT = /Too many Cluster redirections|Connection is closed|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|ECONNREFUSED|MaxRetriesPerRequest|LOADING/;
+
 export const notFoundRoute: RequestHandler = (req, _res, next) => next(new DomainError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
 
 /** Known errors keep their code; anything else is a 500 with the request id and nothing internal. */
@@ -50,7 +53,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.too.large') e = new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large');
     else if (err?.type === 'entity.parse.failed') e = new DomainError('BAD_REQUEST', 'request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new DomainError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
-    else {
+    else if (err instanceof Error && (TRANSIENT.test(err.message) || TRANSIENT.test(err.name))) {
+      logger.warn({ err: err.message, requestId, path: req.path }, 'a store is unavailable; answered 503');
+      e = new DomainError('UNAVAILABLE', 'temporarily unavailable; please retry', undefined, 1);
+    } else {
       logger.error({ err, requestId, path: req.path }, 'unhandled error');
       e = new DomainError('INTERNAL', `internal error (request ${requestId})`);
     }

@@ -39,6 +39,8 @@ export function shardKeys(prefix: string, shard: number) {
     sentinel: k('recovery', 'sentinel'),
     expiring: k('expiring'),
     outbox: k('outbox'),
+    /** units held by the shard's unpaid orders (a gauge: stock a hoarder could be sitting on) */
+    held: k('held'),
     order: (orderId: string) => k('order', orderId),
     product: (productId: string) => k('product', productId),
     stock: (productId: string) => k('stock', productId),

@@ -24,17 +24,29 @@ export async function startOrderSweeper(deps: Deps): Promise<Stoppable> {
   return { stop: async () => { running = false; if (timer) clearTimeout(timer); } };
 }
 
+/** The held-units gauge costs a read per shard: refreshed every few seconds, not every tick. */
+const HELD_EVERY_MS = 5000;
+const heldReadAt = new WeakMap<Deps, number>();
+
 /** One pass over every shard's expiry index and outbox (each shard is one slot; their reads go out together). */
-export async function sweepOnce(deps: Deps, batch = 500): Promise<{ expired: number; republished: number }> {
+export async function sweepOnce(deps: Deps, batch = 500, opts: { readHeld?: boolean } = {}): Promise<{ expired: number; republished: number }> {
   const now = Date.now();
   let expired = 0;
   let republished = 0;
   const shards = allShards().map((s) => shardKeys(deps.config.redis.prefix, s));
+  // a shard whose master is away (a failover under way) is skipped this tick, not the whole sweep
+  const each = (read: (k: (typeof shards)[number]) => Promise<string[]>) =>
+    Promise.allSettled(shards.map(read)).then((rs) => rs.map((r) => (r.status === 'fulfilled' ? r.value : [])));
   const [due, stale] = await Promise.all([
-    Promise.all(shards.map((k) => deps.redis.zrangebyscore(k.expiring, '-inf', now, 'LIMIT', 0, batch))),
-    Promise.all(shards.map((k) => deps.redis.zrangebyscore(k.outbox, '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch))),
+    each((k) => deps.redis.zrangebyscore(k.expiring, '-inf', now, 'LIMIT', 0, batch)),
+    each((k) => deps.redis.zrangebyscore(k.outbox, '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch)),
   ]);
-  for (const orderId of due.flat()) if (await releaseReservation(deps, orderId, 'expired')) expired++;
+  if (opts.readHeld || now - (heldReadAt.get(deps) ?? 0) >= HELD_EVERY_MS) {
+    heldReadAt.set(deps, now);
+    const held = await each(async (k) => [(await deps.redis.get(k.held)) ?? '0']);
+    deps.metrics.unitsHeldUnpaid.set(held.flat().reduce((n, v) => n + Number(v), 0));
+  }
+  for (const orderId of due.flat()) if (await releaseReservation(deps, orderId, 'expired').catch(() => false)) expired++;
   const items = stale.flat().map(outboxItem);
   for (let i = 0; i < items.length; i += batch) republished += await publishTransitions(deps, items.slice(i, i + batch));
   if (republished) deps.logger.info({ republished }, 're-published unacknowledged order events');

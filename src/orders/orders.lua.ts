@@ -66,7 +66,7 @@ return 1
 /**
  * The product's step: stream live, product pinned, per-buyer limit, stock, then the order with its pledge
  * snapshot, its expiry and its outbox entry. An order id already there answers EXISTS (a replay took over).
- * KEYS: sentinel, stream, pins, product, bought, stock, order, expiring, outbox.
+ * KEYS: sentinel, stream, pins, product, bought, stock, order, expiring, outbox, held (units of the shard's unpaid orders).
  * ARGV: viewerId, streamId, productId, quantity, bodyHash, orderId, createdMs, ttlMs, eventId, createdIso, expiresIso, idempotencyKey, nick
  */
 export const placeOrderLua = `${common}
@@ -84,6 +84,7 @@ local left = tonumber(redis.call('GET', KEYS[6]) or '0')
 if left < qty then return {'OUT_OF_STOCK', tostring(left)} end
 redis.call('DECRBY', KEYS[6], qty)
 redis.call('INCRBY', KEYS[5], qty)
+redis.call('INCRBY', KEYS[10], qty)
 local expMs = tonumber(ARGV[7]) + tonumber(ARGV[8])
 redis.call('HSET', KEYS[7],
   'orderId', ARGV[6], 'status', 'reserved', 'ver', '1', 'viewerId', viewerId, 'nick', ARGV[13], 'streamId', streamId,
@@ -95,7 +96,7 @@ redis.call('ZADD', KEYS[9], ARGV[7], ARGV[6] .. '|order.placed')
 return withOrder({'OK', ARGV[6]}, KEYS[7])
 `;
 
-/** KEYS: sentinel, order, expiring, outbox. ARGV: orderId, amountFen, paymentId, eventId, occurredIso */
+/** KEYS: sentinel, order, expiring, outbox, held. ARGV: orderId, amountFen, paymentId, eventId, occurredIso */
 export const payOrderLua = `${common}
 if not whole() then return {'UNAVAILABLE'} end
 local o = redis.call('HMGET', KEYS[2], 'status', 'quantity', 'unitPriceFen', 'expMs')
@@ -105,13 +106,14 @@ if o[1] == 'paid' or o[1] == 'refunded' then return withOrder({'ALREADY', o[1]},
 if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
 if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
 redis.call('HSET', KEYS[2], 'status', 'paid', 'ver', '2', 'paymentId', ARGV[3], 'paidAt', ARGV[5], 'eid:order.paid', ARGV[4], 'at:order.paid', ARGV[5])
+redis.call('DECRBY', KEYS[5], tonumber(o[2]))
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], nowMs(), ARGV[1] .. '|order.paid')
 return withOrder({'OK', 'paid'}, KEYS[2])
 `;
 
 /**
- * Ends a reservation and gives its stock back. KEYS: sentinel, order, expiring, outbox, stock, bought (of the
+ * Ends a reservation and gives its stock back. KEYS: sentinel, order, expiring, outbox, stock, bought, held (stock, bought of the
  * order's product and viewer, read before the call; they never change). ARGV: orderId, eventId, occurredIso,
  * kind ('expired': only once the order is due; 'cancelled'), productId, viewerId, reason ('unpublished': its
  * order.placed never reached Kafka and is dropped from the outbox; 'viewer': its buyer cancelled it)
@@ -127,6 +129,7 @@ local typ = 'order.' .. kind
 redis.call('HSET', KEYS[2], 'status', kind, 'ver', '2', 'eid:' .. typ, ARGV[2], 'at:' .. typ, ARGV[3], 'reason', ARGV[7])
 redis.call('INCRBY', KEYS[5], tonumber(o[2]))
 redis.call('DECRBY', KEYS[6], tonumber(o[2]))
+redis.call('DECRBY', KEYS[7], tonumber(o[2]))
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[7] == 'unpublished' then redis.call('ZREM', KEYS[4], ARGV[1] .. '|order.placed') end
 redis.call('ZADD', KEYS[4], nowMs(), ARGV[1] .. '|' .. typ)

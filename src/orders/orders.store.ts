@@ -33,9 +33,9 @@ export function orderScripts(redis: Redis): Redis & OrderScripts {
   if (typeof r.lgPlaceOrder !== 'function') {
     redis.defineCommand('lgClaimOrder', { numberOfKeys: 4, lua: claimOrderLua });
     redis.defineCommand('lgUnclaimOrder', { numberOfKeys: 2, lua: unclaimOrderLua });
-    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 9, lua: placeOrderLua });
-    redis.defineCommand('lgPayOrder', { numberOfKeys: 4, lua: payOrderLua });
-    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 6, lua: releaseOrderLua });
+    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 10, lua: placeOrderLua });
+    redis.defineCommand('lgPayOrder', { numberOfKeys: 5, lua: payOrderLua });
+    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 7, lua: releaseOrderLua });
     redis.defineCommand('lgRefundOrder', { numberOfKeys: 3, lua: refundOrderLua });
   }
   return r;

@@ -15,7 +15,7 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
   const k = orderKeys(deps, notice.orderId);
   if (!k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgPayOrder(
-    k.sentinel, k.order(notice.orderId), k.expiring, k.outbox,
+    k.sentinel, k.order(notice.orderId), k.expiring, k.outbox, k.held,
     notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
   const [outcome, detail] = reply;

@@ -52,7 +52,7 @@ async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, body
   const ttlMs = deps.config.orders.ttlSeconds * 1000;
   const reply = await orderScripts(deps.redis).lgPlaceOrder(
     p.sentinel, p.stream(input.streamId), p.pins(input.streamId), p.product(input.productId), p.bought(input.productId, input.viewerId),
-    p.stock(input.productId), p.order(orderId), p.expiring, p.outbox,
+    p.stock(input.productId), p.order(orderId), p.expiring, p.outbox, p.held,
     input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs, `evt_${randomBytes(12).toString('base64url')}`,
     new Date(now).toISOString(), new Date(now + ttlMs).toISOString(), input.idempotencyKey, nick,
   );

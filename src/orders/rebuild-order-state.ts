@@ -45,7 +45,7 @@ async function flushOutbox(deps: Deps, shards: number[]): Promise<number> {
 function orderStateKey(prefix: string, shards: Set<number>): (key: string) => boolean {
   const tags = new Set([...shards].map(shardTag));
   const esc = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`^${esc}\\{([0-9a-f]{2})\\}:(order|bought|idem|open|expiring|outbox)(:|$)`);
+  const re = new RegExp(`^${esc}\\{([0-9a-f]{2})\\}:(order|bought|idem|open|expiring|outbox|held)(:|$)`);
   return (key) => { const m = re.exec(key); return !!m && tags.has(m[1]); };
 }
 
@@ -75,6 +75,7 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
   }
   const sold = new Map<string, number>();
   const bought = new Map<string, number>();
+  const held = new Map<string, number>();
   let count = 0;
   const idemTtlMs = deps.config.orders.idempotencyTtlSeconds * 1000;
   for (const o of (await latestOrderStates(deps.db)).values()) {
@@ -97,7 +98,10 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
         const b = ps.bought(o.productId, o.viewerId);
         bought.set(b, (bought.get(b) ?? 0) + o.quantity);
       }
-      if (o.status === 'reserved') await w.add(ps.expiring, (p) => p.zadd(ps.expiring, Date.parse(o.expiresAt), o.orderId));
+      if (o.status === 'reserved') {
+        await w.add(ps.expiring, (p) => p.zadd(ps.expiring, Date.parse(o.expiresAt), o.orderId));
+        held.set(ps.held, (held.get(ps.held) ?? 0) + o.quantity);
+      }
     }
     if (shards.has(vs.shard)) {
       // as before the loss: a key answers with its order, unless the order was cancelled (Kafka refused it)
@@ -107,7 +111,7 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
       if (o.status === 'reserved') await w.add(vs.open(o.viewerId), (p) => p.zadd(vs.open(o.viewerId), Date.parse(o.expiresAt), o.orderId));
     }
   }
-  for (const [key, units] of bought) await w.add(key, (p) => p.set(key, units));
+  for (const [key, units] of [...bought, ...held]) await w.add(key, (p) => p.set(key, units));
   await w.flush();
 
   let products = 0;

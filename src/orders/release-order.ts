@@ -21,7 +21,7 @@ export async function releaseOrder(deps: Deps, orderId: string, kind: 'expired' 
     return { skipped: 'missing' };
   }
   const reply = await orderScripts(deps.redis).lgReleaseOrder(
-    k.sentinel, k.order(orderId), k.expiring, k.outbox, k.stock(productId), k.bought(productId, viewerId),
+    k.sentinel, k.order(orderId), k.expiring, k.outbox, k.stock(productId), k.bought(productId, viewerId), k.held,
     orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(), kind, productId, viewerId, reason,
   );
   if (reply[0] !== 'OK') return { skipped: reply[0] === 'UNAVAILABLE' ? 'unavailable' : reply[1] };

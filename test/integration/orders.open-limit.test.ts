@@ -4,7 +4,7 @@ import { startService, TestService, bearer } from '../helpers/app';
 import { seedWorld, newViewer, World } from '../helpers/fixtures';
 import { order, pay, newKey } from '../helpers/orders';
 import { waitFor } from '../helpers/env';
-import { latestOrderState } from '../../src/orders';
+import { latestOrderState, sweepOnce } from '../../src/orders';
 import { idemKeyHash } from '../../src/orders/place-order';
 import { newOrderId, shardOf, viewerShard } from '../../src/infra/shards';
 import { stockKey } from '../helpers/hot-keys';
@@ -55,6 +55,18 @@ describe('orders: open-order cap, cancellation, idempotency across products', ()
     await waitFor(async () => (await latestOrderState(svc.deps.db, o.id))?.status === 'cancelled', 'order.cancelled in the projection', 30000, 250);
     // a cancelled order cannot be paid afterwards
     expect((await pay(svc.url, { orderId: o.id, paymentId: 'pay-after-cancel', amountFen: o.totalFen, status: 'succeeded' }).expect(409)).body.error.code).toBe('ORDER_NOT_PAYABLE');
+  });
+
+  it('when orders are held unpaid, then the held-units gauge counts their units, and a cancel or payment takes them off', async () => {
+    const held = async () => { await sweepOnce(svc.deps, 500, { readHeld: true }); return (await svc.deps.metrics.unitsHeldUnpaid.get()).values[0].value; };
+    const v = await newViewer(svc.url);
+    const before = await held();
+    const a = (await buy(v, newKey(), w, 3).expect(201)).body;
+    const b = (await buy(v, newKey(), w2, 2).expect(201)).body;
+    expect(await held()).toBe(before + 5);
+    await cancel(v.token, a.id).expect(200);
+    await pay(svc.url, { orderId: b.id, paymentId: `pay-held-${b.id}`, amountFen: b.totalFen, status: 'succeeded' }).expect(200);
+    expect(await held()).toBe(before);
   });
 
   it('when the cancel is not the viewer\'s to make or the order is paid, then it is refused and nothing changes', async () => {

@@ -46,13 +46,14 @@ async function round(profile: 'single' | 'cluster', single: PrivateRedis): Promi
     const s = await sale.prepare({ charities: 4, products: 16, stock: 1_000_000, viewers: 200, buyerLimit: 10_000 });
     let n = 0;
     let errors = 0;
+    const codes: Record<string, number> = {};
     const work = async (count: number) => {
       await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
         while (n < count) {
           const i = n++;
           const v = s.viewers[i % s.viewers.length];
           const o = await call<{ id: string; totalFen: number }>(svc.url, 'POST', '/api/v1/orders', { token: v.token, headers: { 'idempotency-key': `m-${i}-${randomBytes(4).toString('hex')}` }, body: { streamId: s.streamId, productId: s.productIds[i % s.productIds.length], quantity: 1 } });
-          if (o.status !== 201) { errors++; continue; }
+          if (o.status !== 201) { errors++; const c = `${o.status} ${(o.body as { error?: { code?: string } }).error?.code ?? ''}`; codes[c] = (codes[c] ?? 0) + 1; continue; }
           if (!(await sale.pay(o.body.id, o.body.totalFen))) errors++;
         }
       }));
@@ -72,6 +73,7 @@ async function round(profile: 'single' | 'cluster', single: PrivateRedis): Promi
     const seconds = (Date.now() - t0) / 1000;
     const svcMs = cpuMs(svc.proc!.pid!) - cpu0.svc;
     const redisMs = redisPids.reduce((a, p) => a + cpuMs(p), 0) - cpu0.redis;
+    if (errors) console.log(`${profile}: ${errors} errors ${JSON.stringify(codes)}`);
     const net = (svcMs + redisMs - (idleSvc + idleRedis) * seconds) / ORDERS;
     return { profile, orders: ORDERS, seconds, perSec: ORDERS / seconds, serviceMsPerOrder: svcMs / ORDERS, redisMsPerOrder: redisMs / ORDERS, idleServiceMsPerS: idleSvc, idleRedisMsPerS: idleRedis, netMsPerOrder: net, errors };
   } finally {

@@ -138,3 +138,27 @@ export type Keyspace = ReturnType<typeof keyspace>;
 
 /** A key under a hash tag: every key of one tag is in one slot, so one script or MULTI may touch them together. */
 export const taggedKey = (prefix: string, tag: string, ...parts: (string | number)[]) => `${prefix}{${tag}}:${parts.join(':')}`;
+
+type Pipe = ReturnType<Redis['pipeline']>;
+
+/**
+ * One read per key, sent as one pipeline per server (a master of a cluster serves many slots, and single-key
+ * commands of different slots may share a pipeline on its own connection): what a sweep of every shard costs
+ * in round trips is the number of masters, not of shards. A key whose slot moved meanwhile answers an error,
+ * returned in its place (the caller retries on its next pass).
+ */
+export async function readEach<T>(redis: Redis, keys: string[], cmd: (p: Pipe, key: string) => unknown): Promise<(T | Error)[]> {
+  const groups = new Map<Redis, number[]>();
+  for (let i = 0; i < keys.length; i++) {
+    const node = await masterOf(redis, keys[i]).catch(() => redis);
+    (groups.get(node) ?? groups.set(node, []).get(node)!).push(i);
+  }
+  const out: (T | Error)[] = new Array(keys.length);
+  await Promise.all([...groups].map(async ([node, idx]) => {
+    const p = node.pipeline();
+    for (const i of idx) cmd(p, keys[i]);
+    const res = await p.exec().catch((e: Error) => idx.map(() => [e, null] as [Error, null]));
+    idx.forEach((i, j) => { const [err, v] = res?.[j] ?? [new Error('no reply'), null]; out[i] = err ?? (v as T); });
+  }));
+  return out;
+}

@@ -3,6 +3,7 @@ import type { Stoppable } from '../app';
 import { releaseReservation } from './release-order';
 import { outboxItem, publishTransitions } from './orders.store';
 import { allShards, shardKeys } from '../infra/shards';
+import { readEach } from '../infra/redis';
 
 /**
  * Background loop of the api role: expires reservations that are due (their stock returns) and
@@ -34,16 +35,16 @@ export async function sweepOnce(deps: Deps, batch = 500, opts: { readHeld?: bool
   let expired = 0;
   let republished = 0;
   const shards = allShards().map((s) => shardKeys(deps.config.redis.prefix, s));
-  // a shard whose master is away (a failover under way) is skipped this tick, not the whole sweep
-  const each = (read: (k: (typeof shards)[number]) => Promise<string[]>) =>
-    Promise.allSettled(shards.map(read)).then((rs) => rs.map((r) => (r.status === 'fulfilled' ? r.value : [])));
+  // one pipeline per master; a shard whose master is away (a failover under way) is skipped this tick, not the whole sweep
+  const each = async (keys: string[], cmd: (p: ReturnType<Deps['redis']['pipeline']>, key: string) => unknown) =>
+    (await readEach<string[] | string | null>(deps.redis, keys, cmd)).map((v) => (v instanceof Error || v === null ? [] : Array.isArray(v) ? v : [v]));
   const [due, stale] = await Promise.all([
-    each((k) => deps.redis.zrangebyscore(k.expiring, '-inf', now, 'LIMIT', 0, batch)),
-    each((k) => deps.redis.zrangebyscore(k.outbox, '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch)),
+    each(shards.map((k) => k.expiring), (p, key) => p.zrangebyscore(key, '-inf', now, 'LIMIT', 0, batch)),
+    each(shards.map((k) => k.outbox), (p, key) => p.zrangebyscore(key, '-inf', now - deps.config.orders.republishAfterMs, 'LIMIT', 0, batch)),
   ]);
   if (opts.readHeld || now - (heldReadAt.get(deps) ?? 0) >= HELD_EVERY_MS) {
     heldReadAt.set(deps, now);
-    const held = await each(async (k) => [(await deps.redis.get(k.held)) ?? '0']);
+    const held = await each(shards.map((k) => k.held), (p, key) => p.get(key));
     deps.metrics.unitsHeldUnpaid.set(held.flat().reduce((n, v) => n + Number(v), 0));
   }
   for (const orderId of due.flat()) if (await releaseReservation(deps, orderId, 'expired').catch(() => false)) expired++;

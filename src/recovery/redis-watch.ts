@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import type { Keyspace } from '../infra/redis';
-import { isCluster, masterOf } from '../infra/redis';
+import { isCluster, masterOf, readEach } from '../infra/redis';
 import { allShards, shardKeys, SHARDS } from '../infra/shards';
 
 /** One part of the Redis state, rebuilt from MongoDB and the Kafka log, for the given shards. Steps must be idempotent. */
@@ -85,10 +85,11 @@ export class RedisWatch {
     const { redis } = this.deps;
     const prefix = this.deps.config.redis.prefix;
     const runIds = await this.runIds();
-    const sentinels = await Promise.all(allShards().map(async (s) => {
-      const raw = await redis.get(shardKeys(prefix, s).sentinel);
-      return raw ? (JSON.parse(raw) as Sentinel) : null;
-    }));
+    // one pipeline per master (64 GETs cost as many round trips as there are masters)
+    const raws = await readEach<string | null>(redis, allShards().map((s) => shardKeys(prefix, s).sentinel), (p, key) => p.get(key));
+    const failed = raws.find((r): r is Error => r instanceof Error);
+    if (failed) throw failed;
+    const sentinels = raws.map((raw) => (typeof raw === 'string' ? (JSON.parse(raw) as Sentinel) : null));
     const lost = allShards().filter((s) => sentinels[s]?.runId !== runIds[s]);
     if (!lost.length) { this.resume(); return; }
     const marker = this.deps.db.collection<{ _id: string; at: Date }>('recovery');

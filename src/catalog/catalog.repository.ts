@@ -56,7 +56,7 @@ export class CatalogRepository {
     await Promise.all(shards.map(async (shard) => {
       const k = shardKeys(this.prefix, shard);
       const tx = this.deps.redis.multi()
-        .hset(k.stream(s._id), { status: s.status, goalFen: s.goalFen, title: s.title, hostId: s.hostId })
+        .hset(k.stream(s._id), { status: s.status, goalFen: s.goalFen, title: s.title, hostId: s.hostId, paymentWindowSeconds: s.paymentWindowSeconds ?? 0 })
         .del(k.pins(s._id));
       if (s.productIds.length) tx.sadd(k.pins(s._id), ...s.productIds);
       const res = await tx.exec();

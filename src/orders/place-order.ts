@@ -22,16 +22,17 @@ export async function placeOrder(deps: Deps, input: PlaceOrderInput): Promise<{ 
   if (deps.state.rebuilding) throw unavailable();
   const bodyHash = sha256(JSON.stringify([input.streamId, input.productId, input.quantity]));
   const orderId = newOrderId(input.productId);
+  const ttlMs = await paymentWindowMs(deps, input);
   const now = Date.now();
   const v = viewerShard(deps.config.redis.prefix, input.viewerId);
   const keyHash = idemKeyHash(input.idempotencyKey);
   const claim = await orderScripts(deps.redis).lgClaimOrder(
     v.sentinel, v.idem(input.viewerId, keyHash), v.open(input.viewerId), v.viewer(input.viewerId),
-    orderId, bodyHash, deps.config.orders.idempotencyTtlSeconds, now + deps.config.orders.ttlSeconds * 1000, deps.config.orders.maxOpenPerViewer, now,
+    orderId, bodyHash, deps.config.orders.idempotencyTtlSeconds, now + ttlMs, deps.config.orders.maxOpenPerViewer, now,
   );
   if (claim[0] === 'REPLAY') return { order: await settledReplay(deps, input, claim[1], Number(claim[2]), bodyHash), replay: true };
   if (claim[0] !== 'OK') throw refusal(deps, claim[0] as ErrorCode, claim[1]);
-  const reply = await reserve(deps, input, orderId, bodyHash, claim[1]);
+  const reply = await reserve(deps, input, orderId, bodyHash, claim[1], ttlMs);
   if (reply[0] === 'EXISTS') return { order: await settledReplay(deps, input, orderId, now, bodyHash), replay: true };
   const order = orderOfReply(reply);
   try {
@@ -46,10 +47,9 @@ export async function placeOrder(deps: Deps, input: PlaceOrderInput): Promise<{ 
 }
 
 /** The product's step under a claimed order id; a refusal frees the viewer's claim (the key may be used again). */
-async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, bodyHash: string, nick: string): Promise<string[]> {
+async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, bodyHash: string, nick: string, ttlMs: number): Promise<string[]> {
   const p = productShard(deps.config.redis.prefix, input.productId);
   const now = Date.now();
-  const ttlMs = deps.config.orders.ttlSeconds * 1000;
   const reply = await orderScripts(deps.redis).lgPlaceOrder(
     p.sentinel, p.stream(input.streamId), p.pins(input.streamId), p.product(input.productId), p.bought(input.productId, input.viewerId),
     p.stock(input.productId), p.order(orderId), p.expiring, p.outbox, p.held,
@@ -61,6 +61,22 @@ async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, body
   // that a retry of the same key takes over, and a place that ends at the order's expiry by itself)
   await unclaimOrder(deps, input.viewerId, orderId, idemKeyHash(input.idempotencyKey), true);
   throw refusal(deps, reply[0] as ErrorCode, reply[1]);
+}
+
+/** Streams' payment windows, fixed when a stream is created: read once per process from the stream's copy. */
+const windows = new Map<string, number>();
+
+/** How long the order may stay unpaid: the stream's shorter window for a flash sale, else LIVEGIVE_ORDER_TTL_SECONDS. */
+async function paymentWindowMs(deps: Deps, input: PlaceOrderInput): Promise<number> {
+  const ttlMs = deps.config.orders.ttlSeconds * 1000;
+  const key = deps.config.redis.prefix + input.streamId;
+  let s = windows.get(key);
+  if (s === undefined) {
+    const [status, win] = await deps.redis.hmget(productShard(deps.config.redis.prefix, input.productId).stream(input.streamId), 'status', 'paymentWindowSeconds');
+    s = Number(win ?? 0);
+    if (status) { if (windows.size > 100_000) windows.clear(); windows.set(key, s); }
+  }
+  return s > 0 ? Math.min(ttlMs, s * 1000) : ttlMs;
 }
 
 function unavailable() {
@@ -96,7 +112,7 @@ async function settledReplay(deps: Deps, input: PlaceOrderInput, orderId: string
       .exec()) as [[unknown, Record<string, string>], [unknown, string | null]];
     if (!h?.orderId && Date.now() - claimedMs > ORPHAN_CLAIM_MS) {
       const nick = (await deps.redis.get(viewerShard(deps.config.redis.prefix, input.viewerId).viewer(input.viewerId))) ?? '';
-      const reply = await reserve(deps, input, orderId, bodyHash, nick);
+      const reply = await reserve(deps, input, orderId, bodyHash, nick, await paymentWindowMs(deps, input));
       if (reply[0] === 'OK') { await publishTransitions(deps, [{ orderId, type: 'order.placed', order: orderOfReply(reply) }]).catch(() => undefined); }
       continue;
     }

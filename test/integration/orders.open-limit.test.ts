@@ -121,4 +121,20 @@ describe('orders: open-order cap, cancellation, idempotency across products', ()
     expect((await buy(v, key, w, 1).expect(200)).body.id).toBe(orderId);
     expect(await remaining()).toBe(left - 1);
   });
+
+  it('when a stream sets a shorter payment window, then its orders expire after it and give their stock back; a bad window is refused', async () => {
+    const streams = (body: object) => request(svc.url).post('/api/v1/streams').set(bearer(w.host.token)).send(body);
+    for (const bad of [5, 86401, 1.5, '30']) expect((await streams({ title: '秒杀', paymentWindowSeconds: bad }).expect(422)).body.error.code).toBe('VALIDATION_FAILED');
+    const st = (await streams({ title: '秒杀', paymentWindowSeconds: 10 }).expect(201)).body;
+    expect(st.paymentWindowSeconds).toBe(10);
+    await request(svc.url).put(`/api/v1/streams/${st.id}/products`).set(bearer(w.host.token)).send({ productIds: [w.product.id] }).expect(200);
+    await request(svc.url).post(`/api/v1/streams/${st.id}/start`).set(bearer(w.host.token)).expect(200);
+    const v = await newViewer(svc.url);
+    const left = await remaining();
+    const o = (await order(svc.url, v.token, { streamId: st.id, productId: w.product.id, quantity: 2 }).expect(201)).body;
+    expect(Date.parse(o.expiresAt) - Date.parse(o.createdAt)).toBe(10_000);
+    expect(await remaining()).toBe(left - 2);
+    await waitFor(async () => (await request(svc.url).get(`/api/v1/orders/${o.id}`).set(bearer(v.token))).body.status === 'expired', 'the flash-sale order to expire', 20000, 250);
+    expect(await remaining()).toBe(left);
+  });
 });

@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     ...process.env,
     LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1', LIVEGIVE_LOG_LEVEL: 'warn',
     LIVEGIVE_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString('hex')}`, LIVEGIVE_PAYMENT_SECRET: `bench-pay-${randomBytes(16).toString('hex')}`,
-    LIVEGIVE_WS_MAX_PER_IP: String(viewersN + 100),
+    LIVEGIVE_WS_MAX_PER_IP: String(viewersN + 100), LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '1000',
   };
   const config = loadConfig(env);
   const children: Child[] = [];

@@ -7,6 +7,7 @@ const envSchema = z.object({
   KAFKA_BROKERS: z.string().min(1).default('127.0.0.1:9092'),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').default('mongodb://127.0.0.1:27017/livegive'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: z.string().regex(/^$|^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, 'host:port,host:port,… of the cluster\'s nodes').default(''),
   LIVEGIVE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   LIVEGIVE_PAYMENT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   LIVEGIVE_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/, 'lower-case letters, digits and _ only').default(''),
@@ -39,6 +40,7 @@ const envSchema = z.object({
   LIVEGIVE_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // 32 bytes as 64 hex digits or base64: encrypts merchant secrets at rest (AES-256-GCM); empty = merchant accounts refused
   LIVEGIVE_SECRETS_KEY: z.string().refine((v) => v === '' || /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32), 'must be 32 bytes: 64 hex digits or 44 base64 characters').default(''),
+  LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: z.coerce.number().int().min(1).max(1000).default(5),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -47,10 +49,10 @@ export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number; opsPort?: number };
   readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
   readonly mongo: { url: string };
-  readonly redis: { url: string; prefix: string };
+  readonly redis: { url: string; prefix: string; clusterNodes: string[] };
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
-  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number };
+  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number; maxOpenPerViewer: number };
   readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number; publicReadsInFlight: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   /** the key that encrypts merchant secrets at rest, as given (hex or base64); '' when not configured */
@@ -91,7 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       groupPrefix: `${pre}livegive`,
     },
     mongo: { url: mongoUrl },
-    redis: { url: e.REDIS_URL, prefix: ns ? `lg:${ns}:` : 'lg:' },
+    redis: { url: e.REDIS_URL, prefix: ns ? `lg:${ns}:` : 'lg:', clusterNodes: e.REDIS_CLUSTER_NODES ? e.REDIS_CLUSTER_NODES.split(',') : [] },
     namespace: ns,
     auth: { adminToken: e.LIVEGIVE_ADMIN_TOKEN, paymentSecret: e.LIVEGIVE_PAYMENT_SECRET, paymentToleranceSeconds: e.LIVEGIVE_PAYMENT_TOLERANCE_SECONDS },
     orders: {
@@ -102,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: e.LIVEGIVE_SWEEP_INTERVAL_MS,
       republishAfterMs: e.LIVEGIVE_REPUBLISH_AFTER_MS,
       rebuildGraceMs: e.LIVEGIVE_REBUILD_GRACE_MS,
+      maxOpenPerViewer: e.LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER,
     },
     rateLimits: {
       enabled: e.LIVEGIVE_RATE_LIMITS === 'on',

@@ -11,7 +11,7 @@ import type { Keyspace } from './infra/redis';
 import { createLogger } from './infra/logger';
 import { createMetrics } from './infra/metrics';
 import { createKafka, ensureTopics, BatchingProducer as Producer } from './infra/kafka';
-import { createRedis, keyspace } from './infra/redis';
+import { createRedisClient, keyspace } from './infra/redis';
 import { connectMongo, syncIndexes } from './infra/mongo';
 import { timeScripts } from './infra/script-timing';
 import { TokenStore as Tokens } from './infra/auth';
@@ -36,7 +36,7 @@ export interface Deps {
 export async function createDeps(config: Config, opts: { logger?: Logger; clientId?: string; registerModels?: (conn: Connection) => void } = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const redis = createRedis(config.redis.url, logger);
+  const redis = createRedisClient(config.redis, logger);
   const mongo = await connectMongo(config.mongo.url, logger);
   opts.registerModels?.(mongo);
   await syncIndexes(mongo);

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { placeOrderLua } from '../../src/orders';
 import { unlinkMatching } from '../../src/infra/redis';
+import { shardKeys } from '../../src/infra/shards';
 import { BenchClient, now } from './http';
 import { runOpenLoop, scheduleFor } from './schedule';
 import { summarize, Summary } from './stats';
@@ -34,15 +35,16 @@ export async function httpOpenLoop(client: BenchClient, path: string, body: unkn
  */
 export async function redisReservationOps(redisUrl: string, prefix: string, durationS: number, concurrency = 64): Promise<{ opsPerSec: number; ops: number; latency: Summary; errors: number }> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 }) as Redis & { lgPlaceOrder(...args: (string | number)[]): Promise<string[]> };
-  redis.defineCommand('lgPlaceOrder', { numberOfKeys: 0, lua: placeOrderLua });
+  redis.defineCommand('lgPlaceOrder', { numberOfKeys: 10, lua: placeOrderLua });
   const P = `${prefix}rb:`;
+  const k = shardKeys(P, 0);
   try {
-    await redis.hset(`${P}stream:s1`, 'status', 'live');
-    await redis.sadd(`${P}stream:s1:pins`, 'p1');
-    await redis.hset(`${P}product:p1`, { priceFen: '2990', perUnitFen: '300', charityId: 'c1', charityName: 'bench', name: 'bench', hostId: 'h1', limit: '1000000000' });
-    await redis.set(`${P}stock:p1`, '1000000000');
+    await redis.hset(k.stream('s1'), 'status', 'live');
+    await redis.sadd(k.pins('s1'), 'p1');
+    await redis.hset(k.product('p1'), { priceFen: '2990', perUnitFen: '300', charityId: 'c1', charityName: 'bench', name: 'bench', hostId: 'h1', limit: '1000000000' });
+    await redis.set(k.stock('p1'), '1000000000');
     // the script refuses to run on a Redis whose state is not verified (the recovery sentinel)
-    await redis.set(`${P}recovery:sentinel`, JSON.stringify({ runId: 'bench', at: new Date().toISOString() }));
+    await redis.set(k.sentinel, JSON.stringify({ runId: 'bench', at: new Date().toISOString() }));
     const lat: number[] = [];
     let ops = 0;
     let errors = 0;
@@ -54,7 +56,10 @@ export async function redisReservationOps(redisUrl: string, prefix: string, dura
         const t0 = now();
         const iso = new Date().toISOString();
         try {
-          const r = await redis.lgPlaceOrder(P, `v${n % 500}`, 's1', 'p1', 1, 'h', id, Date.now(), 900_000, 172_800, randomBytes(8).toString('hex'), `k${n}`, `e${n}`, iso, iso);
+          const v = `v${n % 500}`;
+          // the product's step of an order (the viewer's step is a smaller script in another slot)
+          const r = await redis.lgPlaceOrder(k.sentinel, k.stream('s1'), k.pins('s1'), k.product('p1'), k.bought('p1', v), k.stock('p1'), k.order(id), k.expiring, k.outbox, k.held,
+            v, 's1', 'p1', 1, 'h', id, Date.now(), 900_000, `e${n}`, iso, iso, `k${n}-${randomBytes(4).toString('hex')}`, 'bench');
           if (r[0] === 'OK') ops++; else errors++;
         } catch { errors++; }
         lat.push(now() - t0);

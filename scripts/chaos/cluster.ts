@@ -43,7 +43,7 @@ export class Cluster {
       if (opts.privateKafka) c.kafka = await PrivateKafka.start();
       if (opts.privateMongo) c.mongo = await PrivateMongo.start();
       c.env = testEnv({
-        LIVEGIVE_LOG_LEVEL: 'info', LIVEGIVE_ORDER_TTL_SECONDS: '6', LIVEGIVE_SWEEP_INTERVAL_MS: '500', LIVEGIVE_REPUBLISH_AFTER_MS: '2000',
+        LIVEGIVE_LOG_LEVEL: 'info', LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '1000', LIVEGIVE_ORDER_TTL_SECONDS: '6', LIVEGIVE_SWEEP_INTERVAL_MS: '500', LIVEGIVE_REPUBLISH_AFTER_MS: '2000',
         ...(c.redis ? { REDIS_URL: c.redis.url } : {}), ...(c.kafka ? { KAFKA_BROKERS: c.kafka.brokers } : {}), ...(c.mongo ? { MONGO_URL: c.mongo.url } : {}),
         ...opts.env,
       });

@@ -3,7 +3,7 @@ import { parseOrderEvent, type DeadLetter } from '../events';
 import { allocate, isFolded, type PositionedEvent } from './allocate';
 import { LedgerRepository } from './ledger.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
-import { applyPlans, displayOf, readHeads, takeMatches } from './totals.store';
+import { applyPlans, displayOf, readHeads, takeMatches, totalsKeyspace } from './totals.store';
 
 export interface BatchInput {
   groupId: string;
@@ -53,7 +53,8 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
 }
 
 const ALLOCATED_TTL_SECONDS = 30 * 86400;
-const allocatedKey = (deps: Deps, eventId: string) => deps.key('alloc', 'evt', eventId);
+// under the totals' hash tag: one batch reads and writes many of them at once (one slot on a cluster)
+const allocatedKey = (deps: Deps, eventId: string) => totalsKeyspace(deps)('alloc', 'evt', eventId);
 
 /**
  * The same event can reach the log twice at different offsets (a payment retried while its first publish

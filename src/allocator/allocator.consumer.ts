@@ -4,8 +4,7 @@ import type { Stoppable } from '../app';
 import { allocateBatch, type BatchInput } from './allocate-batch';
 import { LedgerRepository } from './ledger.repository';
 import { rebuildTotals } from './rebuild-totals';
-import { totalsKeys } from './totals';
-import { ChainConflict, confirmDue, runIdOf, TotalsBusy, TotalsMissing } from './totals.store';
+import { ChainConflict, confirmDue, totalsBuiltHere, TotalsBusy, TotalsMissing } from './totals.store';
 
 export interface AllocatorOptions {
   /** consumer group (tests replay the topic into a fresh group) */
@@ -23,7 +22,7 @@ export interface AllocatorOptions {
 export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): Promise<Stoppable & { consumer: Consumer }> {
   const groupId = opts.groupId ?? `${deps.config.kafka.groupPrefix}.allocator`;
   const log = deps.logger.child({ component: 'allocator', groupId });
-  if ((await deps.redis.get(deps.key(totalsKeys.built))) !== runIdOf(await deps.redis.info('server'))) await rebuildTotals(deps);
+  if (!(await totalsBuiltHere(deps))) await rebuildTotals(deps);
   const repo = new LedgerRepository(deps);
 
   /** Allocates a batch until it goes through; false when the partition was taken away meanwhile. */

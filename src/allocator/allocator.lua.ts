@@ -1,108 +1,137 @@
 /**
- * The allocator's Redis scripts. Keys are derived from ARGV[1] (the namespace prefix): single-instance
- * Redis, not Cluster. Amounts travel as strings or integer replies, never through cjson's number
- * printing, so large fen values stay exact.
+ * The allocator's Redis scripts. Every key they touch is passed in KEYS (full names, built in
+ * totals.store.ts), all under the one hash tag {tot}: totals, chain heads and match budgets share a slot,
+ * because one ledger batch moves the totals of several streams, charities and products at once. Totals
+ * operations carry their full key names; the interpreter refuses any key the call did not declare.
+ * Amounts travel as strings or integer replies, never through cjson's number printing, so large fen
+ * values stay exact.
  */
 
 const interpreter = `
-local P, CHANNEL = ARGV[1], ARGV[2]
+local declared = {}
+for _, k in ipairs(KEYS) do declared[k] = true end
+local function K(k)
+  if not declared[k] then error('undeclared key ' .. tostring(k)) end
+  return k
+end
+local CONFIRM, CONFIRM_OPS = KEYS[1], KEYS[2]
 local touched = {}
 local run
 run = function(ops)
   for _, op in ipairs(ops) do
     local k = op[1]
-    if k == 'hincrby' then redis.call('HINCRBY', P .. op[2], op[3], op[4])
-    elseif k == 'hset' then redis.call('HSET', P .. op[2], op[3], op[4])
+    if k == 'hincrby' then redis.call('HINCRBY', K(op[2]), op[3], op[4])
+    elseif k == 'hset' then redis.call('HSET', K(op[2]), op[3], op[4])
     elseif k == 'lpush' then
-      redis.call('LPUSH', P .. op[2], op[3])
-      redis.call('LTRIM', P .. op[2], 0, op[4] - 1)
+      redis.call('LPUSH', K(op[2]), op[3])
+      redis.call('LTRIM', K(op[2]), 0, op[4] - 1)
     elseif k == 'confirm' then
-      redis.call('ZADD', P .. 'tot:confirm', string.format('%d', op[3]), op[2])
-      redis.call('HSET', P .. 'tot:confirm:ops', op[2], cjson.encode(op[4]))
+      redis.call('ZADD', CONFIRM, string.format('%d', op[3]), op[2])
+      redis.call('HSET', CONFIRM_OPS, op[2], cjson.encode(op[4]))
     elseif k == 'unconfirm' and op[4] then
       -- a partial refund before confirmation: the pending confirmation will apply the order net of it
-      local pending = redis.call('HGET', P .. 'tot:confirm:ops', op[2])
-      if pending and redis.call('ZSCORE', P .. 'tot:confirm', op[2]) then
+      local pending = redis.call('HGET', CONFIRM_OPS, op[2])
+      if pending and redis.call('ZSCORE', CONFIRM, op[2]) then
         local list = cjson.decode(pending)
         for _, x in ipairs(op[3]) do list[#list + 1] = x end
-        redis.call('HSET', P .. 'tot:confirm:ops', op[2], cjson.encode(list))
+        redis.call('HSET', CONFIRM_OPS, op[2], cjson.encode(list))
       else run(op[3]) end
     elseif k == 'unconfirm' then
-      if redis.call('ZREM', P .. 'tot:confirm', op[2]) == 1 then redis.call('HDEL', P .. 'tot:confirm:ops', op[2])
+      if redis.call('ZREM', CONFIRM, op[2]) == 1 then redis.call('HDEL', CONFIRM_OPS, op[2])
       else run(op[3]) end
-    elseif k == 'touch' then touched[op[2]] = true end
+    elseif k == 'touch' then touched[op[2]] = K(op[3]) end
   end
 end
-local function publish()
-  for streamId in pairs(touched) do
-    local seq = redis.call('HINCRBY', P .. 'tot:s:' .. streamId, 'seq', 1)
-    redis.call('PUBLISH', CHANNEL, '{"streamId":"' .. streamId .. '","seq":' .. seq .. '}')
+local function publish(channel)
+  for streamId, key in pairs(touched) do
+    local seq = redis.call('HINCRBY', key, 'seq', 1)
+    redis.call('PUBLISH', channel, '{"streamId":"' .. streamId .. '","seq":' .. seq .. '}')
   end
 end
 `;
 
 /**
- * ARGV: prefix, channel, plans JSON [{c, before, after: {seq, hash, partition, offset}, ops}].
+ * KEYS: confirm zset, confirm ops, built marker, rebuild lock, then every chain head and totals key the ops name.
+ * ARGV: channel, plans JSON [{c, h: head key, before, after: {seq, hash, partition, offset}, ops}].
  * Per charity, applies the ops only if the chain head is still where the plan started (compare and
  * set), so each entry changes the totals exactly once; a head already past the plan means a rebuild
  * or an earlier run folded these entries in. Answers {'REBUILD'} when the totals are gone,
  * {'BUSY'} during a rebuild, {'CONFLICT', charityId} when another writer moved the head.
  */
 export const applyPlansLua = `${interpreter}
-if redis.call('EXISTS', P .. 'tot:built') == 0 then return {'REBUILD'} end
-if redis.call('EXISTS', P .. 'tot:lock') == 1 then return {'BUSY'} end
-local plans = cjson.decode(ARGV[3])
+if redis.call('EXISTS', KEYS[3]) == 0 then return {'REBUILD'} end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'BUSY'} end
+local plans = cjson.decode(ARGV[2])
 for _, p in ipairs(plans) do
-  local cur = tonumber(redis.call('HGET', P .. 'chain:' .. p.c, 'seq') or '0')
+  local cur = tonumber(redis.call('HGET', K(p.h), 'seq') or '0')
   if cur ~= p.before and cur < p.after.seq then return {'CONFLICT', p.c} end
 end
 local applied = 0
 for _, p in ipairs(plans) do
-  local hk = P .. 'chain:' .. p.c
-  local cur = tonumber(redis.call('HGET', hk, 'seq') or '0')
+  local cur = tonumber(redis.call('HGET', p.h, 'seq') or '0')
   if cur == p.before then
     run(p.ops)
-    redis.call('HSET', hk, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
+    redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
     applied = applied + 1
   end
 end
-publish()
+publish(ARGV[1])
 return {'OK', applied}
 `;
 
-/** ARGV: prefix, channel, nowMs, limit. Confirms donations whose refund window has passed. */
+/**
+ * KEYS: confirm zset, confirm ops, then every key the ops of the members named in ARGV touch.
+ * ARGV: channel, nowMs, members... Confirms those donations whose refund window has passed (and that are
+ * still pending); a member that came due after the caller read the zset waits for the next call.
+ */
 export const confirmDueLua = `${interpreter}
-local due = redis.call('ZRANGEBYSCORE', P .. 'tot:confirm', '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, m in ipairs(due) do
-  local ops = redis.call('HGET', P .. 'tot:confirm:ops', m)
-  redis.call('ZREM', P .. 'tot:confirm', m)
-  redis.call('HDEL', P .. 'tot:confirm:ops', m)
-  if ops then run(cjson.decode(ops)) end
+local n = 0
+for i = 3, #ARGV do
+  local m = ARGV[i]
+  local score = redis.call('ZSCORE', CONFIRM, m)
+  if score and tonumber(score) <= tonumber(ARGV[2]) then
+    local ops = redis.call('HGET', CONFIRM_OPS, m)
+    redis.call('ZREM', CONFIRM, m)
+    redis.call('HDEL', CONFIRM_OPS, m)
+    if ops then run(cjson.decode(ops)) end
+    n = n + 1
+  end
 end
-publish()
-return #due
+publish(ARGV[1])
+return n
 `;
 
 /**
- * ARGV: prefix, items JSON [{e: eventId, o: orderId, s: streamId, c: charityId, k: 'p'|'r', a: "amount", n?, q?, b?, r?}].
+ * KEYS: each item's match set and each named match's budget, taken and returned hashes (read by the caller).
+ * ARGV: items JSON [{e: eventId, o: orderId, k: 'p'|'r', a: "amount", f: match-set key, ids: [matchId], m: [{b, t, r}], n?, q?, b?, r?}].
  * For each paid order and each sponsor match of its stream and charity: takes min(want, remaining)
  * once per order (a repeat answers what was taken); for a refund, gives the taken amount back once, or for
  * refund n of an order (q units, b refunded before it, r after) its share by matchShareBack's rule, once.
- * Answers a flat array: eventId, matchId, amount, want, eventId, …
+ * Answers {'STALE'} if a match set changed since the caller read it (it reads again), else a flat
+ * array: eventId, matchId, amount, want, eventId, …
  */
 export const takeMatchesLua = `
-local P = ARGV[1]
-local items = cjson.decode(ARGV[2])
+local declared = {}
+for _, k in ipairs(KEYS) do declared[k] = true end
+local function K(k)
+  if not declared[k] then error('undeclared key ' .. tostring(k)) end
+  return k
+end
+local items = cjson.decode(ARGV[1])
+for _, it in ipairs(items) do
+  local ids = redis.call('SMEMBERS', K(it.f))
+  table.sort(ids)
+  if #ids ~= #it.ids then return {'STALE'} end
+  for i, id in ipairs(ids) do if id ~= it.ids[i] then return {'STALE'} end end
+end
 local out = {}
 local function amountOf(v) return tonumber(string.sub(v, 1, string.find(v, ':', 1, true) - 1)) end
 for _, it in ipairs(items) do
-  local ids = redis.call('SMEMBERS', P .. 'match:for:' .. it.s .. ':' .. it.c)
-  table.sort(ids)
-  for _, id in ipairs(ids) do
-    local mk = P .. 'match:' .. id
+  for i, id in ipairs(it.ids) do
+    local mk, tk, rk = K(it.m[i].b), K(it.m[i].t), K(it.m[i].r)
     local amt, want
     if it.k == 'p' then
-      local prev = redis.call('HGET', mk .. ':taken', it.o)
+      local prev = redis.call('HGET', tk, it.o)
       if prev then
         amt = amountOf(prev)
         want = tonumber(string.sub(prev, string.find(prev, ':', 1, true) + 1))
@@ -112,31 +141,31 @@ for _, it in ipairs(items) do
         amt = math.min(want, tonumber(redis.call('HGET', mk, 'remainingFen')))
         if amt < 0 then amt = 0 end
         if amt > 0 then redis.call('HINCRBY', mk, 'remainingFen', string.format('%d', -amt)) end
-        redis.call('HSET', mk .. ':taken', it.o, string.format('%d:%d', amt, want))
+        redis.call('HSET', tk, it.o, string.format('%d:%d', amt, want))
       end
     elseif it.n then
       -- matchShareBack (allocate.ts): floor(taken * r / q) - floor(taken * b / q), once per (order, refund)
-      local back = redis.call('HGET', mk .. ':returned', it.o .. '#' .. it.n)
+      local back = redis.call('HGET', rk, it.o .. '#' .. it.n)
       if back then amt = tonumber(back)
       else
-        local prev = redis.call('HGET', mk .. ':taken', it.o)
+        local prev = redis.call('HGET', tk, it.o)
         local taken = 0
         if prev then taken = amountOf(prev) end
         amt = math.floor(taken * it.r / it.q) - math.floor(taken * it.b / it.q)
         if amt > 0 then redis.call('HINCRBY', mk, 'remainingFen', string.format('%d', amt)) end
-        redis.call('HINCRBY', mk .. ':returned', it.o, string.format('%d', amt))
-        redis.call('HSET', mk .. ':returned', it.o .. '#' .. it.n, string.format('%d', amt))
+        redis.call('HINCRBY', rk, it.o, string.format('%d', amt))
+        redis.call('HSET', rk, it.o .. '#' .. it.n, string.format('%d', amt))
       end
       want = amt
     else
-      local back = redis.call('HGET', mk .. ':returned', it.o)
+      local back = redis.call('HGET', rk, it.o)
       if back then amt = tonumber(back)
       else
-        local prev = redis.call('HGET', mk .. ':taken', it.o)
+        local prev = redis.call('HGET', tk, it.o)
         amt = 0
         if prev then amt = amountOf(prev) end
         if amt > 0 then redis.call('HINCRBY', mk, 'remainingFen', string.format('%d', amt)) end
-        redis.call('HSET', mk .. ':returned', it.o, string.format('%d', amt))
+        redis.call('HSET', rk, it.o, string.format('%d', amt))
       end
       want = amt
     end

@@ -6,7 +6,7 @@ import { registerLedgerModel } from './ledger.repository';
 import { registerMatchModel } from './create-match';
 import { rebuildTotals } from './rebuild-totals';
 
-export { readStreamTotals, readCharityTotals, totalsChannel, donationOf } from './totals.store';
+export { readStreamTotals, readCharityTotals, totalsChannel, donationOf, totalsKeyspace, totalsBuiltHere } from './totals.store';
 export { matchesForOrder, getMatch } from './create-match';
 export { LedgerRepository, LEDGER_COLLECTION } from './ledger.repository';
 export type { LedgerDoc } from './ledger.repository';

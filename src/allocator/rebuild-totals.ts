@@ -4,8 +4,8 @@ import { verifyChain } from './chain';
 import { activateMatch, MATCH_COLLECTION, type MatchDoc } from './create-match';
 import { LedgerRepository, toEntry, type LedgerDoc } from './ledger.repository';
 import { applyOps, emptyState, entryOps, totalsKeys } from './totals';
-import { runIdOf, totalsChannel } from './totals.store';
-import { unlinkMatching } from '../infra/redis';
+import { qualifyOps, totalsChannel, totalsKeyspace } from './totals.store';
+import { runIdFor, unlinkMatching } from '../infra/redis';
 
 const LOCK_MS = 120_000;
 const releaseLua = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
@@ -19,7 +19,8 @@ export interface RebuildReport { entries: number; charities: number; streams: nu
  * `livegive totals rebuild`.
  */
 export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<RebuildReport> {
-  const { redis, key, logger } = deps;
+  const { redis, logger } = deps;
+  const key = totalsKeyspace(deps);
   const t0 = Date.now();
   const owner = randomBytes(8).toString('hex');
   if ((await redis.set(key(totalsKeys.lock), owner, 'PX', LOCK_MS, 'NX')) !== 'OK') {
@@ -68,7 +69,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
     for (const [k, l] of st.lists) pipe.rpush(key(k), ...l);
     for (const [orderId, p] of st.pending) {
       pipe.zadd(key(totalsKeys.confirm), p.score, orderId);
-      pipe.hset(key(totalsKeys.confirmOps), orderId, JSON.stringify(p.ops));
+      pipe.hset(key(totalsKeys.confirmOps), orderId, JSON.stringify(qualifyOps(p.ops, key)));
     }
     for (const [id, h] of heads) pipe.hset(key(totalsKeys.head(id)), h);
     // seq only grows for feed clients, even across a rebuild that lost the old value
@@ -80,7 +81,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
     await pipe.exec();
     for (const m of await deps.db.collection<MatchDoc>(MATCH_COLLECTION).find({}).toArray()) await activateMatch(deps, m, m.capFen - (matched.get(m._id)?.spent ?? 0));
     // the marker names this server: after a restart (which may drop the last writes) allocators rebuild again
-    await redis.set(key(totalsKeys.built), runIdOf(await redis.info('server')));
+    await redis.set(key(totalsKeys.built), await runIdFor(redis, key(totalsKeys.built)));
     for (const s of streams) await redis.publish(totalsChannel(deps), JSON.stringify({ streamId: s, seq: Number(await redis.hget(key(totalsKeys.stream(s)), 'seq')) }));
     const report = { entries, charities: byCharity.size, streams: streams.size, chainProblems, ms: Date.now() - t0, scanMs };
     logger.info(report, 'totals rebuilt from the ledger');
@@ -93,6 +94,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
 
 /** Deletes the allocator's Redis state (totals, chain heads, match budgets), keeping the rebuild lock. */
 async function deleteTotalsKeys(deps: Deps): Promise<void> {
-  const lock = deps.key(totalsKeys.lock);
-  for (const pattern of ['tot:*', 'chain:*', 'match:*']) await unlinkMatching(deps.redis, deps.key(pattern), (k) => k === lock);
+  const key = totalsKeyspace(deps);
+  const lock = key(totalsKeys.lock);
+  for (const pattern of ['tot:*', 'chain:*', 'match:*']) await unlinkMatching(deps.redis, key(pattern), (k) => k === lock);
 }

@@ -21,7 +21,7 @@ export interface ProductDoc {
   updatedAt: Date;
 }
 export type StreamStatus = 'scheduled' | 'live' | 'ended';
-export interface StreamDoc { _id: string; hostId: string; title: string; status: StreamStatus; goalFen: number; productIds: string[]; createdAt: Date; startedAt?: Date; endedAt?: Date }
+export interface StreamDoc { _id: string; hostId: string; title: string; status: StreamStatus; goalFen: number; productIds: string[]; createdAt: Date; startedAt?: Date; endedAt?: Date; paymentWindowSeconds?: number }
 
 export const catalogCollections = { charities: 'charities', hosts: 'hosts', viewers: 'viewers', products: 'products', streams: 'streams' } as const;
 
@@ -41,7 +41,7 @@ export function registerCatalogModels(conn: Connection): void {
   product.index({ 'pledge.charityId': 1 }); // the products pledging to a charity (deactivation stops them selling)
   conn.model('Product', product);
   const stream = new Schema<StreamDoc>({
-    _id: String, hostId: String, title: String, status: String, goalFen: Number, productIds: [String], createdAt: Date, startedAt: Date, endedAt: Date,
+    _id: String, hostId: String, title: String, status: String, goalFen: Number, productIds: [String], createdAt: Date, startedAt: Date, endedAt: Date, paymentWindowSeconds: Number,
   }, { ...opts, collection: catalogCollections.streams });
   stream.index({ hostId: 1 }); // a host's streams
   conn.model('Stream', stream);

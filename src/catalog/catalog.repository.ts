@@ -1,10 +1,13 @@
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
+import { allShards, productShard, shardKeys, viewerShard } from '../infra/shards';
 import { catalogCollections, CharityDoc, HostDoc, ProductDoc, StreamDoc, ViewerDoc } from './catalog.models';
 
 /**
  * Catalog of record in MongoDB, with hot copies in Redis that the order script reads atomically:
  * stream status and pins, product terms, and remaining stock. MongoDB is written first, then Redis.
+ * A product's copies live in its shard (src/infra/shards.ts); a stream's in every shard, so each order
+ * script finds the stream next to the product it sells.
  */
 export class CatalogRepository {
   readonly charities: Collection<CharityDoc>;
@@ -21,6 +24,8 @@ export class CatalogRepository {
     this.products = db.collection(catalogCollections.products);
     this.streams = db.collection(catalogCollections.streams);
   }
+
+  private get prefix() { return this.deps.config.redis.prefix; }
 
   /**
    * Writes the product's current terms where the order script reads them; later orders see them. While its
@@ -40,7 +45,7 @@ export class CatalogRepository {
   }
 
   private async writeTerms(p: ProductDoc, charityName: string, active: boolean): Promise<void> {
-    const key = this.deps.key('product', p._id);
+    const key = productShard(this.prefix, p._id).product(p._id);
     const terms = { perUnitFen: p.pledge.perUnitFen, charityId: p.pledge.charityId, charityName, name: p.name, hostId: p.hostId, limit: p.buyerLimit, charityActive: active ? 1 : 0 };
     // one key, one MULTI: no order sees a half-written copy
     const tx = active ? this.deps.redis.multi().hset(key, { ...terms, priceFen: p.priceFen }) : this.deps.redis.multi().hdel(key, 'priceFen').hset(key, terms);
@@ -49,25 +54,33 @@ export class CatalogRepository {
   }
 
   async addStock(productId: string, units: number): Promise<number> {
-    return this.deps.redis.incrby(this.deps.key('stock', productId), units);
+    return this.deps.redis.incrby(productShard(this.prefix, productId).stock(productId), units);
+  }
+
+  /** The nickname the order script copies into each order (the viewer's shard). */
+  async cacheViewer(viewerId: string, nickname: string): Promise<void> {
+    await this.deps.redis.set(viewerShard(this.prefix, viewerId).viewer(viewerId), nickname);
   }
 
   async remaining(productIds: string[]): Promise<Map<string, number>> {
     if (productIds.length === 0) return new Map();
-    const vals = await this.deps.redis.mget(productIds.map((id) => this.deps.key('stock', id)));
+    // one GET each: on a cluster the products' counters sit in different slots
+    const vals = await Promise.all(productIds.map((id) => this.deps.redis.get(productShard(this.prefix, id).stock(id))));
     return new Map(productIds.map((id, i) => [id, Number(vals[i] ?? 0)]));
   }
 
-  async cacheStream(s: StreamDoc): Promise<void> {
-    const k = this.deps.key('stream', s._id);
-    const pins = this.deps.key('stream', s._id, 'pins');
-    const tx = this.deps.redis.multi()
-      .hset(k, { status: s.status, goalFen: s.goalFen, title: s.title, hostId: s.hostId })
-      .del(pins);
-    if (s.productIds.length) tx.sadd(pins, ...s.productIds);
-    const res = await tx.exec();
-    const failed = res?.find(([err]) => err);
-    if (failed) throw failed[0];
+  /** Copies a stream's status and pins into every shard (a status change is rare; an order is not), or only `shards`. */
+  async cacheStream(s: StreamDoc, shards: number[] = allShards()): Promise<void> {
+    await Promise.all(shards.map(async (shard) => {
+      const k = shardKeys(this.prefix, shard);
+      const tx = this.deps.redis.multi()
+        .hset(k.stream(s._id), { status: s.status, goalFen: s.goalFen, title: s.title, hostId: s.hostId, paymentWindowSeconds: s.paymentWindowSeconds ?? 0 })
+        .del(k.pins(s._id));
+      if (s.productIds.length) tx.sadd(k.pins(s._id), ...s.productIds);
+      const res = await tx.exec();
+      const failed = res?.find(([err]) => err);
+      if (failed) throw failed[0];
+    }));
   }
 
   async charityNames(ids: string[]): Promise<Map<string, string>> {

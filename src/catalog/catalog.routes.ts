@@ -28,7 +28,7 @@ export function catalogRoutes(api: Api, deps: Deps): void {
     async ({ body }) => {
       const doc = { _id: newId('v'), nickname: body.nickname, createdAt: new Date() };
       await repo().viewers.insertOne(doc);
-      await deps.redis.set(deps.key('viewer', doc._id), doc.nickname).catch(() => undefined);
+      await repo().cacheViewer(doc._id, doc.nickname).catch(() => undefined);
       return { status: 201, body: { id: doc._id, nickname: doc.nickname, token: await deps.tokens.issue('viewer', doc._id) } };
     });
 
@@ -48,7 +48,8 @@ export function catalogRoutes(api: Api, deps: Deps): void {
 
   api.route({ method: 'post', path: '/api/v1/streams', tag, summary: 'Create a live stream (host)', auth: ['host'], body: S.CreateStreamBody, responses: { 201: { description: 'created', schema: S.Stream } } },
     async ({ body, principal }) => {
-      const doc = { _id: newId('s'), hostId: principal!.id, title: body.title, status: 'scheduled' as const, goalFen: body.goalFen ?? 0, productIds: [], createdAt: new Date() };
+      const doc = { _id: newId('s'), hostId: principal!.id, title: body.title, status: 'scheduled' as const, goalFen: body.goalFen ?? 0, productIds: [], createdAt: new Date(),
+        ...(body.paymentWindowSeconds ? { paymentWindowSeconds: body.paymentWindowSeconds } : {}) };
       await repo().streams.insertOne(doc);
       await repo().cacheStream(doc);
       return { status: 201, body: streamView(doc) };

@@ -46,10 +46,15 @@ export const Product = z.object({
   restockOnRefund: z.boolean(),
 }).openapi('Product');
 
-export const CreateStreamBody = z.object({ title: displayText(200), goalFen: Fen.min(0).max(1_000_000_000_00).optional() }).strict().openapi('CreateStream');
+export const CreateStreamBody = z.object({
+  title: displayText(200), goalFen: Fen.min(0).max(1_000_000_000_00).optional(),
+  // a flash sale's shorter payment window: its unpaid orders give their stock back sooner (never longer than LIVEGIVE_ORDER_TTL_SECONDS)
+  paymentWindowSeconds: z.number().int().min(10).max(86400).optional(),
+}).strict().openapi('CreateStream');
 export const PinBody = z.object({ productIds: z.array(Id).max(200) }).strict().openapi('PinProducts');
 export const Stream = z.object({
   id: z.string(), hostId: z.string(), title: z.string(), status: z.enum(['scheduled', 'live', 'ended']), goalFen: Fen, productIds: z.array(z.string()),
+  paymentWindowSeconds: z.number().int().optional(),
 }).openapi('Stream');
 export const PublicStream = z.object({
   id: z.string(), title: z.string(), status: z.string(), goalFen: Fen,

@@ -93,7 +93,7 @@ export async function editProduct(deps: Deps, principal: Principal, productId: s
 }
 
 export function streamView(s: StreamDoc) {
-  return { id: s._id, hostId: s.hostId, title: s.title, status: s.status, goalFen: s.goalFen, productIds: s.productIds };
+  return { id: s._id, hostId: s.hostId, title: s.title, status: s.status, goalFen: s.goalFen, productIds: s.productIds, ...(s.paymentWindowSeconds ? { paymentWindowSeconds: s.paymentWindowSeconds } : {}) };
 }
 
 export async function ownedStream(repo: CatalogRepository, principal: Principal, streamId: string): Promise<StreamDoc> {

@@ -22,6 +22,8 @@ export const errorStatus = {
   ORDER_NOT_PAYABLE: 409,
   ORDER_NOT_REFUNDABLE: 409,
   REFUND_EXCEEDS_REMAINING: 409,
+  ORDER_NOT_CANCELLABLE: 409,
+  OPEN_ORDERS_LIMIT: 409,
   CHARITY_INACTIVE: 409,
   INVALID_STATE: 409,
   CONFLICT: 409,
@@ -42,6 +44,9 @@ export class DomainError extends Error {
   }
 }
 
+/** A store that is away or moving (a Redis failover, a refused connection): the client should retry, not see a 500. */
+const TRANSIENT = /Too many Cluster redirections|Connection is closed|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|ECONNREFUSED|MaxRetriesPerRequest|LOADING/;
+
 export const notFoundRoute: RequestHandler = (req, _res, next) => next(new DomainError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
 
 /** Known errors keep their code; anything else is a 500 with the request id and nothing internal. */
@@ -57,6 +62,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       // anyone can send these unauthenticated: a warning with no stack, so they neither fill the logs nor trip alerts
       logger.warn({ requestId, path: safePath(req.originalUrl), reason: String(err.message).slice(0, 200) }, 'malformed request');
       e = new DomainError('BAD_REQUEST', 'malformed request (bad percent-escape in the path, or a body that does not match its headers)');
+    } else if (err instanceof Error && (TRANSIENT.test(err.message) || TRANSIENT.test(err.name))) {
+      logger.warn({ err: err.message, requestId, path: req.path }, 'a store is unavailable; answered 503');
+      e = new DomainError('UNAVAILABLE', 'temporarily unavailable; please retry', undefined, 1);
     } else {
       logger.error({ err, requestId, path: req.path }, 'unhandled error');
       e = new DomainError('INTERNAL', `internal error (request ${requestId})`);

@@ -13,6 +13,7 @@ export function createMetrics() {
     }),
     ordersPlaced: new Counter({ name: 'livegive_orders_placed_total', help: 'Orders reserved', registers: [registry] }),
     ordersRefused: new Counter({ name: 'livegive_orders_refused_total', help: 'Orders refused by code', labelNames: ['code'], registers: [registry] }),
+    unitsHeldUnpaid: new Gauge({ name: 'livegive_units_held_unpaid', help: 'Units held by unpaid reservations (all shards; set by the sweeper)', registers: [registry] }),
     orderTransitions: new Counter({ name: 'livegive_order_transitions_total', help: 'Order state transitions', labelNames: ['type'], registers: [registry] }),
     eventsProduced: new Counter({ name: 'livegive_events_produced_total', help: 'Kafka messages produced', labelNames: ['topic'], registers: [registry] }),
     produceBatchSize: new Histogram({ name: 'livegive_produce_batch_size', help: 'Messages per Kafka send', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),

@@ -1,15 +1,17 @@
 /**
  * The order state machine, one Lua script per transition, so each check-and-change is atomic in
  * Redis. Numbers are kept as strings in hashes; no JSON is built in Lua (cjson would print large
- * integers in exponent form). An outbox zset (member "<orderId>|<type>", score = ms) records every
- * transition until its event is acknowledged by Kafka; the sweeper re-publishes what stays there.
- * Keys are derived from ARGV[1] (the namespace prefix): single-instance Redis, not Cluster.
+ * integers in exponent form). An outbox zset per shard (member "<orderId>|<type>", score = ms) records
+ * every transition until its event is acknowledged by Kafka; the sweeper re-publishes what stays there.
+ * Every key a script touches comes in KEYS, built in TypeScript (src/infra/shards.ts) next to the call,
+ * and one script's keys share one hash tag: a viewer's shard (idempotency, open orders) or a product's
+ * shard (stock, limits, the order, outbox, expiry), so the scripts run unchanged on a Redis Cluster.
+ * KEYS[1] is always the shard's recovery sentinel.
  */
 
 const common = `
-local P = ARGV[1]
--- an empty Redis (lost data, not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
-local function whole() return redis.call('EXISTS', P .. 'recovery:sentinel') == 1 end
+-- a shard that lost data (and is not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
+local function whole() return redis.call('EXISTS', KEYS[1]) == 1 end
 -- the changed order, appended to a reply: the caller publishes from this, never from a second read
 -- (a second read can find Redis emptied by a crash in between, and the event would silently not be sent)
 local function withOrder(reply, key)
@@ -23,99 +25,131 @@ local function nowMs()
 end
 `;
 
-/** ARGV: prefix, viewerId, streamId, productId, quantity, bodyHash, orderId, createdMs, ttlMs, idemTtlSec, idemKeyHash, idempotencyKey, eventId, createdIso, expiresIso */
-export const placeOrderLua = `${common}
+/**
+ * The viewer's step of an order, before the product's: the idempotency key's promise (one key, one body,
+ * whichever product it names) and the cap on unpaid orders (a zset scored by expiry, so an entry whose
+ * removal was lost ends by itself). KEYS: sentinel, idem, open, viewer nickname.
+ * ARGV: orderId, bodyHash, idemTtlSec, expMs, maxOpen, claimedMs. Answers OK+nickname, REPLAY+orderId+claimedMs, or a refusal.
+ */
+export const claimOrderLua = `${common}
 if not whole() then return {'UNAVAILABLE'} end
-local viewerId, streamId, productId = ARGV[2], ARGV[3], ARGV[4]
-local qty = tonumber(ARGV[5])
-local idem = P .. 'idem:' .. viewerId .. ':' .. ARGV[11]
-local prior = redis.call('GET', idem)
+local prior = redis.call('GET', KEYS[2])
 if prior then
-  local sep = string.find(prior, '|', 1, true)
-  local oid, hash = string.sub(prior, 1, sep - 1), string.sub(prior, sep + 1)
-  if hash ~= ARGV[6] then return {'IDEMPOTENCY_KEY_REUSED'} end
-  return {'REPLAY', oid}
+  local a = string.find(prior, '|', 1, true)
+  local rest = string.sub(prior, a + 1)
+  local b = string.find(rest, '|', 1, true)
+  local hash = b and string.sub(rest, 1, b - 1) or rest
+  if hash ~= ARGV[2] then return {'IDEMPOTENCY_KEY_REUSED'} end
+  return {'REPLAY', string.sub(prior, 1, a - 1), b and string.sub(rest, b + 1) or '0'}
 end
-local stream = P .. 'stream:' .. streamId
-if redis.call('HGET', stream, 'status') ~= 'live' then return {'NOT_ON_SALE', 'stream'} end
-if redis.call('SISMEMBER', stream .. ':pins', productId) == 0 then return {'NOT_ON_SALE', 'pin'} end
-local t = redis.call('HMGET', P .. 'product:' .. productId, 'priceFen', 'perUnitFen', 'charityId', 'charityName', 'name', 'hostId', 'limit')
-if not t[1] then return {'NOT_ON_SALE', 'product'} end
-local bought = P .. 'bought:' .. productId .. ':' .. viewerId
-local already = tonumber(redis.call('GET', bought) or '0')
-if already + qty > tonumber(t[7]) then return {'PURCHASE_LIMIT', tostring(tonumber(t[7]) - already)} end
-local stock = P .. 'stock:' .. productId
-local left = tonumber(redis.call('GET', stock) or '0')
-if left < qty then return {'OUT_OF_STOCK', tostring(left)} end
-redis.call('DECRBY', stock, qty)
-redis.call('INCRBY', bought, qty)
-redis.call('SET', idem, ARGV[7] .. '|' .. ARGV[6], 'EX', tonumber(ARGV[10]))
-local nick = redis.call('GET', P .. 'viewer:' .. viewerId) or ''
-local expMs = tonumber(ARGV[8]) + tonumber(ARGV[9])
-redis.call('HSET', P .. 'order:' .. ARGV[7],
-  'orderId', ARGV[7], 'status', 'reserved', 'ver', '1', 'viewerId', viewerId, 'nick', nick, 'streamId', streamId,
-  'productId', productId, 'productName', t[5], 'hostId', t[6], 'charityId', t[3], 'charityName', t[4],
-  'quantity', ARGV[5], 'unitPriceFen', t[1], 'pledgePerUnitFen', t[2], 'createdAt', ARGV[14], 'expiresAt', ARGV[15],
-  'expMs', tostring(expMs), 'idempotencyKey', ARGV[12], 'bodyHash', ARGV[6], 'eid:order.placed', ARGV[13], 'at:order.placed', ARGV[14])
-redis.call('ZADD', P .. 'expiring', expMs, ARGV[7])
-redis.call('ZADD', P .. 'outbox', ARGV[8], ARGV[7] .. '|order.placed')
-return withOrder({'OK', ARGV[7]}, P .. 'order:' .. ARGV[7])
-`;
-
-/** ARGV: prefix, orderId, amountFen, paymentId, eventId, occurredIso */
-export const payOrderLua = `${common}
-if not whole() then return {'UNAVAILABLE'} end
-local key = P .. 'order:' .. ARGV[2]
-local o = redis.call('HMGET', key, 'status', 'quantity', 'unitPriceFen', 'expMs')
-if not o[1] then return {'NOT_FOUND'} end
-if tonumber(ARGV[3]) ~= tonumber(o[2]) * tonumber(o[3]) then return {'AMOUNT_MISMATCH', tostring(tonumber(o[2]) * tonumber(o[3]))} end
-if o[1] == 'paid' or o[1] == 'refunded' or o[1] == 'partially_refunded' then return withOrder({'ALREADY', o[1]}, key) end
-if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
-if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
-redis.call('HSET', key, 'status', 'paid', 'ver', '2', 'paymentId', ARGV[4], 'paidAt', ARGV[6], 'eid:order.paid', ARGV[5], 'at:order.paid', ARGV[6])
-redis.call('ZREM', P .. 'expiring', ARGV[2])
-redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.paid')
-return withOrder({'OK', 'paid'}, key)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowMs())
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[5]) then return {'OPEN_ORDERS_LIMIT', ARGV[5]} end
+redis.call('SET', KEYS[2], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[6], 'EX', tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[1])
+return {'OK', redis.call('GET', KEYS[4]) or ''}
 `;
 
 /**
- * Ends a reservation and gives its stock back. ARGV: prefix, orderId, eventId, occurredIso, kind
- * ('expired': only once the order is due; 'cancelled': a failed publish, also frees the idempotency key)
+ * Gives the viewer's place back: the order leaves the open set; with ARGV[2] = '1' the idempotency key is
+ * freed too, if it still names this order (the order was refused or never recorded). KEYS: idem, open.
+ * ARGV: orderId, dropClaim.
+ */
+export const unclaimOrderLua = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then
+  local v = redis.call('GET', KEYS[1])
+  if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) end
+end
+return 1
+`;
+
+/**
+ * The product's step: stream live, product pinned, per-buyer limit, stock, then the order with its pledge
+ * snapshot, its expiry and its outbox entry. An order id already there answers EXISTS (a replay took over).
+ * KEYS: sentinel, stream, pins, product, bought, stock, order, expiring, outbox, held (units of the shard's unpaid orders).
+ * ARGV: viewerId, streamId, productId, quantity, bodyHash, orderId, createdMs, ttlMs, eventId, createdIso, expiresIso, idempotencyKey, nick
+ */
+export const placeOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
+if redis.call('EXISTS', KEYS[7]) == 1 then return {'EXISTS'} end
+local viewerId, streamId, productId = ARGV[1], ARGV[2], ARGV[3]
+local qty = tonumber(ARGV[4])
+if redis.call('HGET', KEYS[2], 'status') ~= 'live' then return {'NOT_ON_SALE', 'stream'} end
+if redis.call('SISMEMBER', KEYS[3], productId) == 0 then return {'NOT_ON_SALE', 'pin'} end
+local t = redis.call('HMGET', KEYS[4], 'priceFen', 'perUnitFen', 'charityId', 'charityName', 'name', 'hostId', 'limit')
+if not t[1] then return {'NOT_ON_SALE', 'product'} end
+local already = tonumber(redis.call('GET', KEYS[5]) or '0')
+if already + qty > tonumber(t[7]) then return {'PURCHASE_LIMIT', tostring(tonumber(t[7]) - already)} end
+local left = tonumber(redis.call('GET', KEYS[6]) or '0')
+if left < qty then return {'OUT_OF_STOCK', tostring(left)} end
+redis.call('DECRBY', KEYS[6], qty)
+redis.call('INCRBY', KEYS[5], qty)
+redis.call('INCRBY', KEYS[10], qty)
+local expMs = tonumber(ARGV[7]) + tonumber(ARGV[8])
+redis.call('HSET', KEYS[7],
+  'orderId', ARGV[6], 'status', 'reserved', 'ver', '1', 'viewerId', viewerId, 'nick', ARGV[13], 'streamId', streamId,
+  'productId', productId, 'productName', t[5], 'hostId', t[6], 'charityId', t[3], 'charityName', t[4],
+  'quantity', ARGV[4], 'unitPriceFen', t[1], 'pledgePerUnitFen', t[2], 'createdAt', ARGV[10], 'expiresAt', ARGV[11],
+  'expMs', tostring(expMs), 'idempotencyKey', ARGV[12], 'bodyHash', ARGV[5], 'eid:order.placed', ARGV[9], 'at:order.placed', ARGV[10])
+redis.call('ZADD', KEYS[8], expMs, ARGV[6])
+redis.call('ZADD', KEYS[9], ARGV[7], ARGV[6] .. '|order.placed')
+return withOrder({'OK', ARGV[6]}, KEYS[7])
+`;
+
+/** KEYS: sentinel, order, expiring, outbox, held. ARGV: orderId, amountFen, paymentId, eventId, occurredIso */
+export const payOrderLua = `${common}
+if not whole() then return {'UNAVAILABLE'} end
+local o = redis.call('HMGET', KEYS[2], 'status', 'quantity', 'unitPriceFen', 'expMs')
+if not o[1] then return {'NOT_FOUND'} end
+if tonumber(ARGV[2]) ~= tonumber(o[2]) * tonumber(o[3]) then return {'AMOUNT_MISMATCH', tostring(tonumber(o[2]) * tonumber(o[3]))} end
+if o[1] == 'paid' or o[1] == 'refunded' or o[1] == 'partially_refunded' then return withOrder({'ALREADY', o[1]}, KEYS[2]) end
+if o[1] ~= 'reserved' then return {'ORDER_NOT_PAYABLE', o[1]} end
+if nowMs() >= tonumber(o[4]) then return {'ORDER_NOT_PAYABLE', 'expired'} end
+redis.call('HSET', KEYS[2], 'status', 'paid', 'ver', '2', 'paymentId', ARGV[3], 'paidAt', ARGV[5], 'eid:order.paid', ARGV[4], 'at:order.paid', ARGV[5])
+redis.call('DECRBY', KEYS[5], tonumber(o[2]))
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], nowMs(), ARGV[1] .. '|order.paid')
+return withOrder({'OK', 'paid'}, KEYS[2])
+`;
+
+/**
+ * Ends a reservation and gives its stock back. KEYS: sentinel, order, expiring, outbox, stock, bought, held (stock, bought of the
+ * order's product and viewer, read before the call; they never change). ARGV: orderId, eventId, occurredIso,
+ * kind ('expired': only once the order is due; 'cancelled'), productId, viewerId, reason ('unpublished': its
+ * order.placed never reached Kafka and is dropped from the outbox; 'viewer': its buyer cancelled it)
  */
 export const releaseOrderLua = `${common}
 if not whole() then return {'UNAVAILABLE'} end
-local key = P .. 'order:' .. ARGV[2]
-local o = redis.call('HMGET', key, 'status', 'quantity', 'productId', 'viewerId', 'expMs', 'idempotencyKey')
-if o[1] ~= 'reserved' then redis.call('ZREM', P .. 'expiring', ARGV[2]) return {'SKIP', o[1] or 'missing'} end
-local kind = ARGV[5]
+local o = redis.call('HMGET', KEYS[2], 'status', 'quantity', 'productId', 'viewerId', 'expMs')
+if o[1] ~= 'reserved' then redis.call('ZREM', KEYS[3], ARGV[1]) return {'SKIP', o[1] or 'missing'} end
+if o[3] ~= ARGV[5] or o[4] ~= ARGV[6] then return {'SKIP', 'keys'} end
+local kind = ARGV[4]
 if kind == 'expired' and nowMs() < tonumber(o[5]) then return {'SKIP', 'not due'} end
 local typ = 'order.' .. kind
-redis.call('HSET', key, 'status', kind, 'ver', '2', 'eid:' .. typ, ARGV[3], 'at:' .. typ, ARGV[4])
-redis.call('INCRBY', P .. 'stock:' .. o[3], tonumber(o[2]))
-redis.call('DECRBY', P .. 'bought:' .. o[3] .. ':' .. o[4], tonumber(o[2]))
-redis.call('ZREM', P .. 'expiring', ARGV[2])
-if kind == 'cancelled' then
-  redis.call('DEL', P .. 'idem:' .. o[4] .. ':' .. ARGV[6])
-  redis.call('ZREM', P .. 'outbox', ARGV[2] .. '|order.placed')
-end
-redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|' .. typ)
-return withOrder({'OK', kind}, key)
+redis.call('HSET', KEYS[2], 'status', kind, 'ver', '2', 'eid:' .. typ, ARGV[2], 'at:' .. typ, ARGV[3], 'reason', ARGV[7])
+redis.call('INCRBY', KEYS[5], tonumber(o[2]))
+redis.call('DECRBY', KEYS[6], tonumber(o[2]))
+redis.call('DECRBY', KEYS[7], tonumber(o[2]))
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[7] == 'unpublished' then redis.call('ZREM', KEYS[4], ARGV[1] .. '|order.placed') end
+redis.call('ZADD', KEYS[4], nowMs(), ARGV[1] .. '|' .. typ)
+return withOrder({'OK', kind}, KEYS[2])
 `;
 
 /**
- * Refunds some units of a paid order (partial refunds). ARGV: prefix, orderId, eventId, occurredIso,
- * units ('0' = all that is left), refundId ('' = none; a refund id seen before answers ALREADY, no change),
- * restock ('1' = the units return to stock), target ('0' = none; else the units refunded in total after
- * this refund, for providers that report cumulative refunds: at or below what is refunded is ALREADY).
- * Refund n is recorded in field rf:<n> = units|refundedAfter|eventId|iso|restockedAfter|refundId and its
- * event waits in the outbox as "<orderId>|order.refunded#<n>".
+ * Refunds some units of a paid order (partial refunds). KEYS: sentinel, order, outbox, the product's stock.
+ * ARGV: orderId, eventId, occurredIso, units ('0' = all that is left), refundId ('' = none; a refund id seen
+ * before answers ALREADY, no change), restock ('1' = the units return to stock), target ('0' = none; else the
+ * units refunded in total after this refund, for providers that report cumulative refunds: at or below what
+ * is refunded is ALREADY). Refund n is recorded in field rf:<n> = units|refundedAfter|eventId|iso|restockedAfter|refundId
+ * and its event waits in the outbox as "<orderId>|order.refunded#<n>".
  */
 export const refundOrderLua = `${common}
 if not whole() then return {'UNAVAILABLE'} end
-local key = P .. 'order:' .. ARGV[2]
+local key = KEYS[2]
 local o = redis.call('HMGET', key, 'status', 'quantity', 'refundedQty', 'refunds', 'productId', 'restockedQty')
 if not o[1] then return {'NOT_FOUND'} end
-local ref = ARGV[6]
+local ref = ARGV[5]
 if ref ~= '' then
   local seen = redis.call('HGET', key, 'rref:' .. ref)
   if seen then return withOrder({'ALREADY', seen}, key) end
@@ -124,8 +158,8 @@ local qty = tonumber(o[2])
 local done = tonumber(o[3] or '0')
 -- an order refunded whole before partial refunds existed has no refundedQty
 if o[1] == 'refunded' and not o[3] then done = qty end
-local want = tonumber(ARGV[5])
-local target = tonumber(ARGV[8] or '0')
+local want = tonumber(ARGV[4])
+local target = tonumber(ARGV[7] or '0')
 if target > 0 then
   if target <= done then return withOrder({'ALREADY', o[4] or '0'}, key) end
   want = target - done
@@ -138,16 +172,16 @@ if want < 1 or want > left then return {'REFUND_EXCEEDS_REMAINING', tostring(lef
 local n = tonumber(o[4] or '0') + 1
 done = done + want
 local restocked = tonumber(o[6] or '0')
-if ARGV[7] == '1' then
+if ARGV[6] == '1' then
   restocked = restocked + want
-  redis.call('INCRBY', P .. 'stock:' .. o[5], want)
+  redis.call('INCRBY', KEYS[4], want)
 end
 local status = 'partially_refunded'
 if done == qty then status = 'refunded' end
 redis.call('HSET', key, 'status', status, 'ver', tostring(2 + n), 'refundedQty', tostring(done), 'refunds', tostring(n),
-  'restockedQty', tostring(restocked), 'eid:order.refunded', ARGV[3], 'at:order.refunded', ARGV[4],
-  'rf:' .. n, want .. '|' .. done .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. restocked .. '|' .. ref)
+  'restockedQty', tostring(restocked), 'eid:order.refunded', ARGV[2], 'at:order.refunded', ARGV[3],
+  'rf:' .. n, want .. '|' .. done .. '|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. restocked .. '|' .. ref)
 if ref ~= '' then redis.call('HSET', key, 'rref:' .. ref, tostring(n)) end
-redis.call('ZADD', P .. 'outbox', nowMs(), ARGV[2] .. '|order.refunded#' .. n)
+redis.call('ZADD', KEYS[3], nowMs(), ARGV[1] .. '|order.refunded#' .. n)
 return withOrder({'OK', tostring(n)}, key)
 `;

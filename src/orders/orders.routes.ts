@@ -7,6 +7,7 @@ import * as S from './orders.schemas';
 import { placeOrder } from './place-order';
 import { payOrder } from './pay-order';
 import { refundOrder } from './refund-order';
+import { cancelOrder } from './cancel-order';
 import { getOrder, donationStatus } from './get-order';
 import { orderView } from './order-view';
 import { verifyPaymentSignature } from './payment-signature';
@@ -26,6 +27,11 @@ export function ordersRoutes(api: Api, deps: Deps): void {
     const { order, replay } = await placeOrder(deps, { viewerId: principal!.id, idempotencyKey: key, ...body });
     return { status: replay ? 200 : 201, body: orderView(order) };
   });
+
+  api.route({
+    method: 'post', path: '/api/v1/orders/:id/cancel', tag, auth: ['viewer'], params: S.OrderIdParams,
+    summary: 'Cancel your own unpaid order; its stock returns at once', responses: { 200: { description: 'cancelled', schema: S.CancelAnswer } }, errors: [404, 409],
+  }, async ({ params, principal }) => ({ status: 200, body: await cancelOrder(deps, principal!, params.id) }));
 
   api.route({
     method: 'get', path: '/api/v1/orders/:id', tag, auth: ['viewer', 'host', 'operator'], params: S.OrderIdParams,

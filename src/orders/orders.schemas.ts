@@ -32,4 +32,5 @@ export const RefundAnswer = z.object({
 }).openapi('RefundAnswer');
 export const RefundBody = z.object({ quantity: z.number().int('must be a whole number').min(1).max(1_000_000).optional() }).strict().openapi('RefundOrder');
 export const RefundHeaders = z.object({ 'idempotency-key': z.string().min(1).max(100).regex(/^[\w.:-]+$/).optional().openapi({ description: 'optional: the same key again is the same refund' }) });
+export const CancelAnswer = z.object({ id: z.string(), status: z.literal('cancelled') }).openapi('CancelAnswer');
 export const OrderIdParams = z.object({ id: Id });

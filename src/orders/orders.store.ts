@@ -1,11 +1,15 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Deps } from '../deps';
 import { maskName } from '../money';
 import { eventTransition, ORDER_EVENT_VERSION, OrderEvent, OrderEventType, OrderStatus } from '../events';
-import { placeOrderLua, payOrderLua, releaseOrderLua, refundOrderLua } from './orders.lua';
+import { orderShard, shardOfOrder, shardKeys } from '../infra/shards';
+import { claimOrderLua, unclaimOrderLua, placeOrderLua, payOrderLua, releaseOrderLua, refundOrderLua } from './orders.lua';
 
 type ScriptReply = string[];
 interface OrderScripts {
+  lgClaimOrder(...args: (string | number)[]): Promise<ScriptReply>;
+  lgUnclaimOrder(...args: (string | number)[]): Promise<ScriptReply>;
   lgPlaceOrder(...args: (string | number)[]): Promise<ScriptReply>;
   lgPayOrder(...args: (string | number)[]): Promise<ScriptReply>;
   lgReleaseOrder(...args: (string | number)[]): Promise<ScriptReply>;
@@ -17,7 +21,7 @@ export interface OrderSnapshot {
   orderId: string; status: OrderStatus; ver: number; viewerId: string; nick: string; streamId: string; productId: string;
   productName: string; hostId: string; charityId: string; charityName: string; quantity: number; unitPriceFen: number;
   pledgePerUnitFen: number; createdAt: string; expiresAt: string; paidAt?: string; paymentId?: string;
-  idempotencyKey: string; bodyHash: string; eventIds: Partial<Record<OrderEventType, string>>; eventTimes: Partial<Record<OrderEventType, string>>;
+  idempotencyKey: string; bodyHash: string; cancelReason?: string; eventIds: Partial<Record<OrderEventType, string>>; eventTimes: Partial<Record<OrderEventType, string>>;
   /** units refunded and returned to stock so far, and each refund (refund n at index n - 1) */
   refundedQty?: number; restockedQty?: number; refunds?: RefundRecord[];
 }
@@ -36,20 +40,33 @@ function refundsOf(h: Record<string, string>): RefundRecord[] {
   return out;
 }
 
-/** Loads the scripts once per client (EVALSHA with a fallback to EVAL after a Redis restart). */
+/**
+ * Loads the scripts once per client (EVALSHA with a fallback to EVAL after a Redis restart). Each takes a
+ * fixed number of KEYS, which a cluster client routes by; see orders.lua.ts for which.
+ */
 export function orderScripts(redis: Redis): Redis & OrderScripts {
   const r = redis as Redis & OrderScripts;
   if (typeof r.lgPlaceOrder !== 'function') {
-    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 0, lua: placeOrderLua });
-    redis.defineCommand('lgPayOrder', { numberOfKeys: 0, lua: payOrderLua });
-    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 0, lua: releaseOrderLua });
-    redis.defineCommand('lgRefundOrder', { numberOfKeys: 0, lua: refundOrderLua });
+    redis.defineCommand('lgClaimOrder', { numberOfKeys: 4, lua: claimOrderLua });
+    redis.defineCommand('lgUnclaimOrder', { numberOfKeys: 2, lua: unclaimOrderLua });
+    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 10, lua: placeOrderLua });
+    redis.defineCommand('lgPayOrder', { numberOfKeys: 5, lua: payOrderLua });
+    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 7, lua: releaseOrderLua });
+    redis.defineCommand('lgRefundOrder', { numberOfKeys: 4, lua: refundOrderLua });
   }
   return r;
 }
 
+/** How an Idempotency-Key is named in Redis (the key itself may be 255 characters of anything). */
+export const idemKeyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
+
+/** The keys of an order's shard (its id names it); null for an id that names none. */
+export const orderKeys = (deps: Deps, orderId: string) => orderShard(deps.config.redis.prefix, orderId);
+
 export async function readOrder(deps: Deps, orderId: string): Promise<OrderSnapshot | null> {
-  const h = await deps.redis.hgetall(deps.key('order', orderId));
+  const k = orderKeys(deps, orderId);
+  if (!k) return null;
+  const h = await deps.redis.hgetall(k.order(orderId));
   if (!h.orderId) return null;
   return fromHash(h);
 }
@@ -74,7 +91,7 @@ export function fromHash(h: Record<string, string>): OrderSnapshot {
     productId: h.productId, productName: h.productName, hostId: h.hostId, charityId: h.charityId, charityName: h.charityName,
     quantity: Number(h.quantity), unitPriceFen: Number(h.unitPriceFen), pledgePerUnitFen: Number(h.pledgePerUnitFen),
     createdAt: h.createdAt, expiresAt: h.expiresAt, paidAt: h.paidAt || undefined, paymentId: h.paymentId || undefined,
-    idempotencyKey: h.idempotencyKey, bodyHash: h.bodyHash, eventIds, eventTimes,
+    idempotencyKey: h.idempotencyKey, bodyHash: h.bodyHash, eventIds, eventTimes, ...(h.reason ? { cancelReason: h.reason } : {}),
     refundedQty: Number(h.refundedQty ?? (h.status === 'refunded' ? h.quantity : 0)), restockedQty: Number(h.restockedQty ?? 0), refunds: refundsOf(h),
   };
 }
@@ -124,13 +141,23 @@ export async function publishTransitions(deps: Deps, items: Transition[]): Promi
     if (e) events.push(e);
     // a caller that holds the order must publish its event: never answer 2xx for a transition not sent
     else if (it.order) throw new Error(`order ${it.orderId} has no ${it.type} event to publish`);
-    else await deps.redis.zrem(deps.key('outbox'), memberOf(it));
+    else await clearOutbox(deps, [memberOf(it)]);
   }
   if (!events.length) return 0;
   await deps.producer.sendMany(deps.config.kafka.topics.orderEvents, events.map((e) => ({ key: e.charityId, value: JSON.stringify(e) })));
   for (const e of events) deps.metrics.orderTransitions.inc({ type: e.type });
-  await deps.redis.zrem(deps.key('outbox'), ...events.map((e) => memberOf(e))).catch(() => undefined);
+  await clearOutbox(deps, events.map((e) => memberOf(e))).catch(() => undefined);
   return events.length;
+}
+
+/** Removes acknowledged members from the outbox of each one's shard (one ZREM per shard). */
+async function clearOutbox(deps: Deps, members: string[]): Promise<void> {
+  const byShard = new Map<number, string[]>();
+  for (const m of members) {
+    const s = shardOfOrder(outboxItem(m).orderId);
+    if (s !== null) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(m);
+  }
+  await Promise.all([...byShard].map(([s, ms]) => deps.redis.zrem(shardKeys(deps.config.redis.prefix, s).outbox, ...ms)));
 }
 
 /** An outbox member ("<orderId>|<type>" or "<orderId>|order.refunded#<n>") as the transition it stands for. */
@@ -142,5 +169,6 @@ export function outboxItem(member: string): Transition {
 
 /** Whether a transition's event is still waiting in the outbox for Kafka's acknowledgement. */
 export async function isUnacknowledged(deps: Deps, orderId: string, type: OrderEventType, refundNo?: number): Promise<boolean> {
-  return (await deps.redis.zscore(deps.key('outbox'), memberOf({ orderId, type, refundNo }))) !== null;
+  const k = orderKeys(deps, orderId);
+  return k !== null && (await deps.redis.zscore(k.outbox, memberOf({ orderId, type, refundNo }))) !== null;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
-import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions } from './orders.store';
 import { recordPaymentAnomaly } from './payment-anomalies';
+import { unclaimOrder } from './release-order';
 
 /** provider: who sent it ('livegive' for the HMAC notification; adapters name theirs) */
 export interface PaymentNotice { orderId: string; paymentId: string; amountFen: number; provider?: string }
@@ -13,8 +14,11 @@ export interface PaymentNotice { orderId: string; paymentId: string; amountFen: 
  * acknowledged it, so the provider's retries converge; the answer is 2xx only once Kafka has the event.
  */
 export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ orderId: string; status: 'paid' | 'refunded' | 'partially_refunded' }> {
+  const k = orderKeys(deps, notice.orderId);
+  if (!k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgPayOrder(
-    deps.config.redis.prefix, notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(notice.orderId), k.expiring, k.outbox, k.held,
+    notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
   );
   const [outcome, detail] = reply;
   switch (outcome) {
@@ -30,6 +34,8 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
   if (outcome === 'ALREADY' && order.paymentId && order.paymentId !== notice.paymentId) {
     await recordPaymentAnomaly(deps, { kind: 'duplicate_charge', orderId: notice.orderId, provider: notice.provider ?? 'livegive', paymentId: notice.paymentId, amountFen: notice.amountFen, originalPaymentId: order.paymentId });
   }
+  // a paid order no longer counts against its viewer's unpaid orders (lost, it ends at the order's expiry)
+  if (outcome === 'OK') await unclaimOrder(deps, order.viewerId, order.orderId, '', false).catch(() => undefined);
   try {
     // a repeat publishes again only while Kafka has not acknowledged the event (it is still in the outbox)
     if (outcome === 'OK' || (await isUnacknowledged(deps, notice.orderId, 'order.paid'))) {

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import type { Principal } from '../infra/auth';
 import { DomainError } from '../infra/errors';
 import { CatalogRepository } from '../catalog';
-import { isUnacknowledged, orderOfReply, orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions, readOrder } from './orders.store';
 
 export interface RefundRequest {
   orderId: string;
@@ -38,8 +38,10 @@ export async function refundOrder(deps: Deps, principal: Principal, orderId: str
 export async function applyRefund(deps: Deps, r: RefundRequest): Promise<RefundAnswer> {
   const o = await readOrder(deps, r.orderId);
   const product = o ? await new CatalogRepository(deps).products.findOne({ _id: o.productId }, { projection: { restockOnRefund: 1 } }) : null;
+  const k = orderKeys(deps, r.orderId);
+  if (!o || !k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgRefundOrder(
-    deps.config.redis.prefix, r.orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(r.orderId), k.outbox, k.stock(o.productId), r.orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
     String(r.units ?? 0), r.refundId ?? '', product?.restockOnRefund ? '1' : '0', String(r.refundedTotal ?? 0),
   );
   const [outcome, detail] = reply;

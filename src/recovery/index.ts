@@ -3,7 +3,8 @@ import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { RedisWatch, RebuildStep } from './redis-watch';
 import { rebuildOrderState } from '../orders';
-import { rebuildTotals } from '../allocator';
+import { rebuildTotals, totalsBuiltHere } from '../allocator';
+import { SHARDS } from '../infra/shards';
 
 export { RedisWatch, sentinelKey } from './redis-watch';
 export type { RebuildStep } from './redis-watch';
@@ -15,7 +16,8 @@ export type { RebuildStep } from './redis-watch';
  */
 export const rebuildSteps: RebuildStep[] = [
   { name: 'orders', run: rebuildOrderState },
-  { name: 'totals', run: rebuildTotals },
+  // after a partial loss (one master of a cluster), totals are rebuilt only if their own slot's server changed
+  { name: 'totals', run: async (deps, shards) => (shards.length === SHARDS || !(await totalsBuiltHere(deps)) ? rebuildTotals(deps) : 'kept') },
 ];
 
 const watching = new WeakMap<Deps, Promise<Stoppable>>();
@@ -32,7 +34,7 @@ function watch(deps: Deps): Promise<Stoppable> {
 }
 
 /** Paths that change order state in Redis: refused with 503 while it is rebuilt, so nothing acts on a half-built state. */
-const guarded = ['/api/v1/orders', '/api/v1/payments/notify', '/api/v1/orders/:id/refund', '/api/v1/payments/wechatpay/:mchid/notify', '/api/v1/payments/alipay/:appId/notify', '/api/v1/reconciliations'];
+const guarded = ['/api/v1/orders', '/api/v1/payments/notify', '/api/v1/orders/:id/refund', '/api/v1/orders/:id/cancel', '/api/v1/payments/wechatpay/:mchid/notify', '/api/v1/payments/alipay/:appId/notify', '/api/v1/reconciliations'];
 
 export const recoverySlice: Slice = {
   name: 'recovery',

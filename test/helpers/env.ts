@@ -13,6 +13,8 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
     MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/livegive',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // set (scripts/cluster/redis.sh env) to run a suite against a Redis Cluster
+    REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES ?? '',
     LIVEGIVE_ADMIN_TOKEN: ADMIN_TOKEN,
     LIVEGIVE_PAYMENT_SECRET: PAYMENT_SECRET,
     LIVEGIVE_NAMESPACE: newNamespace(),

@@ -3,6 +3,7 @@ import { ADMIN_TOKEN, PAYMENT_SECRET, waitFor } from '../helpers/env';
 import { call, rng } from '../../scripts/chaos/http-client';
 import { Sale } from '../../scripts/chaos/sale';
 import { CatalogRepository } from '../../src/catalog';
+import { productKeys } from '../helpers/hot-keys';
 
 /** Deactivating a charity stops its pledges selling on every API instance at once; placed orders keep their pledge. */
 describe('abuse: a deactivated charity', () => {
@@ -50,7 +51,7 @@ describe('abuse: a deactivated charity', () => {
 
   it('when the hot copy is written again by a caller that does not know the charity state (the rebuild after Redis lost its data), then it stays off sale', async () => {
     expect((await setActive(a.url, false)).status).toBe(200);
-    const key = a.deps.key('product', sale.setup.productIds[0]);
+    const key = productKeys(a.deps, sale.setup.productIds[0]).product(sale.setup.productIds[0]);
     await a.deps.redis.del(key);
     const repo = new CatalogRepository(a.deps);
     const p = (await repo.products.findOne({ _id: sale.setup.productIds[0] }))!;

@@ -14,6 +14,8 @@ describe('abuse: rate limits', () => {
     svc = await startService('all', {
       LIVEGIVE_RATE_LIMITS: 'on', LIVEGIVE_TRUST_PROXY: 'true', LIVEGIVE_RATE_ORDERS_PER_MINUTE: '10',
       LIVEGIVE_RATE_SIGNUPS_PER_MINUTE: '20', LIVEGIVE_RATE_PAYMENTS_PER_SECOND: '20', LIVEGIVE_DEFAULT_BUYER_LIMIT: '1000',
+      // this file floods with unpaid orders on purpose; the open-order cap has its own tests
+      LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '1000',
     });
     sale = new Sale(() => [svc.url], { adminToken: ADMIN_TOKEN, paymentSecret: PAYMENT_SECRET, random: rng(11) });
     await sale.prepare({ charities: 1, products: 1, stock: 1000, viewers: 3 });

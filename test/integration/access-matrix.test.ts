@@ -34,6 +34,8 @@ const rows: Row[] = [
   { route: 'GET /api/v1/streams/{id}', req: (c) => ({ path: `/api/v1/streams/${c.streamId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
   { route: 'POST /api/v1/orders', req: (c) => ({ path: '/api/v1/orders', headers: key(), body: { streamId: c.streamId, productId: c.productId, quantity: 1 } }), expect: [401, 201, 201, 403, 403, 403, 403, 403] },
   { route: 'GET /api/v1/orders/{id}', req: (c) => ({ path: `/api/v1/orders/${c.orderId}` }), expect: [401, 200, 404, 200, 404, 403, 403, 200] },
+  // only its own viewer cancels an unpaid order; another viewer does not learn that it exists
+  { route: 'POST /api/v1/orders/{id}/cancel', req: (c) => ({ path: `/api/v1/orders/${c.orderId}/cancel` }), expect: [401, 200, 404, 403, 403, 403, 403, 403] },
   // a bearer token is no payment signature: only the HMAC counts
   { route: 'POST /api/v1/payments/notify', req: (c) => ({ path: '/api/v1/payments/notify', body: { orderId: c.orderId, paymentId: 'p1', amountFen: 5000, status: 'succeeded' } }), expect: [401, 401, 401, 401, 401, 401, 401, 401] },
   // one paid order per caller: a second refund of one order trips a known allocator bug (see the chaos report)

@@ -5,6 +5,7 @@ import { EventWriter, newOrderId, orderEvent } from '../helpers/order-events';
 import { summariseLedger } from '../helpers/ledger-check';
 import { startAllocator } from '../../src/allocator';
 import type { Stoppable } from '../../src/app';
+import { totKey } from '../helpers/hot-keys';
 
 describe('allocator while MongoDB is away', () => {
   let mongo: PrivateMongo;
@@ -17,7 +18,7 @@ describe('allocator while MongoDB is away', () => {
     expected += spec.pledgePerUnitFen;
     return orderEvent('order.paid', spec);
   });
-  const donation = async () => Number(await svc.deps.redis.hget(svc.deps.key('tot:c', 'c1'), 'donationFen') ?? 0);
+  const donation = async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', 'c1'), 'donationFen') ?? 0);
 
   beforeAll(async () => {
     mongo = await PrivateMongo.start();

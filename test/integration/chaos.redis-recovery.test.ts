@@ -5,6 +5,7 @@ import { waitFor, ADMIN_TOKEN, PAYMENT_SECRET } from '../helpers/env';
 import { rebuildSteps } from '../../src/recovery';
 import { Sale } from '../../scripts/chaos/sale';
 import { call, rng } from '../../scripts/chaos/http-client';
+import { productKeys } from '../helpers/hot-keys';
 
 /** Redis restarts with and without its persistence file: orders stop until the state is rebuilt, then resume. */
 describe('chaos: Redis loses its state', () => {
@@ -63,10 +64,10 @@ describe('chaos: Redis loses its state', () => {
       // the catalog's hot copies are back, so the order script sees a live stream and its pinned product
       const c = new Redis(redis.url);
       try {
-        const prefix = svc.deps.config.redis.prefix;
-        expect(await c.hget(`${prefix}stream:${sale.setup.streamId}`, 'status')).toBe('live');
-        expect(await c.sismember(`${prefix}stream:${sale.setup.streamId}:pins`, sale.setup.productIds[0])).toBe(1);
-        expect(await c.hget(`${prefix}product:${sale.setup.productIds[0]}`, 'perUnitFen')).toBe('500');
+        const k = productKeys(svc.deps, sale.setup.productIds[0]);
+        expect(await c.hget(k.stream(sale.setup.streamId), 'status')).toBe('live');
+        expect(await c.sismember(k.pins(sale.setup.streamId), sale.setup.productIds[0])).toBe(1);
+        expect(await c.hget(k.product(sale.setup.productIds[0]), 'perUnitFen')).toBe('500');
       } finally {
         c.disconnect();
       }

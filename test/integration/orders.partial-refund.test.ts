@@ -6,6 +6,7 @@ import { waitFor } from '../helpers/env';
 import { readTopic } from '../helpers/kafka';
 import type { OrderEvent } from '../../src/events';
 import { rebuildOrderState } from '../../src/orders';
+import { stockKey } from '../helpers/hot-keys';
 
 /** Partial refunds: 1+1+1 of a 3-unit order must equal one whole refund in every total people read. */
 describe('partial refunds', () => {
@@ -96,7 +97,7 @@ describe('partial refunds', () => {
   }, 90_000);
 
   it('when a product says refunded units return to stock, then they do; by default they do not', async () => {
-    const stock = async () => Number(await svc.deps.redis.get(svc.deps.key('stock', w.product.id)));
+    const stock = async () => Number(await svc.deps.redis.get(stockKey(svc.deps, w.product.id)));
     const o1 = await paid(2);
     const s0 = await stock();
     await refund(o1.id, { quantity: 1 }).expect(200);

@@ -7,10 +7,11 @@ import { waitFor } from '../helpers/env';
 import { sweepOnce, latestOrderStates } from '../../src/orders';
 import { jsonClient } from '../helpers/http-client';
 import type { OrderEvent } from '../../src/events';
+import { boughtKey, countInShards, stockKey } from '../helpers/hot-keys';
 
 describe('orders under concurrency', () => {
   let svc: TestService;
-  beforeAll(async () => { svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '3', LIVEGIVE_SWEEP_INTERVAL_MS: '300' }); });
+  beforeAll(async () => { svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '3', LIVEGIVE_SWEEP_INTERVAL_MS: '300', LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '100' }); });
   afterAll(async () => { await svc?.stop(); });
 
   it('when 400 viewers send 2,000 orders at once for 100 units, then exactly 100 are reserved, nobody passes the limit, and expiry gives them back', async () => {
@@ -30,11 +31,11 @@ describe('orders under concurrency', () => {
       const refused = answers.filter((a) => a.status !== 201);
       expect(refused).toHaveLength(1900);
       expect(refused.every((a) => a.status === 409 && ['OUT_OF_STOCK', 'PURCHASE_LIMIT'].includes(a.body.error!.code))).toBe(true);
-      expect(Number(await burst.deps.redis.get(burst.deps.key('stock', w.product.id)))).toBe(0);
-      const bought = await burst.deps.redis.mget(viewers.map((v) => burst.deps.key('bought', w.product.id, v.id)));
+      expect(Number(await burst.deps.redis.get(stockKey(burst.deps, w.product.id)))).toBe(0);
+      const bought = await burst.deps.redis.mget(viewers.map((v) => boughtKey(burst.deps, w.product.id, v.id)));
       expect(bought.every((b) => Number(b ?? 0) <= 5)).toBe(true);
       expect(bought.reduce((n, b) => n + Number(b ?? 0), 0)).toBe(100);
-      await waitFor(async () => Number(await burst.deps.redis.get(burst.deps.key('stock', w.product.id))) === 100, 'stock to come back after expiry', 45000, 250);
+      await waitFor(async () => Number(await burst.deps.redis.get(stockKey(burst.deps, w.product.id))) === 100, 'stock to come back after expiry', 45000, 250);
     } finally {
       await burst.stop();
     }
@@ -49,12 +50,12 @@ describe('orders under concurrency', () => {
       Promise.all(orders.map((o) => pay(svc.url, { orderId: o.id, paymentId: `p_${o.id}`, amountFen: o.totalFen, status: 'succeeded' }))),
       sweepOnce(svc.deps), sweepOnce(svc.deps),
     ]);
-    await waitFor(async () => (await svc.deps.redis.zcard(svc.deps.key('expiring'))) === 0, 'every order settled', 15000, 200);
+    await waitFor(async () => (await countInShards(svc.deps, 'expiring')) === 0, 'every order settled', 15000, 200);
     const finals = await Promise.all(orders.map(async (o) => (await request(svc.url).get(`/api/v1/orders/${o.id}`).set(bearer(v.token))).body.status));
     payAnswers.forEach((a, i) => expect(a.status === 200 ? 'paid' : 'expired').toBe(finals[i]));
     expect(finals.every((s) => s === 'paid' || s === 'expired')).toBe(true);
     const paidCount = finals.filter((s) => s === 'paid').length;
-    expect(Number(await svc.deps.redis.get(svc.deps.key('stock', w.product.id)))).toBe(60 - paidCount);
+    expect(Number(await svc.deps.redis.get(stockKey(svc.deps, w.product.id)))).toBe(60 - paidCount);
     const ids = new Set(orders.map((o) => o.id));
     const settled = (m: { value: string }[]) => {
       const byOrder = new Map<string, Set<string>>();

@@ -4,6 +4,7 @@ import { PrivateRedis } from '../helpers/redis-server';
 import { seedWorld, newViewer } from '../helpers/fixtures';
 import { order, pay } from '../helpers/orders';
 import { waitFor } from '../helpers/env';
+import { productKeys, stockKey, strayOrderId } from '../helpers/hot-keys';
 
 describe('order state after Redis loses its data', () => {
   let redis: PrivateRedis;
@@ -31,7 +32,7 @@ describe('order state after Redis loses its data', () => {
     // the service notices the empty Redis, refuses orders while it rebuilds, then is ready again
     await waitFor(async () => (await request(svc.url).get('/readyz')).status === 200 && !svc.deps.state.rebuilding, 'the rebuild to finish', 60000, 250);
 
-    expect(Number(await svc.deps.redis.get(svc.deps.key('stock', w.product.id)))).toBe(16);
+    expect(Number(await svc.deps.redis.get(stockKey(svc.deps, w.product.id)))).toBe(16);
     for (const [o, status, who] of [[o1, 'paid', a], [o2, 'reserved', b], [o3, 'refunded', b]] as const) {
       expect((await request(svc.url).get(`/api/v1/orders/${o.id}`).set(bearer(who.token)).expect(200)).body.status).toBe(status);
     }
@@ -51,20 +52,22 @@ describe('order state after Redis loses its data', () => {
     const o1 = (await order(svc.url, a.token, body, 'key-file-1').expect(201)).body;
     await pay(svc.url, { orderId: o1.id, paymentId: 'pf1', amountFen: o1.totalFen, status: 'succeeded' }).expect(200);
     // what a file can hold after a crash between the script and Kafka: 2 units reserved, due now, no event
-    const { redis: r, key } = svc.deps;
-    await r.hset(key('order', 'o_stray'), { orderId: 'o_stray', status: 'reserved', ver: '1', viewerId: a.id, productId: w.product.id, quantity: '2', expMs: '1', idempotencyKey: 'k', bodyHash: 'h' });
-    await r.zadd(key('expiring'), 1, 'o_stray');
-    await r.decrby(key('stock', w.product.id), 2);
+    const r = svc.deps.redis;
+    const k = productKeys(svc.deps, w.product.id);
+    const stray = strayOrderId(w.product.id);
+    await r.hset(k.order(stray), { orderId: stray, status: 'reserved', ver: '1', viewerId: a.id, productId: w.product.id, quantity: '2', expMs: '1', idempotencyKey: 'k', bodyHash: 'h' });
+    await r.zadd(k.expiring, 1, stray);
+    await r.decrby(k.stock(w.product.id), 2);
     await redis.down({ kill: true, wipe: false });
     await redis.up();
     await waitFor(async () => (await request(svc.url).get('/readyz')).status === 200 && !svc.deps.state.rebuilding, 'the rebuild to finish', 60000, 250);
 
-    expect(await r.exists(key('order', 'o_stray'))).toBe(0);
-    expect(Number(await r.get(key('stock', w.product.id)))).toBe(17);
-    await request(svc.url).get('/api/v1/orders/o_stray').set(bearer(a.token)).expect(404);
+    expect(await r.exists(k.order(stray))).toBe(0);
+    expect(Number(await r.get(k.stock(w.product.id)))).toBe(17);
+    await request(svc.url).get(`/api/v1/orders/${stray}`).set(bearer(a.token)).expect(404);
     expect((await request(svc.url).get(`/api/v1/orders/${o1.id}`).set(bearer(a.token)).expect(200)).body.status).toBe('paid');
     // a sweep after the rebuild finds nothing of the stray reservation to give back
     await new Promise((res) => setTimeout(res, 2 * svc.deps.config.orders.sweepIntervalMs + 200));
-    expect(Number(await r.get(key('stock', w.product.id)))).toBe(17);
+    expect(Number(await r.get(k.stock(w.product.id)))).toBe(17);
   });
 });

@@ -6,12 +6,13 @@ import { readTopic } from '../helpers/kafka';
 import { waitFor } from '../helpers/env';
 import type { OrderEvent } from '../../src/events';
 import { latestOrderState } from '../../src/orders';
+import { countInShards, stockKey } from '../helpers/hot-keys';
 
 describe('orders and payments', () => {
   let svc: TestService;
   let w: World;
   let viewer: { id: string; token: string };
-  const remaining = async () => Number(await svc.deps.redis.get(svc.deps.key('stock', w.product.id)));
+  const remaining = async () => Number(await svc.deps.redis.get(stockKey(svc.deps, w.product.id)));
 
   beforeAll(async () => {
     svc = await startService('all', { LIVEGIVE_ORDER_TTL_SECONDS: '2', LIVEGIVE_SWEEP_INTERVAL_MS: '200' });
@@ -86,7 +87,7 @@ describe('orders and payments', () => {
 
   it('when an unpaid order expires, then its stock returns and a late payment is refused', async () => {
     const w4 = await seedWorld(svc.url, { stock: 7 });
-    const left = async () => Number(await svc.deps.redis.get(svc.deps.key('stock', w4.product.id)));
+    const left = async () => Number(await svc.deps.redis.get(stockKey(svc.deps, w4.product.id)));
     const before = 7;
     const o = (await order(svc.url, viewer.token, { streamId: w4.stream.id, productId: w4.product.id, quantity: 1 }).expect(201)).body;
     expect(await left()).toBe(before - 1);
@@ -113,8 +114,8 @@ describe('orders and payments', () => {
     await request(svc.url).post('/api/v1/orders').set(bearer(viewer.token)).set('Idempotency-Key', 'k').set('Content-Type', 'application/json').send(`{"streamId":"${'x'.repeat(20000)}"}`).expect(413);
     await order(svc.url, w.host.token, ok).expect(403);
     await request(svc.url).post('/api/v1/orders').send(ok).expect(401);
-    expect(Number(await svc.deps.redis.get(svc.deps.key('stock', w5.product.id)))).toBe(9);
-    expect(await svc.deps.redis.zcard(svc.deps.key('outbox'))).toBe(0);
+    expect(Number(await svc.deps.redis.get(stockKey(svc.deps, w5.product.id)))).toBe(9);
+    expect(await countInShards(svc.deps, 'outbox')).toBe(0);
   });
 
   it('when the stream is not live or another viewer asks for my order, then it is refused', async () => {
@@ -137,7 +138,7 @@ describe('orders and payments', () => {
     // the original and a retry with the same key, at once: both are told the truth (not recorded)
     const answers = await Promise.all([order(broken.url, v.token, body, 'same-key'), order(broken.url, v.token, body, 'same-key')]);
     expect(answers.map((a) => [a.status, a.body.error?.code])).toEqual([[503, 'UNAVAILABLE'], [503, 'UNAVAILABLE']]);
-    expect(Number(await svc.deps.redis.get(svc.deps.key('stock', w3.product.id)))).toBe(5);
+    expect(Number(await svc.deps.redis.get(stockKey(svc.deps, w3.product.id)))).toBe(5);
     await broken.stop();
     // once Kafka takes events again, the same key places the order
     expect((await order(svc.url, v.token, body, 'same-key').expect(201)).body.status).toBe('reserved');

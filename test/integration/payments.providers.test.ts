@@ -7,6 +7,7 @@ import { waitFor, PAYMENT_SECRET } from '../helpers/env';
 import { rsaPair, apiV3Key, wechatNotification, alipayForm } from '../helpers/providers';
 import { signPayment } from '../../src/orders/payment-signature';
 import { fenToYuan } from '../../src/payments/yuan';
+import { stockKey as stockKeyOf } from '../helpers/hot-keys';
 
 const MCHID = '1900000109';
 const APPID = 'wx8888888888888888';
@@ -175,7 +176,7 @@ describe('provider notifications', () => {
     // a product of its own, so no other test's reservation expiring meanwhile moves its stock
     const p = (await request(svc.url).post('/api/v1/products').set(bearer(w.host.token)).send({ name: '核桃', origin: '云南', unit: '袋', priceFen: 4990, stock: 50, pledge: { charityId: w.charity.id, perUnitFen: 200 } }).expect(201)).body;
     await request(svc.url).put(`/api/v1/streams/${w.stream.id}/products`).set(bearer(w.host.token)).send({ productIds: [w.product.id, p.id] }).expect(200);
-    const stockKey = svc.deps.key('stock', p.id);
+    const stockKey = stockKeyOf(svc.deps, p.id);
     const orders = [];
     for (let i = 0; i < 6; i++) orders.push(await place(1, p.id));
     const before = Number(await svc.deps.redis.get(stockKey));

@@ -97,6 +97,36 @@ export class LedgerRepository {
     return out;
   }
 
+  /** A charity's chain after a seq, block by block in seq order, until a block is not full (memory: one block). */
+  async *chain(charityId: string, afterSeq = 0): AsyncIterable<LedgerEntry> {
+    for (let b = Math.floor(afterSeq / LEDGER_BLOCK_SIZE); ; b++) {
+      const entries = await this.block(charityId, b);
+      for (const e of entries) if (e.seq > afterSeq) yield e;
+      if (entries.length < LEDGER_BLOCK_SIZE) return;
+    }
+  }
+
+  /**
+   * Gives entries stored before block and day keys existed their keys (hashed fields untouched), in one pass;
+   * answers the charities found. Only `livegive rebuild-derived` calls it.
+   */
+  async backfillKeys(): Promise<{ charities: string[]; updated: number }> {
+    const charities = new Set<string>();
+    let updated = 0;
+    let ops: { updateMany: { filter: { _id: string }; update: { $set: { blockKey: string; dayKey: string } } } }[] = [];
+    const flush = async () => { if (ops.length) await this.coll.bulkWrite(ops, { ordered: false }); updated += ops.length; ops = []; };
+    for await (const d of this.all()) {
+      charities.add(d.charityId);
+      if (d.blockKey && d.dayKey) continue;
+      const k = ledgerDoc(toEntry(d));
+      // multi: by _id, never a non-multi update command this size on FerretDB (FERRETDB.md); query: ledger.byId
+      ops.push({ updateMany: { filter: { _id: d._id }, update: { $set: { blockKey: k.blockKey, dayKey: k.dayKey } } } });
+      if (ops.length === 32) await flush();
+    }
+    await flush();
+    return { charities: [...charities].sort(), updated };
+  }
+
   /** Every stored entry, for rebuilds and checks (one pass, in store order). */
   all(): AsyncIterable<LedgerDoc> {
     return this.coll.find({}).batchSize(10_000); // query: ledger.all (a rebuild's one pass)

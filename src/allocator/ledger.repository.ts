@@ -113,7 +113,8 @@ export class LedgerRepository {
   async backfillKeys(): Promise<{ charities: string[]; updated: number }> {
     const charities = new Set<string>();
     let updated = 0;
-    let ops: { updateMany: { filter: { _id: string }; update: { $set: { blockKey: string; dayKey: string } } } }[] = [];
+    type KeyUpdate = { _id: string };
+    let ops: { updateMany: { filter: KeyUpdate; update: { $set: { blockKey: string; dayKey: string } } } }[] = [];
     const flush = async () => { if (ops.length) await this.coll.bulkWrite(ops, { ordered: false }); updated += ops.length; ops = []; };
     for await (const d of this.all()) {
       charities.add(d.charityId);

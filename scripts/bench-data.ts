@@ -27,6 +27,7 @@ import { getOrder, donationStatus } from '../src/orders/get-order';
 import { runVerify } from '../src/statements/run-verify';
 import { dayKeyOf, GENESIS } from '../src/allocator/ledger.types';
 import { seedChain, seedOrders } from './bench/data/seed';
+import { usccCheckChar } from '../src/catalog/uscc';
 import { cpuSeconds, loadAverage, median, memoryMb, percentile, timed } from './bench/data/measure';
 import { measureDrain } from './bench/data/drain';
 
@@ -55,7 +56,11 @@ async function depsFor(ns: string): Promise<Deps> {
   const config = loadConfig(env(ns));
   return createDeps(config, { logger: createLogger('warn'), clientId: `bench-data-${ns}`, registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
 }
-const charityDoc = (id: string) => ({ _id: id, name: `基准公益 ${id}`, registrationNo: '53100000500021676Q', active: true, createdAt: new Date() });
+let charities = 0;
+const charityDoc = (id: string) => {
+  const body = `53110000${String(Date.now() % 1e6).padStart(6, '0')}${String(charities++).padStart(3, '0')}`;
+  return { _id: id, name: `基准公益 ${id}`, registrationNo: body + usccCheckChar(body), active: true, createdAt: new Date() };
+};
 
 /** Phase 1: a quarter's statement as the collection grows from 0.1M to 2M other entries, and vs a bare cursor. */
 async function statementGrowth(deps: Deps) {

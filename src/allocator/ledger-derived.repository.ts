@@ -43,12 +43,51 @@ export class LedgerDerivedRepository {
   async afterAppend(charityId: string, entries: LedgerEntry[]): Promise<void> {
     if (!entries.length) return;
     await this.addToPeriods(charityId, entries);
-    const first = blockOf(entries[0].seq);
+    await this.sealCompleted(charityId, entries);
     const last = entries[entries.length - 1];
-    const lastComplete = Math.floor(last.seq / LEDGER_BLOCK_SIZE) - 1;
-    for (let b = first; b <= lastComplete; b++) await this.seal(charityId, b);
     // query: tree.byId — guarded by seq: a replay (seq not lower) is a duplicate key, i.e. already done
     await this.tree.updateOne({ _id: headId(charityId), seq: { $lt: last.seq } } as never, { $set: { charityId, seq: last.seq, hash: last.hash } }, { upsert: true }).catch(ignoreDuplicate);
+  }
+
+  /**
+   * Seals the blocks this run of entries completes, mostly from memory: reads only the start of the first
+   * block (entries from before the run), the block before it (running total) and left siblings from before
+   * the run; then one unordered insert of the new block and node documents (duplicates: a replay).
+   */
+  private async sealCompleted(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    const first = blockOf(entries[0].seq);
+    const lastComplete = Math.floor(entries[entries.length - 1].seq / LEDGER_BLOCK_SIZE) - 1;
+    if (lastComplete < first) return;
+    const startSeq = first * LEDGER_BLOCK_SIZE + 1;
+    const [prior, prev] = await Promise.all([
+      entries[0].seq > startSeq ? this.blockEntries(charityId, first).then((es) => es.filter((e) => e.seq < entries[0].seq)) : Promise.resolve([]),
+      first > 0 ? this.seal(charityId, first - 1) : Promise.resolve(null),
+    ]);
+    const run = [...prior, ...entries];
+    const known = new Map<string, string>();
+    const docs: TreeDoc[] = [];
+    let cum = prev?.cumFen ?? 0;
+    for (let b = first; b <= lastComplete; b++) {
+      const block = sealBlock(charityId, b, run.slice((b - first) * LEDGER_BLOCK_SIZE, (b - first + 1) * LEDGER_BLOCK_SIZE), cum);
+      cum = block.cumFen!;
+      known.set(block._id, block.root);
+      for (let level = 0, index = b; index % 2 === 1; level++, index = (index - 1) / 2) {
+        const left = treeId(charityId, level, index - 1);
+        if (!known.has(left)) {
+          const doc = await this.tree.findOne({ _id: left }) as TreeDoc | null; // query: tree.byId
+          if (doc) known.set(left, doc.root);
+        }
+      }
+      const nodes = completedNodes(charityId, block, (level, index) => known.get(treeId(charityId, level, index)));
+      for (const n of nodes) known.set(n._id, n.root);
+      docs.push(block, ...nodes);
+    }
+    await this.tree.insertMany(docs, { ordered: false }).catch((err: unknown) => { if (!onlyDuplicates(err, docs.length)) throw err; });
+  }
+
+  private async blockEntries(charityId: string, b: number): Promise<LedgerEntry[]> {
+    // query: ledger.byBlock
+    return (await this.ledger.find({ blockKey: blockKeyOf(charityId, b) }).toArray()).map(toEntry).sort((x, y) => x.seq - y.seq);
   }
 
   private async addToPeriods(charityId: string, entries: LedgerEntry[]): Promise<void> {
@@ -66,14 +105,12 @@ export class LedgerDerivedRepository {
     }
   }
 
-  /** Seals block b (and any earlier block never sealed), with the Merkle nodes it completes; insert-once. */
+  /** Block b's document: stored, or sealed now from the ledger (and any earlier block never sealed), with the nodes it completes. */
   async seal(charityId: string, b: number): Promise<TreeDoc> {
     const stored = await this.tree.findOne({ _id: treeId(charityId, 0, b) }) as TreeDoc | null; // query: tree.byId
     if (stored) return stored;
     const prev = b > 0 ? await this.seal(charityId, b - 1) : null;
-    // query: ledger.byBlock
-    const entries = (await this.ledger.find({ blockKey: blockKeyOf(charityId, b) }).toArray()).map(toEntry).sort((x, y) => x.seq - y.seq);
-    const block = sealBlock(charityId, b, entries, prev?.cumFen ?? 0);
+    const block = sealBlock(charityId, b, await this.blockEntries(charityId, b), prev?.cumFen ?? 0);
     const known = new Map<string, string>([[block._id, block.root]]);
     const rootAt = (level: number, index: number) => known.get(treeId(charityId, level, index));
     for (let level = 0, index = b; index % 2 === 1; level++, index = (index - 1) / 2) {

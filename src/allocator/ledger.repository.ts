@@ -86,24 +86,16 @@ export class LedgerRepository {
     return docs.map(toEntry).sort((a, b) => a.seq - b.seq);
   }
 
-  /** One page of a charity's chain, after `after`, in seq order: the block holding after+1, and the next if the page runs on. */
+  /** One page of a charity's chain, after `after`, in seq order: the few blocks it spans, read at once. */
   async page(charityId: string, after: number, limit: number): Promise<LedgerEntry[]> {
-    const out: LedgerEntry[] = [];
-    for (let b = blockOf(after + 1); out.length < limit; b++) {
-      const entries = await this.block(charityId, b);
-      out.push(...entries.filter((e) => e.seq > after).slice(0, limit - out.length));
-      if (entries.length < LEDGER_BLOCK_SIZE) break;
-    }
-    return out;
+    const first = blockOf(after + 1);
+    const blocks = await Promise.all(Array.from({ length: blockOf(after + limit) - first + 1 }, (_, i) => this.block(charityId, first + i)));
+    return blocks.flat().filter((e) => e.seq > after).slice(0, limit);
   }
 
-  /** A charity's chain after a seq, block by block in seq order, until a block is not full (memory: one block). */
+  /** A charity's chain after a seq in seq order, reading a few blocks ahead, until a block is not full (memory: a few blocks). */
   async *chain(charityId: string, afterSeq = 0): AsyncIterable<LedgerEntry> {
-    for (let b = Math.floor(afterSeq / LEDGER_BLOCK_SIZE); ; b++) {
-      const entries = await this.block(charityId, b);
-      for (const e of entries) if (e.seq > afterSeq) yield e;
-      if (entries.length < LEDGER_BLOCK_SIZE) return;
-    }
+    yield* readChain((b) => this.block(charityId, b), afterSeq);
   }
 
   /**
@@ -131,5 +123,22 @@ export class LedgerRepository {
   /** Every stored entry, for rebuilds and checks (one pass, in store order). */
   all(): AsyncIterable<LedgerDoc> {
     return this.coll.find({}).batchSize(10_000); // query: ledger.all (a rebuild's one pass)
+  }
+}
+
+const READ_AHEAD = 8;
+
+/** The chain block by block from the one holding afterSeq + 1, READ_AHEAD blocks in flight, stopping after the first short block. */
+export async function* readChain(block: (b: number) => Promise<LedgerEntry[]>, afterSeq: number): AsyncIterable<LedgerEntry> {
+  const inFlight: Promise<LedgerEntry[]>[] = [];
+  let next = blockOf(afterSeq + 1);
+  for (;;) {
+    while (inFlight.length < READ_AHEAD) inFlight.push(block(next++));
+    const entries = await inFlight.shift()!;
+    for (const e of entries) if (e.seq > afterSeq) yield e;
+    if (entries.length < LEDGER_BLOCK_SIZE) {
+      await Promise.allSettled(inFlight);
+      return;
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
-import { blockKeyOf, dayKeyOf, GENESIS_HASH, LEDGER_BLOCK_SIZE, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
+import { blockKeyOf, dayKeyOf, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
+import { readChain } from '../allocator/ledger.repository';
 import { dayScope, headId, monthScope, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from '../allocator/ledger.derived';
 
 /** A ledger document as the allocator stores it: _id = entry key, at a BSON Date. */
@@ -38,13 +39,9 @@ export class StatementsRepository {
     return (await this.ledger.find({ blockKey: blockKeyOf(charityId, block) }).toArray()).map(toEntry).sort(bySeq); // query: ledger.byBlock
   }
 
-  /** The chain after a seq, block by block in seq order, until a block is not full: one pass, memory of one block. */
+  /** The chain after a seq, block by block in seq order (a few in flight), until a block is not full: one pass. */
   async *entriesAfter(charityId: string, afterSeq: number): AsyncIterable<LedgerEntry> {
-    for (let b = Math.floor(afterSeq / LEDGER_BLOCK_SIZE); ; b++) {
-      const entries = await this.block(charityId, b);
-      for (const e of entries) if (e.seq > afterSeq) yield e;
-      if (entries.length < LEDGER_BLOCK_SIZE) return;
-    }
+    yield* readChain((b) => this.block(charityId, b), afterSeq);
   }
 
   /** One UTC day's entries in seq order. */

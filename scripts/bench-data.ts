@@ -195,7 +195,15 @@ async function main() {
       log(`drain: ${JSON.stringify(report.drain)}`);
     }
   } finally {
-    if (!process.argv.includes('--keep')) await deps.db.dropDatabase().catch(() => undefined);
+    if (!process.argv.includes('--keep')) {
+      await deps.db.dropDatabase().catch(() => undefined);
+      // the topics this run's namespaces created
+      const admin = deps.kafka.admin();
+      await admin.connect();
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${ns}.`) || t.startsWith(`${ns}d.`) || t.startsWith(`${ns}b.`));
+      if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
+    }
     await closeDeps(deps);
   }
   report.loadAverageEnd = loadAverage();

@@ -91,8 +91,9 @@ export class LedgerDerivedRepository {
   }
 
   private async addToPeriods(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    // multi (updateMany) although the filter names one _id: FerretDB holds a pooled connection per non-multi statement until the command ends (FERRETDB.md)
     const ops: AnyBulkWriteOperation<PeriodDoc>[] = periodDeltas(charityId, entries).map((d) => ({
-      updateOne: {
+      updateMany: {
         // query: periods.byId — counted once: a batch whose entries are already in (maxSeq ≥ its first) matches nothing and its upsert is a duplicate key
         filter: { _id: d._id, maxSeq: { $lt: d.firstSeq } },
         update: { $inc: { sumFen: d.sumFen, count: d.count }, $set: { charityId, scope: d.scope, key: d.key, maxSeq: d.maxSeq, maxHash: d.maxHash } },

@@ -133,12 +133,13 @@ export async function* readChain(block: (b: number) => Promise<LedgerEntry[]>, a
   const inFlight: Promise<LedgerEntry[]>[] = [];
   let next = blockOf(afterSeq + 1);
   for (;;) {
-    while (inFlight.length < READ_AHEAD) inFlight.push(block(next++));
+    while (inFlight.length < READ_AHEAD) {
+      const p = block(next++);
+      p.catch(() => undefined); // left in flight when the reader stops early: never an unhandled rejection
+      inFlight.push(p);
+    }
     const entries = await inFlight.shift()!;
     for (const e of entries) if (e.seq > afterSeq) yield e;
-    if (entries.length < LEDGER_BLOCK_SIZE) {
-      await Promise.allSettled(inFlight);
-      return;
-    }
+    if (entries.length < LEDGER_BLOCK_SIZE) return;
   }
 }

@@ -16,6 +16,7 @@ import pino from 'pino';
 import { chainEntries } from '../src/allocator/chain';
 import { ChainHead, GENESIS, UnchainedEntry, entryKinds } from '../src/allocator/ledger.types';
 import { buildStatement } from '../src/statements/build-statement';
+import { appendEntries } from '../src/allocator';
 import { StatementAccumulator } from '../src/statements/statement.math';
 import { renderPdf } from '../src/statements/render-pdf';
 import type { Deps } from '../src/deps';
@@ -70,7 +71,7 @@ async function insert(client: MongoClient): Promise<void> {
     }
     const chained = chainEntries(head, raw);
     head = { seq: chained[chained.length - 1].seq, hash: chained[chained.length - 1].hash };
-    await ledger.insertMany(chained.map(({ key, at, ...e }) => ({ _id: key as never, ...e, at: new Date(at) })), { ordered: false });
+    await appendEntries({ db }, chained); // the allocator's write path: entries with their keys, then derived documents
     if ((i / 10_000) % 10 === 0) process.stdout.write(`  inserted ${i + raw.length}\r`);
   }
   console.log(`insert ${entries} entries into ${dbName}: ${done()}`);

@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { parseOrderEvent, type DeadLetter } from '../events';
 import { allocate, isFolded, type PositionedEvent } from './allocate';
 import { LedgerRepository } from './ledger.repository';
+import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { applyPlans, displayOf, readHeads, takeMatches, totalsKeyspace } from './totals.store';
 
@@ -29,8 +30,9 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
 
 /**
  * Allocates one Kafka batch: dead-letters what cannot be processed, takes sponsor match budgets, plans
- * and chains the entries (pure), inserts them in one unordered bulk insert, then folds them into the
- * totals and moves the chain heads in one Redis script. Safe to repeat after any failure: the plan is
+ * and chains the entries (pure), inserts them in one unordered bulk insert, writes what derives from them
+ * (period balances, block roots, the published head), then folds them into the totals and moves the chain
+ * heads in one Redis script. Safe to repeat after any failure: the plan is
  * recomputed from the heads, and a repeat inserts identical entries or none.
  */
 export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
@@ -46,6 +48,9 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
     return { entry, display: displayOf(src.event), partition: src.partition, offset: src.offset };
   }));
   const inserted = await repo.append(rows);
+  // derived documents before the heads move: a crash here is repaired by this batch's retry (each write is idempotent)
+  const derived = new LedgerDerivedRepository(deps);
+  await Promise.all(plans.map((p) => derived.afterAppend(p.charityId, p.entries)));
   await applyPlans(deps, plans);
   await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event.eventId))]));
   for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });

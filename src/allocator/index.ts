@@ -3,6 +3,7 @@ import type { Slice } from '../app';
 import { allocatorRoutes } from './allocator.routes';
 import { startAllocator } from './allocator.consumer';
 import { registerLedgerModel } from './ledger.repository';
+import { registerDerivedModels } from './ledger-derived.repository';
 import { registerMatchModel } from './create-match';
 import { rebuildTotals } from './rebuild-totals';
 
@@ -10,6 +11,8 @@ export { readStreamTotals, readCharityTotals, totalsChannel, donationOf, totalsK
 export { matchesForOrder, getMatch } from './create-match';
 export { LedgerRepository, LEDGER_COLLECTION } from './ledger.repository';
 export type { LedgerDoc } from './ledger.repository';
+export { LedgerDerivedRepository, TREE_COLLECTION, PERIODS_COLLECTION } from './ledger-derived.repository';
+export { appendEntries } from './append-entries';
 export { startAllocator } from './allocator.consumer';
 export { rebuildTotals } from './rebuild-totals';
 
@@ -19,7 +22,7 @@ export const totalsRebuildStep = { name: 'totals', run: rebuildTotals };
 /** Order events → hash-chained ledger per charity, sponsor matching, running totals. */
 export const allocatorSlice: Slice = {
   name: 'allocator',
-  models: (conn: Connection) => { registerLedgerModel(conn); registerMatchModel(conn); },
+  models: (conn: Connection) => { registerLedgerModel(conn); registerDerivedModels(conn); registerMatchModel(conn); },
   routes: allocatorRoutes,
   workers: (deps) => startAllocator(deps),
 };

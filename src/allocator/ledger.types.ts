@@ -33,3 +33,18 @@ export type UnchainedEntry = Omit<LedgerEntry, 'seq' | 'prevHash' | 'hash'>;
 export interface ChainHead { seq: number; hash: string }
 export const GENESIS_HASH = '0'.repeat(64);
 export const GENESIS: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+/**
+ * Entries are grouped in aligned blocks of this many: stored Merkle subtrees, ledger pages, the chain read
+ * block by block. Small, because FerretDB turns every document it returns from PostgreSQL's jsonb into BSON:
+ * a page or a head reads one or two blocks, measured ~0.4 ms a document on this machine, so 64, not 1,024.
+ */
+export const LEDGER_BLOCK_SIZE = 64;
+
+/** The block an entry falls in (0 for seqs 1..64). */
+export const blockOf = (seq: number) => Math.floor((seq - 1) / LEDGER_BLOCK_SIZE);
+/** Equality keys stored on each entry, so the store finds a block's or a day's entries without looking at others. */
+export const blockKeyOf = (charityId: string, block: number) => `${charityId}:${block}`;
+/** The UTC day (YYYY-MM-DD) of an ISO time; statements read their period day by day. */
+export const dayOf = (iso: string) => iso.slice(0, 10);
+export const dayKeyOf = (charityId: string, day: string) => `${charityId}:${day}`;

@@ -15,21 +15,21 @@ export const ORDERS = 'orders';
 export function registerOrderModels(conn: Connection): void {
   if (conn.models.Order) return;
   const s = new Schema({ _id: String }, { strict: false, versionKey: false, collection: ORDERS });
-  s.index({ orderId: 1 }); // one order's versions (GET /orders/:id after Redis lost it)
+  s.index({ orderId: 1 }); // query: orders.byOrder — one order's versions (GET /orders/:id after Redis lost it)
   s.index({ streamId: 1 }); // a stream's orders (reconciliation)
   conn.model('Order', s);
 }
 
 /** The latest known state of one order, or null. */
 export async function latestOrderState(db: Db, orderId: string): Promise<OrderDoc | null> {
-  const docs = await db.collection<OrderDoc>(ORDERS).find({ orderId }).toArray();
+  const docs = await db.collection<OrderDoc>(ORDERS).find({ orderId }).toArray(); // query: orders.byOrder
   return docs.reduce<OrderDoc | null>((best, d) => (!best || d.orderVersion > best.orderVersion ? d : best), null);
 }
 
 /** Every order's latest state, streamed once over the collection (memory: one entry per order). */
 export async function latestOrderStates(db: Db, filter: Record<string, unknown> = {}): Promise<Map<string, OrderDoc>> {
   const out = new Map<string, OrderDoc>();
-  for await (const d of db.collection<OrderDoc>(ORDERS).find(filter)) {
+  for await (const d of db.collection<OrderDoc>(ORDERS).find(filter)) { // query: orders.all (rebuilding Redis order state: one pass)
     const cur = out.get(d.orderId);
     if (!cur || d.orderVersion > cur.orderVersion) out.set(d.orderId, d);
   }

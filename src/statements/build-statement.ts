@@ -15,14 +15,18 @@ export function checkPeriod(from: string, to: string): Period {
 }
 
 /**
- * Builds a charity's statement for [from, to) in one streamed pass over its entries before `to`
- * (memory independent of the number of entries), then names everything in one batched read per kind.
+ * Builds a charity's statement for [from, to): the opening balance from stored period balances (never by
+ * re-reading history), then one streamed pass over the period's entries, day by day (memory independent of
+ * their number); then names everything in one batched read per kind. Cost: O(entries in the period).
  */
 export async function buildStatement(deps: Deps, charityId: string, period: Period, onEntry?: () => void): Promise<Statement> {
   const started = Date.now();
   const acc = new StatementAccumulator(charityId, period.from, period.to);
+  const repo = new StatementsRepository(deps);
+  const opening = await repo.balanceBefore(charityId, period.from);
+  acc.addOpening(opening.sumFen, opening.head);
   let read = 0;
-  for await (const e of new StatementsRepository(deps).entriesBefore(charityId, period.to)) {
+  for await (const e of repo.entriesBetween(charityId, period.from, period.to)) {
     acc.add(e);
     read++;
     onEntry?.();

@@ -1,5 +1,4 @@
 import type { Slice } from '../app';
-import { registerStatementModels } from './statements.repository';
 import { mountCharityPage, statementsRoutes } from './statements.routes';
 
 export { verifyReceipt } from './receipt.verify';
@@ -7,4 +6,5 @@ export type { Receipt, PublicHead, InclusionProof } from './receipt.verify';
 export { buildStatement } from './build-statement';
 export type { Statement } from './statement.math';
 
-export const statementsSlice: Slice = { name: 'statements', models: registerStatementModels, routes: statementsRoutes, mount: mountCharityPage };
+// its documents (ledger, period balances, tree) are the allocator's models: statements only read them
+export const statementsSlice: Slice = { name: 'statements', routes: statementsRoutes, mount: mountCharityPage };

@@ -1,9 +1,9 @@
 import type { Deps } from '../deps';
 import type { LedgerEntry } from '../allocator/ledger.types';
-import { GENESIS_HASH } from '../allocator/ledger.types';
+import { blockOf, GENESIS_HASH } from '../allocator/ledger.types';
 import { hashEntry } from '../allocator/chain';
-import { auditPath, BLOCK_SIZE, LeafSource, subtreeRoot, treeRoot } from './merkle';
-import { blockId, StatementsRepository } from './statements.repository';
+import { auditPath, BLOCK_SIZE, LeafSource, treeRoot } from './merkle';
+import { StatementsRepository } from './statements.repository';
 import type { InclusionProof } from './receipt.verify';
 
 export interface ChainView {
@@ -16,116 +16,93 @@ export interface ChainView {
 
 interface Options { orderId?: string; atSeq?: number; latest?: number }
 
-/** The checked chain after the cached blocks: sealed into a new cached block every BLOCK_SIZE entries. */
-class Blocks {
-  roots: Buffer[] = [];
-  sums: number[] = [];
-  prevHash = GENESIS_HASH;
-  tail: LedgerEntry[] = [];
+const ZERO = Buffer.alloc(32);
+const ZERO_HEX = '0'.repeat(64);
+
+/**
+ * The Merkle tree's pieces as they are fetched: stored node roots (perfect subtrees of whole blocks) and
+ * the leaves of the few blocks a proof or a partial tail needs. A computation that asks for a piece not
+ * yet here gets a placeholder and the piece is noted; the caller fetches what was noted and computes again.
+ */
+class FetchedTree implements LeafSource {
+  readonly nodes = new Map<string, Buffer | null>();
   readonly leaves = new Map<number, string[]>();
-  readonly amounts = new Map<number, number[]>();
-  broken = false;
+  readonly wantNodes = new Map<string, { level: number; index: number }>();
+  readonly wantLeaves = new Set<number>();
 
-  constructor(private readonly repo: StatementsRepository, private readonly charityId: string) {}
-
-  get complete() { return this.roots.length; }
-  get size() { return this.complete * BLOCK_SIZE + this.tail.length; }
-
-  /** Appends the next entry if it continues the chain; from the first one that does not, nothing more is trusted. */
-  async append(e: LedgerEntry): Promise<boolean> {
-    if (this.broken || e.seq !== this.size + 1 || e.prevHash !== this.prevHash || hashEntry(e) !== e.hash) {
-      this.broken = true;
-      return false;
-    }
-    this.prevHash = e.hash;
-    this.tail.push(e);
-    if (this.tail.length === BLOCK_SIZE) await this.seal();
-    return true;
+  leaf(i: number): string {
+    const b = Math.floor(i / BLOCK_SIZE);
+    const l = this.leaves.get(b);
+    if (!l) { this.wantLeaves.add(b); return ZERO_HEX; }
+    const h = l[i - b * BLOCK_SIZE];
+    if (!h) throw new Error(`leaf ${i} is not in the stored block ${b}`);
+    return h;
   }
 
-  private async seal(): Promise<void> {
-    const index = this.complete;
-    const leaves = this.tail.map((x) => x.hash);
-    const amounts = this.tail.map((x) => x.amountFen);
-    const root = subtreeRoot({ leaf: (i) => leaves[i % BLOCK_SIZE] }, index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE);
-    const sumFen = amounts.reduce((s, x) => s + x, 0);
-    await this.repo.insertBlock({
-      _id: blockId(this.charityId, index), charityId: this.charityId, index, firstSeq: this.tail[0].seq, lastSeq: this.tail[BLOCK_SIZE - 1].seq,
-      lastHash: this.prevHash, root: root.toString('hex'), sumFen, leaves: leaves.join(''), amounts: amounts.join(','),
-    });
-    this.roots.push(root);
-    this.sums.push(sumFen);
-    this.leaves.set(index, leaves);
-    this.amounts.set(index, amounts);
-    this.tail = [];
-  }
-
-  /** Loads leaves and amounts of cached blocks that a proof or an earlier head needs. */
-  async need(blocks: number[]): Promise<void> {
-    const missing = [...new Set(blocks)].filter((b) => b < this.complete && !this.leaves.has(b));
-    for (const b of await this.repo.blocksWithLeaves(this.charityId, missing)) {
-      this.leaves.set(b.index, b.leaves.match(/.{64}/g) ?? []);
-      this.amounts.set(b.index, b.amounts.split(',').map(Number));
-    }
-  }
-
-  entryAt(seq: number): { hash: string; amountFen: number } {
-    const b = Math.floor((seq - 1) / BLOCK_SIZE);
-    if (b >= this.complete) return this.tail[seq - 1 - this.complete * BLOCK_SIZE];
-    return { hash: this.leaves.get(b)![(seq - 1) % BLOCK_SIZE], amountFen: this.amounts.get(b)![(seq - 1) % BLOCK_SIZE] };
-  }
-
-  source(): LeafSource {
-    return { leaf: (i) => this.entryAt(i + 1).hash, blockRoot: (b) => (b < this.complete ? this.roots[b] : undefined) };
-  }
-
-  totalAt(size: number): number {
-    const partial = Math.floor(size / BLOCK_SIZE);
-    let total = this.sums.slice(0, partial).reduce((s, x) => s + x, 0);
-    for (let seq = partial * BLOCK_SIZE + 1; seq <= size; seq++) total += this.entryAt(seq).amountFen;
-    return total;
+  nodeRoot(lo: number, n: number): Buffer | undefined {
+    const level = Math.log2(n / BLOCK_SIZE);
+    const index = lo / n;
+    const k = `${level}:${index}`;
+    if (!this.nodes.has(k)) { this.wantNodes.set(k, { level, index }); return ZERO; }
+    return this.nodes.get(k) ?? undefined;
   }
 }
 
+/** Runs a tree computation, fetching by _id (in parallel) what it asked for, until it needs nothing more: O(log n) reads. */
+async function resolve<T>(repo: StatementsRepository, charityId: string, tree: FetchedTree, compute: () => T): Promise<T> {
+  for (let round = 0; round < 64; round++) {
+    tree.wantNodes.clear();
+    tree.wantLeaves.clear();
+    const out = compute();
+    if (!tree.wantNodes.size && !tree.wantLeaves.size) return out;
+    const nodeWants = [...tree.wantNodes.entries()];
+    const blockWants = [...tree.wantLeaves];
+    const docs = await repo.nodes(charityId, [...nodeWants.map(([, w]) => w), ...blockWants.map((index) => ({ level: 0, index }))]);
+    nodeWants.forEach(([k], i) => tree.nodes.set(k, docs[i] ? Buffer.from(docs[i]!.root, 'hex') : null));
+    await Promise.all(blockWants.map(async (b, i) => {
+      const doc = docs[nodeWants.length + i];
+      tree.leaves.set(b, doc?.leaves ? doc.leaves.match(/.{64}/g)! : (await repo.block(charityId, b)).map((e) => e.hash));
+    }));
+  }
+  throw new Error(`the Merkle tree of ${charityId} could not be resolved`);
+}
+
 /**
- * Reads a charity's chain head, Merkle root and total with one ledger scan: cached roots for completed
- * blocks, then the entries after them (checked, and cached as blocks once complete), and in the same
- * scan an order's entries. Stops at the first gap or broken link, so it only publishes a sound chain.
+ * A charity's published head, Merkle root and total, as of its latest head or an earlier seq, its latest
+ * entries and (given an order) the order's entries with proofs. Reads the head document, the head's block
+ * (checked entry by entry, link by link: the head stops before the first broken one), the block before it
+ * and O(log n) stored Merkle nodes by _id, whatever the ledger's size.
  */
 export async function loadChain(deps: Deps, charityId: string, opts: Options = {}): Promise<ChainView> {
   const repo = new StatementsRepository(deps);
-  const blocks = new Blocks(repo, charityId);
-  for (const s of await repo.blockSummaries(charityId)) {
-    if (s.index !== blocks.complete) break; // only a gap-free prefix of cached blocks is used
-    blocks.roots.push(Buffer.from(s.root, 'hex'));
-    blocks.sums.push(s.sumFen);
-    blocks.prevHash = s.lastHash;
-  }
-  const cachedSeq = blocks.size;
-  const scanFrom = Math.max(0, cachedSeq - (opts.latest ?? 0));
-  const latest: LedgerEntry[] = [];
-  const orderEntries: LedgerEntry[] = [];
-  for await (const e of repo.entriesAfter(charityId, scanFrom, opts.orderId)) {
-    if (opts.orderId && e.orderId === opts.orderId) orderEntries.push(e);
-    if (e.seq <= scanFrom) continue;
-    if (e.seq > cachedSeq) {
-      const wasBroken = blocks.broken;
-      if (!(await blocks.append(e))) {
-        if (!wasBroken) deps.logger.error({ charityId, seq: e.seq, expectedSeq: blocks.size + 1 }, 'ledger chain is broken here; publishing the head before it');
-        continue;
-      }
+  const published = await repo.head(charityId);
+  let size = Math.min(opts.atSeq ?? Infinity, published.seq);
+  const tb = size > 0 ? blockOf(size) : 0;
+  const [tail, [prev]] = await Promise.all([size > 0 ? repo.block(charityId, tb) : Promise.resolve([]), tb > 0 ? repo.nodes(charityId, [{ level: 0, index: tb - 1 }]) : Promise.resolve([null])]);
+  if (tb > 0 && !prev) throw new Error(`block ${tb - 1} of ${charityId} is not sealed: rebuild the derived documents (livegive ledger rebuild-derived)`);
+  const good: LedgerEntry[] = [];
+  let prevHash = prev?.lastHash ?? GENESIS_HASH;
+  for (const e of tail) {
+    if (e.seq > size) break;
+    if (e.seq !== tb * BLOCK_SIZE + good.length + 1 || e.prevHash !== prevHash || hashEntry(e) !== e.hash) {
+      deps.logger.error({ charityId, seq: e.seq, expectedSeq: tb * BLOCK_SIZE + good.length + 1 }, 'ledger chain is broken here; publishing the head before it');
+      break;
     }
-    latest.push(e);
-    if (latest.length > (opts.latest ?? 0)) latest.shift();
+    good.push(e);
+    prevHash = e.hash;
   }
-  const size = Math.min(opts.atSeq ?? Infinity, blocks.size);
-  const mine = orderEntries.filter((e) => e.seq <= size);
-  await blocks.need([...mine.map((e) => Math.floor((e.seq - 1) / BLOCK_SIZE)), ...(size > 0 ? [Math.floor((size - 1) / BLOCK_SIZE)] : [])]);
-  const src = blocks.source();
+  size = Math.min(size, tb * BLOCK_SIZE + good.length);
+  const tree = new FetchedTree();
+  tree.leaves.set(tb, good.map((e) => e.hash));
+  const mine = opts.orderId ? (await repo.orderEntries(charityId, opts.orderId)).filter((e) => e.seq <= size) : [];
+  const { root, paths } = await resolve(repo, charityId, tree, () => ({ root: treeRoot(tree, size), paths: new Map(mine.map((e) => [e.seq, auditPath(tree, e.seq - 1, size)])) }));
+  const want = opts.latest ?? 0;
+  const latest = [...good].reverse();
+  if (latest.length < want && tb > 0) latest.push(...(await repo.block(charityId, tb - 1)).reverse());
   return {
-    head: { seq: size, hash: size === 0 ? GENESIS_HASH : src.leaf(size - 1), merkleRoot: treeRoot(src, size), totalFen: blocks.totalAt(size) },
-    latest: latest.filter((e) => e.seq <= size).reverse(),
+    head: { seq: size, hash: good.length ? good[good.length - 1].hash : (prev?.lastHash ?? GENESIS_HASH), merkleRoot: root, totalFen: (prev?.cumFen ?? 0) + good.reduce((s, e) => s + e.amountFen, 0) },
+    latest: latest.slice(0, want),
     orderEntries: mine,
-    proof: (seq) => ({ leafIndex: seq - 1, treeSize: size, path: auditPath(src, seq - 1, size) }),
+    proof: (seq) => ({ leafIndex: seq - 1, treeSize: size, path: paths.get(seq) ?? [] }),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LEDGER_BLOCK_SIZE } from '../allocator/ledger.types';
 
 /**
  * A Merkle tree over a charity's entry hashes in seq order (leaf i = entry seq i+1), shaped as in
@@ -6,7 +7,7 @@ import { createHash } from 'node:crypto';
  * leaves are perfect subtrees of every larger tree, so their roots can be cached once and a proof
  * stays ~log2(n) hashes long. Pure: no I/O.
  */
-export const BLOCK_SIZE = 1024;
+export const BLOCK_SIZE = LEDGER_BLOCK_SIZE;
 
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 const LEAF = Buffer.from([0]);
@@ -34,7 +35,11 @@ function largestPow2Below(n: number): number {
 export interface LeafSource {
   leaf(i: number): string;
   blockRoot?(b: number): Buffer | undefined;
+  /** root of the perfect, aligned subtree [lo, lo + n) for n = BLOCK_SIZE × 2^k, when stored (the allocator writes them) */
+  nodeRoot?(lo: number, n: number): Buffer | undefined;
 }
+
+const isStoredNode = (lo: number, n: number) => n >= BLOCK_SIZE && (n & (n - 1)) === 0 && lo % n === 0;
 
 /** Root of leaves [lo, hi). */
 export function subtreeRoot(src: LeafSource, lo: number, hi: number): Buffer {
@@ -43,6 +48,10 @@ export function subtreeRoot(src: LeafSource, lo: number, hi: number): Buffer {
   if (n === BLOCK_SIZE && lo % BLOCK_SIZE === 0) {
     const cached = src.blockRoot?.(lo / BLOCK_SIZE);
     if (cached) return cached;
+  }
+  if (isStoredNode(lo, n)) {
+    const stored = src.nodeRoot?.(lo, n);
+    if (stored) return stored;
   }
   if (n === 1) return leafHash(src.leaf(lo));
   const k = largestPow2Below(n);

@@ -73,6 +73,12 @@ export class StatementAccumulator {
     this.toMs = to.getTime();
   }
 
+  /** Everything dated before `from`, summed elsewhere (stored period balances), and the highest-numbered of it. */
+  addOpening(sumFen: number, head: { seq: number; hash: string }): void {
+    this.openingFen += sumFen;
+    if (head.seq > this.head.seq) this.head = { ...head };
+  }
+
   add(e: StatementEntry): void {
     const t = Date.parse(e.at);
     if (!(t < this.toMs)) return;

@@ -1,39 +1,11 @@
-import type { Collection, Filter } from 'mongodb';
-import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
-import type { LedgerEntry } from '../allocator/ledger.types';
-import type { StatementEntry } from './statement.math';
+import { blockKeyOf, dayKeyOf, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
+import { readChain } from '../allocator/ledger.repository';
+import { dayScope, headId, monthScope, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from '../allocator/ledger.derived';
 
 /** A ledger document as the allocator stores it: _id = entry key, at a BSON Date. */
-type LedgerDoc = Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date };
-
-/** A completed block of BLOCK_SIZE entries, cached once: its Merkle root, sum and leaves. Never updated. */
-export interface BlockDoc {
-  _id: string;
-  charityId: string;
-  index: number;
-  firstSeq: number;
-  lastSeq: number;
-  lastHash: string;
-  root: string;
-  sumFen: number;
-  /** the block's entry hashes, concatenated hex (64 characters each), for proofs inside the block */
-  leaves: string;
-  /** the block's entry amounts in fen, comma-separated, for totals at a seq inside the block */
-  amounts: string;
-}
-export type BlockSummary = Pick<BlockDoc, 'index' | 'lastSeq' | 'lastHash' | 'root' | 'sumFen'>;
-
-export const BLOCKS = 'statement_blocks';
-
-export function registerStatementModels(conn: Connection): void {
-  if (conn.models.StatementBlock) return;
-  const s = new Schema<BlockDoc>({ _id: String, charityId: String, index: Number, firstSeq: Number, lastSeq: Number, lastHash: String, root: String, sumFen: Number, leaves: String, amounts: String }, { versionKey: false, _id: false, collection: BLOCKS });
-  s.index({ charityId: 1, index: 1 }, { unique: true }); // a charity's blocks in order (public head, receipts)
-  conn.model('StatementBlock', s);
-}
-
-const periodProjection = { _id: 0, seq: 1, kind: 1, amountFen: 1, quantity: 1, streamId: 1, productId: 1, hostId: 1, at: 1, hash: 1 } as const;
+type LedgerDoc = Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date; blockKey: string; dayKey: string };
 
 /** Only the hashed fields: stored display extras (masked buyer, Kafka position) never leave through here. */
 export const toEntry = (d: LedgerDoc): LedgerEntry => ({
@@ -42,56 +14,93 @@ export const toEntry = (d: LedgerDoc): LedgerEntry => ({
   at: d.at.toISOString(), prevHash: d.prevHash, hash: d.hash,
 });
 
+const DAY_MS = 86_400_000;
+const bySeq = (a: LedgerEntry, b: LedgerEntry) => a.seq - b.seq;
+
 /**
- * Read-only access to the ledger (written only by the allocator) and the block cache. Every query takes
- * a charityId. On the MongoDB-wire test server every ledger query is a full scan (measured), so each
- * use case issues as few as possible.
+ * Read-only access to the ledger (written only by the allocator) and what derives from it. Every query
+ * takes a charityId and is an equality the store answers from an index on both MongoDB and FerretDB's
+ * PostgreSQL backend (README, "Queries and their indexes"): a block, a day, an order, a scope, an _id.
+ * None reads more than its answer plus one block or one day.
  */
 export class StatementsRepository {
   private readonly ledger: Collection<LedgerDoc>;
-  private readonly blocks: Collection<BlockDoc>;
+  private readonly tree: Collection<TreeDoc | HeadDoc>;
+  private readonly periods: Collection<PeriodDoc>;
 
   constructor(deps: Pick<Deps, 'db'>) {
     this.ledger = deps.db.collection<LedgerDoc>('ledger');
-    this.blocks = deps.db.collection<BlockDoc>(BLOCKS);
+    this.tree = deps.db.collection<TreeDoc | HeadDoc>('ledger_tree');
+    this.periods = deps.db.collection<PeriodDoc>('ledger_periods');
   }
 
-  /** Entries with at < to, in no particular order (statement math does not need one; sorting would cost the server). */
-  async *entriesBefore(charityId: string, to: Date): AsyncIterable<StatementEntry> {
-    const cur = this.ledger.find({ charityId, at: { $lt: to } }, { projection: periodProjection, batchSize: 5000 });
-    for await (const d of cur) {
-      yield { seq: d.seq, kind: d.kind, amountFen: d.amountFen, quantity: d.quantity, streamId: d.streamId, productId: d.productId, hostId: d.hostId, at: (d.at as Date).toISOString(), hash: d.hash } as StatementEntry;
+  /** One block's entries (up to BLOCK_SIZE) in seq order. */
+  async block(charityId: string, block: number): Promise<LedgerEntry[]> {
+    return (await this.ledger.find({ blockKey: blockKeyOf(charityId, block) }).toArray()).map(toEntry).sort(bySeq); // query: ledger.byBlock
+  }
+
+  /** The chain after a seq, block by block in seq order (a few in flight), until a block is not full: one pass. */
+  async *entriesAfter(charityId: string, afterSeq: number): AsyncIterable<LedgerEntry> {
+    yield* readChain((b) => this.block(charityId, b), afterSeq);
+  }
+
+  /** One UTC day's entries in seq order. */
+  async day(charityId: string, day: string): Promise<LedgerEntry[]> {
+    return (await this.ledger.find({ dayKey: dayKeyOf(charityId, day) }).toArray()).map(toEntry).sort(bySeq); // query: ledger.byDay
+  }
+
+  /** Entries with from ≤ at < to, day by day (seq order within a day, two days read ahead): reads the period's days and nothing else. */
+  async *entriesBetween(charityId: string, from: Date, to: Date): AsyncIterable<LedgerEntry> {
+    const [f, t] = [from.getTime(), to.getTime()];
+    const days: string[] = [];
+    for (let d = Math.floor(f / DAY_MS) * DAY_MS; d < t; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
+    // a read left in flight when the reader stops early (a client gone) must not become an unhandled rejection
+    const read = (d: string) => { const p = this.day(charityId, d); p.catch(() => undefined); return p; };
+    const inFlight = days.slice(0, 3).map(read);
+    for (let i = 0; i < days.length; i++) {
+      const entries = await inFlight.shift()!;
+      if (i + 3 < days.length) inFlight.push(read(days[i + 3]));
+      for (const e of entries) {
+        const at = Date.parse(e.at);
+        if (at >= f && at < t) yield e;
+      }
     }
   }
 
-  /** Entries with from ≤ at < to in seq order (the CSV lists them). */
-  async *entriesBetween(charityId: string, from: Date, to: Date): AsyncIterable<LedgerEntry> {
-    const cur = this.ledger.find({ charityId, at: { $gte: from, $lt: to } }).sort({ seq: 1 }).batchSize(5000);
-    for await (const d of cur) yield toEntry(d);
+  /**
+   * The balance of every entry dated before `t`, and the highest-numbered of them: stored month balances
+   * before t's month, day balances of its month before t's day, and the entries of t's own day before t.
+   */
+  async balanceBefore(charityId: string, t: Date): Promise<{ sumFen: number; head: ChainHead }> {
+    const iso = t.toISOString();
+    const [month, day] = [iso.slice(0, 7), iso.slice(0, 10)];
+    const [months, days, today] = await Promise.all([
+      this.periods.find({ scope: monthScope(charityId) }).toArray(), // query: periods.byScope
+      this.periods.find({ scope: dayScope(charityId, month) }).toArray(), // query: periods.byScope
+      t.getTime() % DAY_MS === 0 ? Promise.resolve([]) : this.day(charityId, day),
+    ]);
+    let sumFen = 0;
+    let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+    const take = (fen: number, seq: number, hash: string) => { sumFen += fen; if (seq > head.seq) head = { seq, hash }; };
+    for (const m of months) if (m.key < month) take(m.sumFen, m.maxSeq, m.maxHash);
+    for (const d of days) if (d.key < day) take(d.sumFen, d.maxSeq, d.maxHash);
+    for (const e of today) if (Date.parse(e.at) < t.getTime()) take(e.amountFen, e.seq, e.hash);
+    return { sumFen, head };
   }
 
-  /** Entries after a seq, in seq order, plus (in the same scan) an order's entries wherever they are. */
-  async *entriesAfter(charityId: string, afterSeq: number, orderId?: string): AsyncIterable<LedgerEntry> {
-    const filter: Filter<LedgerDoc> = orderId
-      ? { charityId, $or: [{ seq: { $gt: afterSeq } }, { orderId }] }
-      : { charityId, seq: { $gt: afterSeq } };
-    for await (const d of this.ledger.find(filter).sort({ seq: 1 }).batchSize(5000)) yield toEntry(d);
+  /** An order's entries in this charity's chain. */
+  async orderEntries(charityId: string, orderId: string): Promise<LedgerEntry[]> {
+    return (await this.ledger.find({ orderId }).toArray()).map(toEntry).filter((e) => e.charityId === charityId).sort(bySeq); // query: ledger.byOrder
   }
 
-  /** Cached block summaries in index order (without their leaves). */
-  async blockSummaries(charityId: string): Promise<BlockSummary[]> {
-    return this.blocks.find({ charityId }, { projection: { _id: 0, index: 1, lastSeq: 1, lastHash: 1, root: 1, sumFen: 1 } }).sort({ index: 1 }).toArray() as Promise<BlockSummary[]>;
+  /** The head the allocator published: every derived document up to it is stored. */
+  async head(charityId: string): Promise<ChainHead> {
+    const h = await this.tree.findOne({ _id: headId(charityId) }) as HeadDoc | null; // query: tree.byId
+    return h ? { seq: h.seq, hash: h.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  async blocksWithLeaves(charityId: string, indexes: number[]): Promise<BlockDoc[]> {
-    if (indexes.length === 0) return [];
-    return this.blocks.find({ _id: { $in: indexes.map((i) => blockId(charityId, i)) } }).toArray();
-  }
-
-  /** Caches a completed block; a concurrent writer computed the same bytes, so a duplicate is fine. */
-  async insertBlock(doc: BlockDoc): Promise<void> {
-    await this.blocks.insertOne(doc).catch((e: { code?: number }) => { if (e.code !== 11000) throw e; });
+  /** Stored Merkle nodes (level 0: sealed blocks) by position; null where none is stored. One _id read each, in parallel. */
+  async nodes(charityId: string, wanted: Array<{ level: number; index: number }>): Promise<Array<TreeDoc | null>> {
+    return Promise.all(wanted.map((w) => this.tree.findOne({ _id: treeId(charityId, w.level, w.index) }) as Promise<TreeDoc | null>)); // query: tree.byId
   }
 }
-
-export const blockId = (charityId: string, index: number) => `${charityId}:${index}`;

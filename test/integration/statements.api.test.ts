@@ -10,6 +10,7 @@ import { chainEntries } from '../../src/allocator/chain';
 import { ChainHead, GENESIS, LedgerEntry, UnchainedEntry } from '../../src/allocator/ledger.types';
 import { verifyReceipt, Receipt, PublicHead } from '../../src/statements';
 import { formatYuan } from '../../src/money';
+import { appendEntries } from '../../src/allocator';
 
 /** Appends chained entries straight into the ledger, as the allocator would (tests only). */
 async function append(svc: TestService, charityId: string, raw: Array<Partial<UnchainedEntry> & { at: string; amountFen: number }>, heads: Map<string, ChainHead>): Promise<LedgerEntry[]> {
@@ -18,7 +19,7 @@ async function append(svc: TestService, charityId: string, raw: Array<Partial<Un
     key: `ev${head.seq + i + 1}-${charityId}:${r.kind ?? 'allocation'}`, charityId, kind: 'allocation', salesFen: r.amountFen * 10, quantity: 1,
     orderId: `o${head.seq + i + 1}`, streamId: 's_a', productId: 'p_a', hostId: 'h_a', eventId: `ev${head.seq + i + 1}-${charityId}`, matchId: null, ...r,
   })));
-  await svc.deps.db.collection('ledger').insertMany(chained.map(({ key, at, ...e }) => ({ _id: key, ...e, at: new Date(at) })) as never[], { ordered: false });
+  await appendEntries(svc.deps, chained);
   heads.set(charityId, { seq: chained[chained.length - 1].seq, hash: chained[chained.length - 1].hash });
   return chained;
 }

@@ -9,6 +9,8 @@ import { seedWorld, World } from '../helpers/fixtures';
 import { chainEntries } from '../../src/allocator/chain';
 import { GENESIS, LedgerEntry } from '../../src/allocator/ledger.types';
 import { runVerify, VerifyOptions } from '../../src/statements/run-verify';
+import { appendEntries } from '../../src/allocator';
+import { ledgerDoc } from '../../src/allocator/ledger.repository';
 
 type Doc = Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date };
 const root = path.resolve(__dirname, '../..');
@@ -36,7 +38,7 @@ describe('livegive verify', () => {
   let api: Omit<VerifyOptions, 'charity'>;
   const from = '2026-11-01T00:00:00.000Z';
   const to = '2026-11-02T00:00:00.000Z';
-  const docOf = ({ key, at, ...e }: LedgerEntry): Doc => ({ _id: key, ...e, at: new Date(at) });
+  const docOf = (e: LedgerEntry): Doc => ledgerDoc(e);
 
   beforeAll(async () => {
     svc = await startService('api');
@@ -48,7 +50,7 @@ describe('livegive verify', () => {
       hostId: w.host.id, eventId: `ev${i}`, matchId: null, at: new Date(Date.parse('2026-10-31T23:00:00.000Z') + i * 1_800_000).toISOString(),
     })));
     ledger = svc.deps.db.collection<Doc>('ledger');
-    await ledger.insertMany(chain.map(docOf));
+    await appendEntries(svc.deps, chain);
   });
   afterAll(async () => { await svc?.stop(); });
 

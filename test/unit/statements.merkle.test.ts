@@ -12,13 +12,23 @@ function naiveRoot(leaves: string[]): Buffer {
 }
 
 describe('Merkle tree over entry hashes', () => {
-  const leaves = hashes(2 * BLOCK_SIZE + 37);
+  // at least 2,085 leaves: the proofs below pick leaves 700 and 1500 whatever the block size
+  const leaves = hashes(Math.max(2 * BLOCK_SIZE + 37, 2085));
   const src = { leaf: (i: number) => leaves[i] };
 
   it('when computed with cached block roots, then the root equals the root computed leaf by leaf', () => {
     const blockRoots = [0, 1].map((b) => subtreeRoot(src, b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE));
     const cached = { leaf: (i: number) => { if (i < 2 * BLOCK_SIZE) throw new Error(`leaf ${i} should come from a cached block`); return leaves[i]; }, blockRoot: (b: number) => blockRoots[b] };
     expect(treeRoot(cached, leaves.length)).toBe(naiveRoot(leaves).toString('hex'));
+  });
+
+  it('when stored node roots (perfect subtrees of whole blocks) are given, then root and proofs equal those computed leaf by leaf, reading no leaf they cover', () => {
+    const n = leaves.length;
+    const covered = Math.floor(n / (4 * BLOCK_SIZE)) * 4 * BLOCK_SIZE; // a run of 4-block nodes
+    const node = (lo: number, size: number) => (lo + size <= covered ? subtreeRoot(src, lo, lo + size) : undefined);
+    const stored = { leaf: (i: number) => { if (i < covered && i !== 5) throw new Error(`leaf ${i} should come from a stored node`); return leaves[i]; }, nodeRoot: node };
+    expect(treeRoot(stored, n)).toBe(naiveRoot(leaves).toString('hex'));
+    expect(auditPath({ ...stored, leaf: (i: number) => leaves[i] }, 5, n)).toEqual(auditPath(src, 5, n));
   });
 
   it('when every leaf of small trees is proven, then every proof verifies and is about log2(n) long', () => {

@@ -1,0 +1,139 @@
+import { Schema, type Connection } from 'mongoose';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import type { Deps } from '../deps';
+import { onlyDuplicates } from '../infra/mongo';
+import { blockKeyOf, blockOf, LEDGER_BLOCK_SIZE, type LedgerEntry } from './ledger.types';
+import { completedNodes, DeriveAll, headId, periodDeltas, sealBlock, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from './ledger.derived';
+import { LEDGER_COLLECTION, toEntry, type LedgerDoc } from './ledger.repository';
+
+export const TREE_COLLECTION = 'ledger_tree';
+export const PERIODS_COLLECTION = 'ledger_periods';
+
+export function registerDerivedModels(conn: Connection): void {
+  if (conn.models.LedgerTree) return;
+  // block roots, Merkle nodes and chain heads are read by _id only (query: tree.byId)
+  conn.model('LedgerTree', new Schema({ _id: String }, { strict: false, versionKey: false, _id: false, collection: TREE_COLLECTION }));
+  const p = new Schema({ _id: String, charityId: String, scope: String, key: String, sumFen: Number, count: Number, maxSeq: Number, maxHash: String }, { versionKey: false, _id: false, collection: PERIODS_COLLECTION });
+  p.index({ scope: 1 }); // query: periods.byScope (a charity's months, one month's days)
+  conn.model('LedgerPeriod', p);
+}
+
+const ignoreDuplicate = (e: { code?: number }) => { if (e.code !== 11000) throw e; };
+// below pgx's pool size: an update command of that many statements never answers on FerretDB (FERRETDB.md)
+const UPDATE_CHUNK = 32;
+
+/**
+ * Writes the documents derived from a charity's new entries (ledger.derived.ts). Called by the single
+ * writer of the charity's chain after its entries are durable and before the chain head moves in Redis, so
+ * a crash in between is repaired by the retry of the same batch: every write here is insert-once or guarded
+ * by seq, and a repeat is a no-op.
+ */
+export class LedgerDerivedRepository {
+  readonly tree: Collection<TreeDoc | HeadDoc>;
+  readonly periods: Collection<PeriodDoc>;
+  readonly ledger: Collection<LedgerDoc>;
+
+  constructor(deps: Pick<Deps, 'db'>) {
+    this.tree = deps.db.collection<TreeDoc | HeadDoc>(TREE_COLLECTION);
+    this.periods = deps.db.collection<PeriodDoc>(PERIODS_COLLECTION);
+    this.ledger = deps.db.collection<LedgerDoc>(LEDGER_COLLECTION);
+  }
+
+  /** After appending consecutive entries of one charity: period balances, newly complete blocks and nodes, then the head. */
+  async afterAppend(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.addToPeriods(charityId, entries);
+    await this.sealCompleted(charityId, entries);
+    const last = entries[entries.length - 1];
+    // query: tree.byId — guarded by seq: a replay (seq not lower) is a duplicate key, i.e. already done
+    await this.tree.updateOne({ _id: headId(charityId), seq: { $lt: last.seq } } as never, { $set: { charityId, seq: last.seq, hash: last.hash } }, { upsert: true }).catch(ignoreDuplicate);
+  }
+
+  /**
+   * Seals the blocks this run of entries completes, mostly from memory: reads only the start of the first
+   * block (entries from before the run), the block before it (running total) and left siblings from before
+   * the run; then one unordered insert of the new block and node documents (duplicates: a replay).
+   */
+  private async sealCompleted(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    const first = blockOf(entries[0].seq);
+    const lastComplete = Math.floor(entries[entries.length - 1].seq / LEDGER_BLOCK_SIZE) - 1;
+    if (lastComplete < first) return;
+    const startSeq = first * LEDGER_BLOCK_SIZE + 1;
+    const [prior, prev] = await Promise.all([
+      entries[0].seq > startSeq ? this.blockEntries(charityId, first).then((es) => es.filter((e) => e.seq < entries[0].seq)) : Promise.resolve([]),
+      first > 0 ? this.seal(charityId, first - 1) : Promise.resolve(null),
+    ]);
+    const run = [...prior, ...entries];
+    const known = new Map<string, string>();
+    const docs: TreeDoc[] = [];
+    let cum = prev?.cumFen ?? 0;
+    for (let b = first; b <= lastComplete; b++) {
+      const block = sealBlock(charityId, b, run.slice((b - first) * LEDGER_BLOCK_SIZE, (b - first + 1) * LEDGER_BLOCK_SIZE), cum);
+      cum = block.cumFen!;
+      known.set(block._id, block.root);
+      for (let level = 0, index = b; index % 2 === 1; level++, index = (index - 1) / 2) {
+        const left = treeId(charityId, level, index - 1);
+        if (!known.has(left)) {
+          const doc = await this.tree.findOne({ _id: left }) as TreeDoc | null; // query: tree.byId
+          if (doc) known.set(left, doc.root);
+        }
+      }
+      const nodes = completedNodes(charityId, block, (level, index) => known.get(treeId(charityId, level, index)));
+      for (const n of nodes) known.set(n._id, n.root);
+      docs.push(block, ...nodes);
+    }
+    await this.tree.insertMany(docs, { ordered: false }).catch((err: unknown) => { if (!onlyDuplicates(err, docs.length)) throw err; });
+  }
+
+  private async blockEntries(charityId: string, b: number): Promise<LedgerEntry[]> {
+    // query: ledger.byBlock
+    return (await this.ledger.find({ blockKey: blockKeyOf(charityId, b) }).toArray()).map(toEntry).sort((x, y) => x.seq - y.seq);
+  }
+
+  private async addToPeriods(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    // multi (updateMany) although the filter names one _id: FerretDB holds a pooled connection per non-multi statement until the command ends (FERRETDB.md)
+    const ops: AnyBulkWriteOperation<PeriodDoc>[] = periodDeltas(charityId, entries).map((d) => ({
+      updateMany: {
+        // query: periods.byId — counted once: a batch whose entries are already in (maxSeq ≥ its first) matches nothing and its upsert is a duplicate key
+        filter: { _id: d._id, maxSeq: { $lt: d.firstSeq } },
+        update: { $inc: { sumFen: d.sumFen, count: d.count }, $set: { charityId, scope: d.scope, key: d.key, maxSeq: d.maxSeq, maxHash: d.maxHash } },
+        upsert: true,
+      },
+    }));
+    for (let i = 0; i < ops.length; i += UPDATE_CHUNK) {
+      const chunk = ops.slice(i, i + UPDATE_CHUNK);
+      await this.periods.bulkWrite(chunk, { ordered: false }).catch((err: unknown) => { if (!onlyDuplicates(err, chunk.length)) throw err; });
+    }
+  }
+
+  /** Block b's document: stored, or sealed now from the ledger (and any earlier block never sealed), with the nodes it completes. */
+  async seal(charityId: string, b: number): Promise<TreeDoc> {
+    const stored = await this.tree.findOne({ _id: treeId(charityId, 0, b) }) as TreeDoc | null; // query: tree.byId
+    if (stored) return stored;
+    const prev = b > 0 ? await this.seal(charityId, b - 1) : null;
+    const block = sealBlock(charityId, b, await this.blockEntries(charityId, b), prev?.cumFen ?? 0);
+    const known = new Map<string, string>([[block._id, block.root]]);
+    const rootAt = (level: number, index: number) => known.get(treeId(charityId, level, index));
+    for (let level = 0, index = b; index % 2 === 1; level++, index = (index - 1) / 2) {
+      const left = await this.tree.findOne({ _id: treeId(charityId, level, index - 1) }) as TreeDoc | null; // query: tree.byId
+      if (left) known.set(left._id, left.root);
+    }
+    const docs = [block, ...completedNodes(charityId, block, rootAt)];
+    for (const d of docs) await this.tree.insertOne(d).catch(ignoreDuplicate);
+    return block;
+  }
+
+  /**
+   * Recomputes every derived document of a charity from its chain (read block by block) and replaces the
+   * stored ones: for data written before these documents existed, or after a repair. Answers what it wrote.
+   */
+  async rebuild(charityId: string, chain: AsyncIterable<LedgerEntry>): Promise<DeriveAll> {
+    const all = new DeriveAll(charityId);
+    for await (const e of chain) all.add(e);
+    // query: periods.byScope is how readers find them; here each is replaced by _id
+    for (const d of all.periods.values()) await this.periods.replaceOne({ _id: d._id }, d, { upsert: true }); // query: periods.byId
+    for (const d of all.tree.values()) await this.tree.replaceOne({ _id: d._id }, d, { upsert: true }); // query: tree.byId
+    if (all.head.seq > 0) await this.tree.replaceOne({ _id: all.head._id }, all.head, { upsert: true }); // query: tree.byId
+    return all;
+  }
+}

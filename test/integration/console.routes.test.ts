@@ -3,6 +3,7 @@ import type { Collection } from 'mongodb';
 import { startService, TestService, bearer, admin } from '../helpers/app';
 import { seedWorld, World } from '../helpers/fixtures';
 import { chainEntries } from '../../src/allocator/chain';
+import { appendEntries } from '../../src/allocator';
 import { GENESIS, LedgerEntry } from '../../src/allocator/ledger.types';
 
 type Doc = Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date };
@@ -28,7 +29,8 @@ describe('console read routes', () => {
       hostId: w.host.id, eventId: `ev${i}`, matchId: null, at: new Date(Date.parse('2026-10-31T20:00:00.000Z') + i * 3_600_000).toISOString(),
     })));
     ledger = svc.deps.db.collection<Doc>('ledger');
-    await ledger.insertMany(chain.map(({ key, at, ...e }) => ({ _id: key, ...e, at: new Date(at) })));
+    // as the allocator writes them: entries, then the derived blocks, periods and head the reads use
+    await appendEntries(svc.deps, chain);
   });
   afterAll(async () => { await svc?.stop(); });
 

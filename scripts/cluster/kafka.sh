@@ -62,7 +62,7 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 PROPS
   # all three nodes share one cluster id; storage is formatted once and kept across restarts
   java -cp "$KAFKA_LIBS/*" -Dlog4j.configuration="file:$dir/log4j.properties" kafka.tools.StorageTool format \
-    -t "$(cat "$DATA/cluster.id")" -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 \
+    --cluster-id="$(cat "$DATA/cluster.id")" -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 \
     || { tail -n 20 "$dir/format.log" >&2; die "node $n: storage format failed"; }
 }
 

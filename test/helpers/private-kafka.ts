@@ -54,7 +54,7 @@ export class PrivateKafka {
     const log4j = `-Dlog4j.configuration=file:${path.join(this.dir, 'log4j.properties')}`;
     if (!this.formatted) {
       this.writeConfig();
-      execFileSync('java', ['-cp', this.classpath(), log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId(),
+      execFileSync('java', ['-cp', this.classpath(), log4j, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`,
         '-c', path.join(this.dir, 'server.properties'), '--ignore-formatted'], { stdio: 'pipe' });
       this.formatted = true;
     }
@@ -99,6 +99,7 @@ export class PrivateKafka {
   }
 }
 
+/** base64url of a UUID: it may start with '-', which is why it is passed as --cluster-id=<id>, never as a separate argument */
 function clusterId(): string {
   return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
 }

@@ -40,7 +40,8 @@ describe('partial refunds', () => {
     const a = await paid(3, '赵六');
     const b = await paid(3, '钱七');
     await waitFor(async () => (await ledger(b.id)).length === 2, 'allocation and match of the last order');
-    const before = await totals();
+    // the totals follow the ledger a moment later (the allocator writes entries, then moves the totals): wait for all 8 units
+    const before = await waitFor(async () => { const t = await totals(); return t.units === 8 ? t : null; }, 'totals of the three paid orders');
 
     const first = await refund(a.id, { quantity: 1 }).expect(200);
     expect(first.body).toMatchObject({ id: a.id, status: 'partially_refunded', refundedQuantity: 1 });
@@ -48,7 +49,7 @@ describe('partial refunds', () => {
     expect(got.body).toMatchObject({ status: 'partially_refunded', refundedQuantity: 1 });
     await waitFor(async () => (await ledger(a.id)).length === 4, 'the first partial reversal and its match share');
     // the order still counts while units of it stay paid; one unit's pledge (333) and one share of the match (floor(499/3) = 166) came back
-    const mid = await totals();
+    const mid = await waitFor(async () => { const t = await totals(); return t.units === before.units - 1 ? t : null; }, 'totals after the first partial refund');
     expect((await request(svc.url).get(`/api/v1/public/receipts/${a.id}`).expect(200)).body.status).toBe('partially_reversed');
     expect(mid).toMatchObject({ orders: before.orders, units: before.units - 1, donationFen: before.donationFen - 333, matchedFen: before.matchedFen - 166, salesFen: before.salesFen - 4990 });
 

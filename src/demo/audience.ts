@@ -3,7 +3,7 @@ import { signPayment } from '../orders';
 import { ApiError, DemoClient } from './demo-client';
 import type { DemoWorld } from './seed-demo';
 
-export interface AudienceStats { placed: number; paid: number; unpaid: number; refused: Record<string, number>; errors: number; inFlight: number }
+export interface AudienceStats { placed: number; paid: number; unpaid: number; cancelled: number; refused: Record<string, number>; errors: number; inFlight: number }
 
 export interface Audience { stats: AudienceStats; stop(): Promise<void> }
 
@@ -12,10 +12,11 @@ interface Placed { id: string; totalFen: number }
 /**
  * A simulated audience at a steady rate (orders per second): each buyer places an order for a pinned
  * product with an Idempotency-Key and, nine times in ten, the payment provider confirms it with a signed
- * notification; the rest expire unpaid. Only the public HTTP API is used.
+ * notification; of the rest, half are cancelled by the buyer and half expire unpaid (each viewer holds at most
+ * LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER unpaid orders; a refusal shows as OPEN_ORDERS_LIMIT). Only the public HTTP API is used.
  */
 export function runAudience(api: DemoClient, world: DemoWorld, opts: { rate: number; paymentSecret: string; maxInFlight?: number }): Audience {
-  const stats: AudienceStats = { placed: 0, paid: 0, unpaid: 0, refused: {}, errors: 0, inFlight: 0 };
+  const stats: AudienceStats = { placed: 0, paid: 0, unpaid: 0, cancelled: 0, refused: {}, errors: 0, inFlight: 0 };
   const maxInFlight = opts.maxInFlight ?? Math.max(20, opts.rate * 2);
   let pausedUntil = 0;
   const pending = new Set<Promise<void>>();
@@ -28,7 +29,11 @@ export function runAudience(api: DemoClient, world: DemoWorld, opts: { rate: num
         token: viewer.token, headers: { 'Idempotency-Key': randomUUID() }, body: { streamId: world.streamId, productId: product.id, quantity: 1 + randomInt(3) },
       });
       stats.placed++;
-      if (randomInt(10) === 0) { stats.unpaid++; return; }
+      if (randomInt(10) === 0) {
+        // half of those who do not pay change their mind and cancel (stock back at once); the rest let it expire
+        if (randomInt(2) === 0) { await api.call('POST', `/api/v1/orders/${order.id}/cancel`, { token: viewer.token }); stats.cancelled++; } else stats.unpaid++;
+        return;
+      }
       const raw = JSON.stringify({ orderId: order.id, paymentId: `demo-${randomUUID()}`, amountFen: order.totalFen, status: 'succeeded' });
       await api.call('POST', '/api/v1/payments/notify', { rawBody: raw, headers: { 'Livegive-Signature': signPayment(opts.paymentSecret, raw) } });
       stats.paid++;
@@ -66,5 +71,5 @@ export function runAudience(api: DemoClient, world: DemoWorld, opts: { rate: num
 /** One line of progress for people watching the demo. */
 export function describeStats(s: AudienceStats): string {
   const refused = Object.entries(s.refused).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `placed ${s.placed}, paid ${s.paid}, left unpaid ${s.unpaid}${refused ? `, refused ${refused}` : ''}${s.errors ? `, errors ${s.errors}` : ''}`;
+  return `placed ${s.placed}, paid ${s.paid}, cancelled ${s.cancelled}, left unpaid ${s.unpaid}${refused ? `, refused ${refused}` : ''}${s.errors ? `, errors ${s.errors}` : ''}`;
 }

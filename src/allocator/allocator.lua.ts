@@ -7,14 +7,17 @@
  * values stay exact.
  */
 
-const interpreter = `
+/** K(key): the key itself, or an error if the call did not declare it in KEYS (a cluster routes by KEYS alone). */
+const declaredKeys = `
 local declared = {}
 for _, k in ipairs(KEYS) do declared[k] = true end
 local function K(k)
   if not declared[k] then error('undeclared key ' .. tostring(k)) end
   return k
 end
-local CONFIRM, CONFIRM_OPS = KEYS[1], KEYS[2]
+`;
+
+const interpreter = `${declaredKeys}local CONFIRM, CONFIRM_OPS = KEYS[1], KEYS[2]
 local touched = {}
 local run
 run = function(ops)
@@ -110,14 +113,7 @@ return n
  * Answers {'STALE'} if a match set changed since the caller read it (it reads again), else a flat
  * array: eventId, matchId, amount, want, eventId, …
  */
-export const takeMatchesLua = `
-local declared = {}
-for _, k in ipairs(KEYS) do declared[k] = true end
-local function K(k)
-  if not declared[k] then error('undeclared key ' .. tostring(k)) end
-  return k
-end
-local items = cjson.decode(ARGV[1])
+export const takeMatchesLua = `${declaredKeys}local items = cjson.decode(ARGV[1])
 for _, it in ipairs(items) do
   local ids = redis.call('SMEMBERS', K(it.f))
   table.sort(ids)

@@ -41,18 +41,20 @@ const envSchema = z.object({
   // 32 bytes as 64 hex digits or base64: encrypts merchant secrets at rest (AES-256-GCM); empty = merchant accounts refused
   LIVEGIVE_SECRETS_KEY: z.string().refine((v) => v === '' || /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32), 'must be 32 bytes: 64 hex digits or 44 base64 characters').default(''),
   LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: z.coerce.number().int().min(1).max(1000).default(5),
+  // a product listed without pledge.agreementId: its own agreement accepted on the charity's behalf, or listed but not sold
+  LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT: z.enum(['auto_accept', 'refuse']).default('auto_accept'),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number; opsPort?: number };
-  readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string }; groupPrefix: string };
+  readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; topics: { orderEvents: string; deadLetter: string; agreementEvents: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string; clusterNodes: string[] };
   readonly namespace: string;
   readonly auth: { adminToken: string; paymentSecret: string; paymentToleranceSeconds: number };
-  readonly orders: { ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number; maxOpenPerViewer: number };
+  readonly orders: { pledgeWithoutAgreement: 'auto_accept' | 'refuse'; ttlSeconds: number; defaultBuyerLimit: number; idempotencyTtlSeconds: number; refundWindowSeconds: number; sweepIntervalMs: number; republishAfterMs: number; rebuildGraceMs: number; maxOpenPerViewer: number };
   readonly rateLimits: { enabled: boolean; ordersPerMinute: number; signupsPerMinute: number; paymentsPerSecond: number; publicReadsPerMinute: number; receiptsPerMinute: number; publicReadsInFlight: number };
   readonly feed: { intervalMs: number; maxPerIp: number };
   /** the key that encrypts merchant secrets at rest, as given (hex or base64); '' when not configured */
@@ -89,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       replication: e.LIVEGIVE_TOPIC_REPLICATION,
       lingerMs: e.LIVEGIVE_PRODUCE_LINGER_MS,
       batchWaitMs: { projection: e.LIVEGIVE_PROJECTION_BATCH_WAIT_MS, allocator: e.LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS },
-      topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1` },
+      topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1`, agreementEvents: `${pre}livegive.agreement-events.v1` },
       groupPrefix: `${pre}livegive`,
     },
     mongo: { url: mongoUrl },
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     namespace: ns,
     auth: { adminToken: e.LIVEGIVE_ADMIN_TOKEN, paymentSecret: e.LIVEGIVE_PAYMENT_SECRET, paymentToleranceSeconds: e.LIVEGIVE_PAYMENT_TOLERANCE_SECONDS },
     orders: {
+      pledgeWithoutAgreement: e.LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT,
       ttlSeconds: e.LIVEGIVE_ORDER_TTL_SECONDS,
       defaultBuyerLimit: e.LIVEGIVE_DEFAULT_BUYER_LIMIT,
       idempotencyTtlSeconds: e.LIVEGIVE_IDEMPOTENCY_TTL_SECONDS,

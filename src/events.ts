@@ -73,9 +73,18 @@ export const OrderEventSchema = z.object({
   refundedQuantity: z.number().int().min(1).max(1_000_000).optional(),
   refundId: z.string().regex(/^[\w.:#-]{1,128}$/).optional(),
   restockedQuantity: z.number().int().min(0).max(1_000_000).optional(),
+  /**
+   * Issue 15, absent in older events: the pledge agreement the order sold under, and what the order donates under
+   * its cap (D, reserved at placing: 0 ≤ D ≤ pledgeTotalFen; absent = pledgeTotalFen) and the units that donate.
+   */
+  agreementId: id.optional(),
+  donationFen: fen.min(0).optional(),
+  donationUnits: z.number().int().min(0).max(1_000_000).optional(),
 }).strict().superRefine((e, ctx) => {
   if (e.totalFen !== e.unitPriceFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['totalFen'], message: 'must equal unitPriceFen × quantity' });
   if (e.pledgeTotalFen !== e.pledgePerUnitFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['pledgeTotalFen'], message: 'must equal pledgePerUnitFen × quantity' });
+  if (e.donationFen !== undefined && e.donationFen > e.pledgeTotalFen) ctx.addIssue({ code: 'custom', path: ['donationFen'], message: 'must not exceed pledgeTotalFen' });
+  if (e.donationUnits !== undefined && e.donationUnits > e.quantity) ctx.addIssue({ code: 'custom', path: ['donationUnits'], message: 'must not exceed quantity' });
   if (e.pledgePerUnitFen > e.unitPriceFen) ctx.addIssue({ code: 'custom', path: ['pledgePerUnitFen'], message: 'must not exceed unitPriceFen' });
   const t = eventTransition[e.type];
   if (e.type === 'order.refunded' && e.refundNo !== undefined) {
@@ -89,6 +98,9 @@ export const OrderEventSchema = z.object({
 export const refundUnits = (e: Pick<OrderEvent, 'quantity' | 'refundQuantity'>): number => e.refundQuantity ?? e.quantity;
 
 export type OrderEvent = z.infer<typeof OrderEventSchema>;
+
+/** What an order event donates under its agreement: its donationFen, or pledge × quantity for an event without one. */
+export const donationOfEvent = (e: Pick<OrderEvent, 'donationFen' | 'pledgeTotalFen'>): number => e.donationFen ?? e.pledgeTotalFen;
 
 /** Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. */
 export function parseOrderEvent(value: Buffer | string | null): { ok: true; event: OrderEvent } | { ok: false; reason: string } {

@@ -35,7 +35,7 @@ export async function httpOpenLoop(client: BenchClient, path: string, body: unkn
  */
 export async function redisReservationOps(redisUrl: string, prefix: string, durationS: number, concurrency = 64): Promise<{ opsPerSec: number; ops: number; latency: Summary; errors: number }> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 }) as Redis & { lgPlaceOrder(...args: (string | number)[]): Promise<string[]> };
-  redis.defineCommand('lgPlaceOrder', { numberOfKeys: 10, lua: placeOrderLua });
+  redis.defineCommand('lgPlaceOrder', { numberOfKeys: 11, lua: placeOrderLua });
   const P = `${prefix}rb:`;
   const k = shardKeys(P, 0);
   try {
@@ -58,8 +58,8 @@ export async function redisReservationOps(redisUrl: string, prefix: string, dura
         try {
           const v = `v${n % 500}`;
           // the product's step of an order (the viewer's step is a smaller script in another slot)
-          const r = await redis.lgPlaceOrder(k.sentinel, k.stream('s1'), k.pins('s1'), k.product('p1'), k.bought('p1', v), k.stock('p1'), k.order(id), k.expiring, k.outbox, k.held,
-            v, 's1', 'p1', 1, 'h', id, Date.now(), 900_000, `e${n}`, iso, iso, `k${n}-${randomBytes(4).toString('hex')}`, 'bench');
+          const r = await redis.lgPlaceOrder(k.sentinel, k.stream('s1'), k.pins('s1'), k.product('p1'), k.bought('p1', v), k.stock('p1'), k.order(id), k.expiring, k.outbox, k.held, k.agreement(''),
+            v, 's1', 'p1', 1, 'h', id, Date.now(), 900_000, `e${n}`, iso, iso, `k${n}-${randomBytes(4).toString('hex')}`, 'bench', '');
           if (r[0] === 'OK') ops++; else errors++;
         } catch { errors++; }
         lat.push(now() - t0);

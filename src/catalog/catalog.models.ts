@@ -13,7 +13,11 @@ export interface ProductDoc {
   priceFen: number;
   /** total units ever put on sale (initial stock plus additions); remaining lives in Redis */
   stock: number;
-  pledge: { charityId: string; perUnitFen: number };
+  /**
+   * agreementId (issue 15): the agreement the pledge sells under; null: none (not sold); absent: listed before
+   * agreements existed (sold as before until the migration at start gives it one)
+   */
+  pledge: { charityId: string; perUnitFen: number; agreementId?: string | null };
   buyerLimit: number;
   /** refunded units return to stock (absent: false) */
   restockOnRefund?: boolean;
@@ -35,7 +39,7 @@ export function registerCatalogModels(conn: Connection): void {
   conn.model('Viewer', new Schema<ViewerDoc>({ _id: String, nickname: String, createdAt: Date }, { ...opts, collection: catalogCollections.viewers }));
   const product = new Schema<ProductDoc>({
     _id: String, hostId: String, name: String, origin: String, unit: String, priceFen: Number, stock: Number,
-    pledge: { charityId: String, perUnitFen: Number }, buyerLimit: Number, restockOnRefund: Boolean, createdAt: Date, updatedAt: Date,
+    pledge: { charityId: String, perUnitFen: Number, agreementId: String }, buyerLimit: Number, restockOnRefund: Boolean, createdAt: Date, updatedAt: Date,
   }, { ...opts, collection: catalogCollections.products });
   product.index({ hostId: 1 }); // a host's product list
   product.index({ 'pledge.charityId': 1 }); // the products pledging to a charity (deactivation stops them selling)

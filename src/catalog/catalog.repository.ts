@@ -49,8 +49,16 @@ export class CatalogRepository {
     const terms = { perUnitFen: p.pledge.perUnitFen, charityId: p.pledge.charityId, charityName, name: p.name, hostId: p.hostId, limit: p.buyerLimit, charityActive: active ? 1 : 0 };
     // one key, one MULTI: no order sees a half-written copy
     const tx = active ? this.deps.redis.multi().hset(key, { ...terms, priceFen: p.priceFen }) : this.deps.redis.multi().hdel(key, 'priceFen').hset(key, terms);
+    // the agreement the order script checks: '' none (not sold); no field: a product listed before agreements (sold as before)
+    if (p.pledge.agreementId === undefined) tx.hdel(key, 'agreementId');
+    else tx.hset(key, 'agreementId', p.pledge.agreementId ?? '');
     const failed = (await tx.exec())?.find(([err]) => err);
     if (failed) throw failed[0];
+  }
+
+  /** A host's products whose pledge names the agreement (served by { hostId: 1 }; the pledge is filtered here). */
+  async productsOfAgreement(hostId: string, agreementId: string): Promise<ProductDoc[]> {
+    return (await this.products.find({ hostId }).toArray()).filter((p) => p.pledge.agreementId === agreementId);
   }
 
   async addStock(productId: string, units: number): Promise<number> {

@@ -75,7 +75,7 @@ export function catalogRoutes(api: Api, deps: Deps): void {
         status: 200,
         body: {
           id: s._id, title: s.title, status: s.status, goalFen: s.goalFen,
-          products: ordered.map((p) => ({ id: p._id, name: p.name, origin: p.origin, unit: p.unit, priceFen: p.priceFen, remaining: remaining.get(p._id) ?? 0, pledge: { charityId: p.pledge.charityId, charityName: names.get(p.pledge.charityId) ?? '', perUnitFen: p.pledge.perUnitFen } })),
+          products: ordered.map((p) => ({ id: p._id, name: p.name, origin: p.origin, unit: p.unit, priceFen: p.priceFen, remaining: remaining.get(p._id) ?? 0, pledge: { charityId: p.pledge.charityId, charityName: names.get(p.pledge.charityId) ?? '', perUnitFen: p.pledge.perUnitFen, agreementId: p.pledge.agreementId ?? null } })),
         },
       };
     });

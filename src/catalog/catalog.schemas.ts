@@ -18,7 +18,10 @@ export const CreateViewerBody = z.object({ nickname: displayText(32) }).strict()
 export const ViewerWithToken = z.object({ id: z.string(), nickname: z.string(), token: z.string() }).openapi('ViewerWithToken');
 
 const Stock = z.number().int().min(0).max(1_000_000_000);
-export const PledgeInput = z.object({ charityId: Id, perUnitFen: PositiveFen }).strict();
+export const PledgeInput = z.object({
+  charityId: Id, perUnitFen: PositiveFen,
+  agreementId: Id.optional().openapi({ description: 'the accepted agreement the pledge sells under (its charity and per-unit amount); absent: see LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT' }),
+}).strict();
 
 export const CreateProductBody = z.object({
   name: Name.openapi({ example: '赣南脐橙 5 kg' }),
@@ -42,7 +45,7 @@ export const PatchProductBody = z.object({
 
 export const Product = z.object({
   id: z.string(), hostId: z.string(), name: z.string(), origin: z.string(), unit: z.string(), priceFen: Fen, stock: z.number().int(),
-  remaining: z.number().int(), buyerLimit: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen }),
+  remaining: z.number().int(), buyerLimit: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen, agreementId: z.string().nullable() }),
   restockOnRefund: z.boolean(),
 }).openapi('Product');
 
@@ -58,6 +61,6 @@ export const Stream = z.object({
 }).openapi('Stream');
 export const PublicStream = z.object({
   id: z.string(), title: z.string(), status: z.string(), goalFen: Fen,
-  products: z.array(z.object({ id: z.string(), name: z.string(), origin: z.string(), unit: z.string(), priceFen: Fen, remaining: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen }) })),
+  products: z.array(z.object({ id: z.string(), name: z.string(), origin: z.string(), unit: z.string(), priceFen: Fen, remaining: z.number().int(), pledge: z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen, agreementId: z.string().nullable().optional() }) })),
 }).openapi('PublicStream');
 export const IdParams = z.object({ id: Id });

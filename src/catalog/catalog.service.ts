@@ -6,6 +6,8 @@ import type { z } from '../infra/zod';
 import { CatalogRepository } from './catalog.repository';
 import type { CharityDoc, ProductDoc, StreamDoc } from './catalog.models';
 import type { CreateProductBody, PatchProductBody } from './catalog.schemas';
+import { agreementForPledge, cacheAgreementFor, newProductId } from '../agreements/product-pledge';
+import type { AgreementDoc } from '../agreements/agreement.types';
 
 export const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
 
@@ -48,25 +50,37 @@ export async function activeCharity(repo: CatalogRepository, charityId: string):
 export function productView(p: ProductDoc, charityName: string, remaining: number) {
   return {
     id: p._id, hostId: p.hostId, name: p.name, origin: p.origin, unit: p.unit, priceFen: p.priceFen, stock: p.stock, remaining,
-    buyerLimit: p.buyerLimit, pledge: { charityId: p.pledge.charityId, charityName, perUnitFen: p.pledge.perUnitFen },
+    buyerLimit: p.buyerLimit, pledge: { charityId: p.pledge.charityId, charityName, perUnitFen: p.pledge.perUnitFen, agreementId: p.pledge.agreementId ?? null },
     restockOnRefund: p.restockOnRefund === true,
   };
 }
 
-/** Lists a host's product with a per-unit pledge to an active charity; its stock goes on sale at once. */
+/**
+ * Lists a host's product with a per-unit pledge to an active charity under an agreement (named, or given per
+ * LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT); its stock goes on sale at once. Its id falls in the shard of its host and
+ * charity, where a capped agreement's counters live, so one script moves stock and cap together.
+ */
 export async function createProduct(deps: Deps, hostId: string, input: z.infer<typeof CreateProductBody>) {
   const repo = new CatalogRepository(deps);
   const charity = await activeCharity(repo, input.pledge.charityId);
+  const id = newProductId(hostId, charity._id);
+  const agreement = await agreementForPledge(deps, hostId, id, input.pledge);
   const now = new Date();
   const p: ProductDoc = {
-    _id: newId('p'), hostId, name: input.name, origin: input.origin, unit: input.unit, priceFen: input.priceFen, stock: input.stock,
-    pledge: { charityId: charity._id, perUnitFen: input.pledge.perUnitFen }, buyerLimit: input.buyerLimit ?? deps.config.orders.defaultBuyerLimit,
+    _id: id, hostId, name: input.name, origin: input.origin, unit: input.unit, priceFen: input.priceFen, stock: input.stock,
+    pledge: { charityId: charity._id, perUnitFen: input.pledge.perUnitFen, agreementId: agreement?._id ?? null }, buyerLimit: input.buyerLimit ?? deps.config.orders.defaultBuyerLimit,
     restockOnRefund: input.restockOnRefund ?? false, createdAt: now, updatedAt: now,
   };
   await repo.products.insertOne(p);
-  await repo.cacheProductTerms(p, charity.name);
+  await cacheTerms(deps, repo, p, agreement, charity.name);
   const remaining = await repo.addStock(p._id, p.stock);
   return productView(p, charity.name, remaining);
+}
+
+/** The agreement's hot copy first, then the terms that name it: no order sees terms naming an agreement its shard lacks. */
+async function cacheTerms(deps: Deps, repo: CatalogRepository, p: ProductDoc, agreement: AgreementDoc | null, charityName: string, charityActive?: boolean) {
+  if (agreement) await cacheAgreementFor(deps, agreement, p._id);
+  await repo.cacheProductTerms(p, charityName, charityActive);
 }
 
 export async function ownedProduct(repo: CatalogRepository, principal: Principal, productId: string): Promise<ProductDoc> {
@@ -80,14 +94,17 @@ export async function editProduct(deps: Deps, principal: Principal, productId: s
   const repo = new CatalogRepository(deps);
   const p = await ownedProduct(repo, principal, productId);
   const next: ProductDoc = {
-    ...p, name: input.name ?? p.name, priceFen: input.priceFen ?? p.priceFen, pledge: input.pledge ?? p.pledge,
+    ...p, name: input.name ?? p.name, priceFen: input.priceFen ?? p.priceFen, pledge: input.pledge ? { charityId: input.pledge.charityId, perUnitFen: input.pledge.perUnitFen } : p.pledge,
     buyerLimit: input.buyerLimit ?? p.buyerLimit, restockOnRefund: input.restockOnRefund ?? p.restockOnRefund ?? false, stock: p.stock + (input.addStock ?? 0), updatedAt: new Date(),
   };
   if (next.pledge.perUnitFen > next.priceFen) throw new DomainError('VALIDATION_FAILED', 'pledge exceeds price', [{ field: 'body.pledge.perUnitFen', message: 'must not exceed priceFen' }]);
   const charity = input.pledge ? await activeCharity(repo, input.pledge.charityId) : await repo.charities.findOne({ _id: p.pledge.charityId });
+  // a new pledge names its agreement (or gets one, per LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT); unchanged terms keep theirs
+  const agreement = input.pledge ? await agreementForPledge(deps, p.hostId, p._id, input.pledge, p.pledge.agreementId) : null;
+  if (input.pledge) next.pledge.agreementId = agreement?._id ?? null;
   // the product has one writer (its host); stock additions are counted in Redis, atomically
   await repo.products.replaceOne({ _id: p._id }, next);
-  await repo.cacheProductTerms(next, charity?.name ?? '');
+  await cacheTerms(deps, repo, next, agreement, charity?.name ?? '');
   const remaining = input.addStock ? await repo.addStock(p._id, input.addStock) : (await repo.remaining([p._id])).get(p._id) ?? 0;
   return productView(next, charity?.name ?? '', remaining);
 }

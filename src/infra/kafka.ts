@@ -38,6 +38,8 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
     const wanted = [
       { topic: config.kafka.topics.orderEvents, numPartitions: config.kafka.partitions },
       { topic: config.kafka.topics.deadLetter, numPartitions: 1 },
+      // agreement events (issue 15), keyed by charity like the order events: an audit log the ledger side can consume
+      { topic: config.kafka.topics.agreementEvents, numPartitions: config.kafka.partitions },
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length) {
       const { brokers } = await admin.describeCluster();

@@ -51,12 +51,25 @@ export function shardKeys(prefix: string, shard: number) {
     idem: (viewerId: string, keyHash: string) => k('idem', viewerId, keyHash),
     open: (viewerId: string) => k('open', viewerId),
     viewer: (viewerId: string) => k('viewer', viewerId),
+    /** an agreement's hot state (status, validity, streams; caps and used counters in its home shard only) */
+    agreement: (agreementId: string) => k('agreement', agreementId),
   };
 }
 export type ShardKeys = ReturnType<typeof shardKeys>;
 
 export const productShard = (prefix: string, productId: string) => shardKeys(prefix, shardOf(productId));
 export const viewerShard = (prefix: string, viewerId: string) => shardKeys(prefix, shardOf(viewerId));
+/** The home shard of a host's agreements with one charity: a capped agreement's counters and all its products live there. */
+export const agreementHome = (hostId: string, charityId: string) => shardOf(`${hostId}|${charityId}`);
+
+/** A new id "<prefix>_<random>" drawn until it falls in the given shard (~SHARDS draws). */
+export function idInShard(prefix: string, shard: number): string {
+  for (;;) {
+    const id = `${prefix}_${randomBytes(12).toString('base64url')}`;
+    if (shardOf(id) === shard) return id;
+  }
+}
+
 /** The keys of an order's shard; null when the id names none (such an order does not exist). */
 export function orderShard(prefix: string, orderId: string): ShardKeys | null {
   const s = shardOfOrder(orderId);

@@ -15,6 +15,7 @@ export async function getOrder(deps: Deps, orderId: string): Promise<OrderSnapsh
     unitPriceFen: String(d.unitPriceFen), pledgePerUnitFen: String(d.pledgePerUnitFen), createdAt: d.createdAt, expiresAt: d.expiresAt,
     paidAt: d.paidAt ?? '', paymentId: d.paymentId ?? '', idempotencyKey: d.idempotencyKey, bodyHash: d.bodyHash,
     ...(d.refundedQuantity ? { refundedQty: String(d.refundedQuantity), restockedQty: String(d.restockedQuantity ?? 0) } : {}),
+    ...(d.agreementId ? { agreementId: d.agreementId, donationFen: String(d.donationFen ?? 0), donationUnits: String(d.donationUnits ?? 0) } : {}),
   });
 }
 

@@ -8,7 +8,12 @@ export const PlaceOrderBody = z.object({
 
 export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).openapi({ description: 'unique per intended order; a retry with the same key and body returns the same order' }) });
 
-const Pledge = z.object({ charityId: z.string(), charityName: z.string(), perUnitFen: Fen, totalFen: Fen });
+const Pledge = z.object({
+  charityId: z.string(), charityName: z.string(), perUnitFen: Fen, totalFen: Fen,
+  agreementId: z.string().nullable().openapi({ description: 'the pledge agreement the order sells under (null: an order from before agreements)' }),
+  donates: z.boolean().openapi({ description: 'whether this order still donates under its agreement\'s cap' }),
+  donationFen: Fen.openapi({ description: 'what this order donates (reserved at order time; less than totalFen once the cap is nearly reached)' }),
+});
 export const Order = z.object({
   id: z.string(), status: z.enum(['reserved', 'paid', 'expired', 'cancelled', 'refunded', 'partially_refunded']), streamId: z.string(), productId: z.string(),
   productName: z.string(), quantity: z.number().int(), unitPriceFen: Fen, totalFen: Fen, pledge: Pledge, createdAt: z.string(), expiresAt: z.string(),

@@ -24,6 +24,8 @@ export interface OrderSnapshot {
   idempotencyKey: string; bodyHash: string; cancelReason?: string; eventIds: Partial<Record<OrderEventType, string>>; eventTimes: Partial<Record<OrderEventType, string>>;
   /** units refunded and returned to stock so far, and each refund (refund n at index n - 1) */
   refundedQty?: number; restockedQty?: number; refunds?: RefundRecord[];
+  /** the agreement the order sold under, and what it donates under its cap (absent: a pledge × quantity order from before agreements) */
+  agreementId?: string; donationFen?: number; donationUnits?: number;
 }
 
 /** One refund of an order as the refund script recorded it (field rf:<n>). */
@@ -49,10 +51,10 @@ export function orderScripts(redis: Redis): Redis & OrderScripts {
   if (typeof r.lgPlaceOrder !== 'function') {
     redis.defineCommand('lgClaimOrder', { numberOfKeys: 4, lua: claimOrderLua });
     redis.defineCommand('lgUnclaimOrder', { numberOfKeys: 2, lua: unclaimOrderLua });
-    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 10, lua: placeOrderLua });
+    redis.defineCommand('lgPlaceOrder', { numberOfKeys: 11, lua: placeOrderLua });
     redis.defineCommand('lgPayOrder', { numberOfKeys: 5, lua: payOrderLua });
-    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 7, lua: releaseOrderLua });
-    redis.defineCommand('lgRefundOrder', { numberOfKeys: 4, lua: refundOrderLua });
+    redis.defineCommand('lgReleaseOrder', { numberOfKeys: 8, lua: releaseOrderLua });
+    redis.defineCommand('lgRefundOrder', { numberOfKeys: 5, lua: refundOrderLua });
   }
   return r;
 }
@@ -93,6 +95,7 @@ export function fromHash(h: Record<string, string>): OrderSnapshot {
     createdAt: h.createdAt, expiresAt: h.expiresAt, paidAt: h.paidAt || undefined, paymentId: h.paymentId || undefined,
     idempotencyKey: h.idempotencyKey, bodyHash: h.bodyHash, eventIds, eventTimes, ...(h.reason ? { cancelReason: h.reason } : {}),
     refundedQty: Number(h.refundedQty ?? (h.status === 'refunded' ? h.quantity : 0)), restockedQty: Number(h.restockedQty ?? 0), refunds: refundsOf(h),
+    ...(h.agreementId ? { agreementId: h.agreementId, donationFen: Number(h.donationFen ?? 0), donationUnits: Number(h.donationUnits ?? 0) } : {}),
   };
 }
 
@@ -114,6 +117,7 @@ export function eventFor(o: OrderSnapshot, type: OrderEventType, refundNo?: numb
     ...(o.paidAt && type !== 'order.placed' && type !== 'order.expired' && type !== 'order.cancelled' ? { paidAt: o.paidAt } : {}),
     ...(o.paymentId && (type === 'order.paid' || type === 'order.refunded') ? { paymentId: o.paymentId } : {}),
     idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
+    ...(o.agreementId ? { agreementId: o.agreementId, donationFen: o.donationFen ?? 0, donationUnits: o.donationUnits ?? 0 } : {}),
   };
 }
 

@@ -46,16 +46,37 @@ export async function placeOrder(deps: Deps, input: PlaceOrderInput): Promise<{ 
   return { order, replay: false };
 }
 
+/** The agreement each product's terms name, as this process last saw it (the script checks it, and answers the new one if it moved). */
+const agreementOfProduct = new Map<string, string>();
+
+async function productAgreement(deps: Deps, productId: string): Promise<string> {
+  const key = deps.config.redis.prefix + productId;
+  let id = agreementOfProduct.get(key);
+  if (id === undefined) {
+    id = (await deps.redis.hget(productShard(deps.config.redis.prefix, productId).product(productId), 'agreementId')) ?? '';
+    if (agreementOfProduct.size > 100_000) agreementOfProduct.clear();
+    agreementOfProduct.set(key, id);
+  }
+  return id;
+}
+
 /** The product's step under a claimed order id; a refusal frees the viewer's claim (the key may be used again). */
 async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, bodyHash: string, nick: string, ttlMs: number): Promise<string[]> {
   const p = productShard(deps.config.redis.prefix, input.productId);
-  const now = Date.now();
-  const reply = await orderScripts(deps.redis).lgPlaceOrder(
-    p.sentinel, p.stream(input.streamId), p.pins(input.streamId), p.product(input.productId), p.bought(input.productId, input.viewerId),
-    p.stock(input.productId), p.order(orderId), p.expiring, p.outbox, p.held,
-    input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs, `evt_${randomBytes(12).toString('base64url')}`,
-    new Date(now).toISOString(), new Date(now + ttlMs).toISOString(), input.idempotencyKey, nick,
-  );
+  let reply: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const agreementId = await productAgreement(deps, input.productId);
+    const now = Date.now();
+    reply = await orderScripts(deps.redis).lgPlaceOrder(
+      p.sentinel, p.stream(input.streamId), p.pins(input.streamId), p.product(input.productId), p.bought(input.productId, input.viewerId),
+      p.stock(input.productId), p.order(orderId), p.expiring, p.outbox, p.held, p.agreement(agreementId),
+      input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs, `evt_${randomBytes(12).toString('base64url')}`,
+      new Date(now).toISOString(), new Date(now + ttlMs).toISOString(), input.idempotencyKey, nick, agreementId,
+    );
+    // the product's pledge names another agreement since this process last looked: once more with that one's key
+    if (reply[0] !== 'AGREEMENT_MOVED') break;
+    agreementOfProduct.set(deps.config.redis.prefix + input.productId, reply[1]);
+  }
   if (reply[0] === 'OK' || reply[0] === 'EXISTS') return reply;
   // refused: nothing was reserved, so the key and the open-order place go back (a crash here leaves a claim
   // that a retry of the same key takes over, and a place that ends at the order's expiry by itself)
@@ -89,7 +110,10 @@ function refusal(deps: Deps, code: ErrorCode, detail: string | undefined): Domai
     case 'UNAVAILABLE': return unavailable();
     case 'IDEMPOTENCY_KEY_REUSED': return new DomainError(code, 'this Idempotency-Key was used for a different order');
     case 'OPEN_ORDERS_LIMIT': return new DomainError(code, `you already hold ${detail} unpaid orders; pay or cancel one first`, { maxOpenOrders: Number(detail) });
-    case 'NOT_ON_SALE': return new DomainError(code, detail === 'stream' ? 'the stream is not live' : 'this product is not on sale in this stream');
+    case 'NOT_ON_SALE':
+      if (detail === 'agreement') return new DomainError(code, 'this product\'s pledge has no accepted agreement in force for this stream', { reason: 'agreement' });
+      return new DomainError(code, detail === 'stream' ? 'the stream is not live' : 'this product is not on sale in this stream');
+    case 'CAP_REACHED': return new DomainError(code, 'the pledge agreement\'s cap is reached: this product no longer sells');
     case 'PURCHASE_LIMIT': return new DomainError(code, `over the per-buyer limit for this product (${detail} more allowed)`, { remainingForBuyer: Number(detail) });
     case 'OUT_OF_STOCK': return new DomainError(code, 'sold out', { remaining: Number(detail) });
     default: return new DomainError('INTERNAL', 'unexpected order script answer');

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
 import { CatalogRepository } from '../catalog';
+import { restoreAgreementState } from '../agreements';
 import { latestOrderStates } from './orders.models';
 import { idemKeyHash, outboxItem, publishTransitions } from './orders.store';
 import { slotBatches, unlinkMatching } from '../infra/redis';
@@ -78,7 +79,8 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
   const held = new Map<string, number>();
   let count = 0;
   const idemTtlMs = deps.config.orders.idempotencyTtlSeconds * 1000;
-  for (const o of (await latestOrderStates(deps.db)).values()) {
+  const latest = await latestOrderStates(deps.db);
+  for (const o of latest.values()) {
     const ps = shardKeys(prefix, shardOf(o.productId));
     const vs = shardKeys(prefix, shardOf(o.viewerId));
     if (shards.has(ps.shard)) {
@@ -91,6 +93,7 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
         unitPriceFen: o.unitPriceFen, pledgePerUnitFen: o.pledgePerUnitFen, createdAt: o.createdAt, expiresAt: o.expiresAt,
         expMs: Date.parse(o.expiresAt), idempotencyKey: o.idempotencyKey, bodyHash: o.bodyHash,
         ...(o.paidAt ? { paidAt: o.paidAt, paymentId: o.paymentId ?? '' } : {}),
+        ...(o.agreementId ? { agreementId: o.agreementId, donationFen: o.donationFen ?? 0, donationUnits: o.donationUnits ?? 0 } : {}),
         [`eid:${eventType}`]: o.lastEventId, [`at:${eventType}`]: o.updatedAt.toISOString(),
         // the latest numbered refund, so later refunds continue its count and a re-publish rebuilds its event
         ...(o.refundNo ? {
@@ -122,14 +125,18 @@ export async function rebuildOrderState(deps: Deps, only: number[] = allShards()
 
   let products = 0;
   const names = new Map<string, string>();
+  const agreementShards = new Map<string, Set<number>>();
   for await (const p of repo.products.find({})) {
     const k = shardKeys(prefix, shardOf(p._id));
+    if (p.pledge.agreementId) (agreementShards.get(p.pledge.agreementId) ?? agreementShards.set(p.pledge.agreementId, new Set()).get(p.pledge.agreementId)!).add(k.shard);
     if (!shards.has(k.shard)) continue;
     products++;
     if (!names.has(p.pledge.charityId)) names.set(p.pledge.charityId, (await repo.charityNames([p.pledge.charityId])).get(p.pledge.charityId) ?? '');
     await repo.cacheProductTerms(p, names.get(p.pledge.charityId)!);
     await deps.redis.set(k.stock(p._id), p.stock - (sold.get(p._id) ?? 0));
   }
-  deps.logger.info({ orders: count, products, outboxSent, shards: only.length }, 'order state rebuilt from MongoDB');
+  // the agreements' terms where their products sell, and the caps' used counters as the orders of record hold them
+  const agreements = await restoreAgreementState(deps, shards, agreementShards, latest.values());
+  deps.logger.info({ orders: count, products, agreements, outboxSent, shards: only.length }, 'order state rebuilt from MongoDB');
   return { orders: count, products, outboxSent };
 }

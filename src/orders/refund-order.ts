@@ -41,7 +41,7 @@ export async function applyRefund(deps: Deps, r: RefundRequest): Promise<RefundA
   const k = orderKeys(deps, r.orderId);
   if (!o || !k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgRefundOrder(
-    k.sentinel, k.order(r.orderId), k.outbox, k.stock(o.productId), r.orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(r.orderId), k.outbox, k.stock(o.productId), k.agreement(o.agreementId ?? ''), r.orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
     String(r.units ?? 0), r.refundId ?? '', product?.restockOnRefund ? '1' : '0', String(r.refundedTotal ?? 0),
   );
   const [outcome, detail] = reply;

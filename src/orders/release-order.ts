@@ -15,14 +15,14 @@ export async function releaseOrder(deps: Deps, orderId: string, kind: 'expired' 
   const k = orderKeys(deps, orderId);
   if (!k) return { skipped: 'missing' };
   // the keys of its product and buyer are named in the order, which never changes them
-  const [productId, viewerId] = await deps.redis.hmget(k.order(orderId), 'productId', 'viewerId');
+  const [productId, viewerId, agreementId] = await deps.redis.hmget(k.order(orderId), 'productId', 'viewerId', 'agreementId');
   if (!productId || !viewerId) {
     await deps.redis.zrem(k.expiring, orderId);
     return { skipped: 'missing' };
   }
   const reply = await orderScripts(deps.redis).lgReleaseOrder(
-    k.sentinel, k.order(orderId), k.expiring, k.outbox, k.stock(productId), k.bought(productId, viewerId), k.held,
-    orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(), kind, productId, viewerId, reason,
+    k.sentinel, k.order(orderId), k.expiring, k.outbox, k.stock(productId), k.bought(productId, viewerId), k.held, k.agreement(agreementId ?? ''),
+    orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(), kind, productId, viewerId, reason, agreementId ?? '',
   );
   if (reply[0] !== 'OK') return { skipped: reply[0] === 'UNAVAILABLE' ? 'unavailable' : reply[1] };
   const order = orderOfReply(reply);

@@ -14,6 +14,8 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   ledger_periods: ['_id', 'scope'],
   // one order's versions (GET /orders/:id after Redis lost it)
   orders: ['_id', 'orderId'],
+  // pledge agreements: by _id, a host's (by status), a charity's (by status), a host's with one charity (overlap check)
+  agreements: ['_id', 'hostId', 'charityId', 'status'],
   // catalog documents are read by _id
   charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
 };

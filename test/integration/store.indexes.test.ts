@@ -13,12 +13,16 @@ const samples: Record<string, { collection: string; filter: Document }> = {
   'periods.byId': { collection: 'ledger_periods', filter: { _id: 'k77' } },
   'periods.byScope': { collection: 'ledger_periods', filter: { scope: 'c1:M' } },
   'orders.byOrder': { collection: 'orders', filter: { orderId: 'o77' } },
+  'agreements.byId': { collection: 'agreements', filter: { _id: 'k77' } },
+  'agreements.byHost': { collection: 'agreements', filter: { hostId: 'h3', status: 'accepted' } },
+  'agreements.byCharity': { collection: 'agreements', filter: { charityId: 'c1', status: 'accepted' } },
+  'agreements.byHostCharity': { collection: 'agreements', filter: { hostId: 'h3', charityId: 'c1' } },
 };
 
 const ROWS = 3000;
 const docs = (i: number) => ({
   _id: `k${i}`, charityId: `c${i % 5}`, orderId: `o${i}`, blockKey: `c${i % 5}:${i % 40}`, dayKey: `c${i % 5}:2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
-  scope: `c${i % 5}:${i % 50 === 0 ? 'M' : `D:${i % 12}`}`, seq: i,
+  scope: `c${i % 5}:${i % 50 === 0 ? 'M' : `D:${i % 12}`}`, seq: i, hostId: `h${i % 7}`, status: ['proposed', 'accepted', 'declined', 'suspended'][i % 4],
 });
 
 /** The plan as text, whatever the server: MongoDB's winning plan, or the PostgreSQL plan FerretDB returns. */

@@ -4,14 +4,16 @@ import mongoose from 'mongoose';
 import { registerLedgerModel } from '../../src/allocator/ledger.repository';
 import { registerDerivedModels } from '../../src/allocator/ledger-derived.repository';
 import { registerOrderModels } from '../../src/orders/orders.models';
+import { registerAgreementModels } from '../../src/agreements/agreement.models';
 import { FERRETDB_GIN } from '../../src/infra/ferretdb-indexes';
 
 const root = path.resolve(__dirname, '../..');
-/** The repositories of the ledger, its derived documents, statements, receipts and orders. */
+/** The repositories of the ledger, its derived documents, statements, receipts, orders and pledge agreements. */
 const files = [
   ...['ledger.repository.ts', 'ledger-derived.repository.ts', 'append-entries.ts'].map((f) => `src/allocator/${f}`),
   ...readdirSync(path.join(root, 'src/statements')).filter((f) => f.endsWith('.ts')).map((f) => `src/statements/${f}`),
   'src/orders/orders.models.ts', 'src/orders/get-order.ts',
+  'src/agreements/agreements.repository.ts',
 ];
 // a driver call with a filter (an object or a variable named filter), or a bulk operation's filter
 const call = /\.(find|findOne|updateOne|updateMany|replaceOne|deleteOne|deleteMany|countDocuments|distinct|aggregate)\(\s*(\{|filter\b|\[)|\bfilter: \{/;
@@ -45,6 +47,7 @@ function modelIndexes(): Map<string, Set<string>> {
   registerLedgerModel(conn);
   registerDerivedModels(conn);
   registerOrderModels(conn);
+  registerAgreementModels(conn);
   const out = new Map<string, Set<string>>();
   for (const m of Object.values(conn.models)) {
     const names = new Set(['_id_', ...m.schema.indexes().map(([keys]) => Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join('_'))]);

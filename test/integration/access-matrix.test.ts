@@ -10,12 +10,14 @@ import { rsaPair, apiV3Key } from '../helpers/providers';
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
 type Who = (typeof who)[number];
 
-interface Ctx { charityId: string; hostId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string> }
+interface Ctx { charityId: string; hostId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string>; agreements: { accept: string; decline: string; suspend: string } }
 interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
 const key = () => ({ 'idempotency-key': randomBytes(8).toString('hex') });
 const platformKey = rsaPair().publicKeyPem;
+/** An agreement proposal to the charity for one year from `year` (distinct years never overlap). */
+const proposal = (charityId: string, year: number) => ({ charityId, perUnitFen: 100, onCap: 'continue_without_donation', validFrom: `${year}-01-01T00:00:00.000Z`, validTo: `${year + 1}-01-01T00:00:00.000Z`, remitWithinDays: 30 });
 
 // The matrix: one row per route, one expected status per principal, in the order of `who`:
 //            none  viewer oViewer host  oHost charity oCharity operator
@@ -62,6 +64,12 @@ const rows: Row[] = [
   { route: 'GET /api/v1/streams/{id}/reservations', req: (c) => ({ path: `/api/v1/streams/${c.streamId}/reservations` }), expect: [401, 403, 403, 200, 404, 403, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/ledger/orders/{orderId}', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/ledger/orders/${c.paidOrderId}` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
   { route: 'GET /api/v1/charities/{id}/verify', req: (c) => ({ path: `/api/v1/charities/${c.charityId}/verify` }), expect: [401, 403, 403, 403, 403, 200, 403, 200] },
+  // pledge agreements: a host proposes; only the named charity answers (another charity does not learn it exists)
+  { route: 'POST /api/v1/agreements', req: (c) => ({ path: '/api/v1/agreements', body: proposal(c.charityId, 2040) }), expect: [401, 403, 403, 201, 201, 403, 403, 403] },
+  { route: 'POST /api/v1/agreements/{id}/accept', req: (c) => ({ path: `/api/v1/agreements/${c.agreements.accept}/accept` }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
+  { route: 'POST /api/v1/agreements/{id}/decline', req: (c) => ({ path: `/api/v1/agreements/${c.agreements.decline}/decline` }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
+  { route: 'POST /api/v1/agreements/{id}/suspend', req: (c) => ({ path: `/api/v1/agreements/${c.agreements.suspend}/suspend` }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
+  { route: 'GET /api/v1/agreements', req: () => ({ path: '/api/v1/agreements' }), expect: [401, 403, 403, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/receipts/{orderId}', req: (c) => ({ path: `/api/v1/public/receipts/${c.paidOrderId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
 ];
 
@@ -95,8 +103,11 @@ describe('access matrix: every route × every principal', () => {
       refundable[w] = o.id;
     }
     const match = await call<{ id: string }>(svc.url, 'POST', '/api/v1/matches', { token: admin, body: { sponsorName: '赞助', streamId: s.streamId, charityId: mine.id, ratioPercent: 50, capFen: 10_000 } });
+    const propose = async (year: number) => (await call<{ id: string }>(svc.url, 'POST', '/api/v1/agreements', { token: host, body: proposal(mine.id, year) })).body.id;
+    const agreements = { accept: await propose(2030), decline: await propose(2032), suspend: await propose(2034) };
+    await call(svc.url, 'POST', `/api/v1/agreements/${agreements.suspend}/accept`, { token: mine.token });
     Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
-    ctx = { charityId: mine.id, hostId: product.body.hostId, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable };
+    ctx = { charityId: mine.id, hostId: product.body.hostId, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable, agreements };
     // the receipt exists once the allocator has written the entry
     await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
   });

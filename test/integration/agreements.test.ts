@@ -3,7 +3,7 @@ import { startService, TestService, admin, bearer } from '../helpers/app';
 import { seedWorld, newViewer, uscc, World } from '../helpers/fixtures';
 import { order } from '../helpers/orders';
 import { readTopic } from '../helpers/kafka';
-import { waitFor } from '../helpers/env';
+import { testEnv, waitFor } from '../helpers/env';
 import { productKeys } from '../helpers/hot-keys';
 import { agreementHome, idInShard, shardOf } from '../../src/infra/shards';
 import { migrateLegacyPledges } from '../../src/agreements';
@@ -226,6 +226,45 @@ describe('pledge agreements (auto_accept, the default)', () => {
     await request(svc.url).post(`/api/v1/agreements/${open.id}/suspend`).set(bearer(c.token)).expect(200);
     await waitFor(async () => (await order(svc.url, viewer.token, { streamId: w.stream.id, productId: id, quantity: 1 })).status === 409, 'the suspension', 2000);
   });
+});
+
+describe('pledge agreements across API instances', () => {
+  const running: TestService[] = [];
+  afterAll(async () => { for (const r of running) await r.stop(); });
+
+  it('when two API instances start together over products listed before agreements, then each product gets exactly one agreement', async () => {
+    const env = testEnv();
+    const first = await startService('all', {}, env);
+    running.push(first);
+    const w = await seedWorld(first.url);
+    const repo = new CatalogRepository(first.deps);
+    const now = new Date();
+    const ids = [idInShard('p', 5), idInShard('p', 17), idInShard('p', 40)];
+    for (const id of ids) {
+      await repo.products.insertOne({ _id: id, hostId: w.host.id, name: '老产品', origin: '湖北', unit: '箱', priceFen: 3000, stock: 10, pledge: { charityId: w.charity.id, perUnitFen: 150 }, buyerLimit: 10, restockOnRefund: false, createdAt: now, updatedAt: now });
+    }
+    await first.stop();
+    running.pop();
+    running.push(...(await Promise.all([startService('api', {}, env), startService('api', {}, env)])));
+    const [a, b] = running;
+    const migrated = await a.deps.db.collection('agreements').find({ hostId: w.host.id, migrated: true, validFrom: now }).toArray();
+    expect(migrated.length).toBe(ids.length);
+    for (const id of ids) {
+      const p = await new CatalogRepository(a.deps).products.findOne({ _id: id });
+      expect(migrated.filter((m) => m._id as unknown as string === p!.pledge.agreementId)).toHaveLength(1);
+    }
+
+    // a suspension through one instance stops the next order through the other at once
+    const c = await newCharity(a.url);
+    const ag = (await request(a.url).post('/api/v1/agreements').set(bearer(w.host.token)).send(terms(c.id, { perUnitFen: 100, capFen: 10_000 })).expect(201)).body;
+    await request(a.url).post(`/api/v1/agreements/${ag.id}/accept`).set(bearer(c.token)).expect(200);
+    const p = (await newProduct(a.url, w.host.token, { charityId: c.id, perUnitFen: 100, agreementId: ag.id }).expect(201)).body;
+    await pin(a.url, w, [w.product.id, p.id]);
+    const viewer = await newViewer(b.url);
+    await order(b.url, viewer.token, { streamId: w.stream.id, productId: p.id, quantity: 1 }).expect(201);
+    await request(a.url).post(`/api/v1/agreements/${ag.id}/suspend`).set(bearer(c.token)).expect(200);
+    expect((await order(b.url, viewer.token, { streamId: w.stream.id, productId: p.id, quantity: 1 }).expect(409)).body.error.details).toEqual({ reason: 'agreement' });
+  }, 120_000);
 });
 
 describe('pledge agreements (LIVEGIVE_PLEDGE_WITHOUT_AGREEMENT=refuse)', () => {

@@ -51,9 +51,13 @@ export class AgreementsRepository {
 
   private get prefix() { return this.deps.config.redis.prefix; }
 
-  /** One status change of an agreement at a time (FerretDB applies an update without a lock: two guarded updates could both pass). */
-  async withStepLock<T>(id: string, fn: () => Promise<T>): Promise<T | null> {
-    const key = shardKeys(this.prefix, 0).agreement(id) + ':step';
+  /**
+   * Runs fn while holding a short lock named `name` (an agreement's status change; a host's proposals to one charity),
+   * or answers null when another request holds it: FerretDB applies an update without a lock, so two guarded updates
+   * (or two overlap checks and inserts) could both pass.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+    const key = this.deps.key('agreement-lock', name);
     if ((await this.deps.redis.set(key, '1', 'PX', 10_000, 'NX')) !== 'OK') return null;
     try { return await fn(); } finally { await this.deps.redis.del(key).catch(() => undefined); }
   }

@@ -62,7 +62,7 @@ export async function proposeAgreement(deps: Deps, hostId: string, input: z.infe
   };
   const repo = new AgreementsRepository(deps);
   // one proposal per host and charity at a time, so two overlapping ones sent together cannot both pass the check
-  const created = await repo.withStepLock(`${hostId}|${input.charityId}`, async () => {
+  const created = await repo.withLock(`propose:${hostId}|${input.charityId}`, async () => {
     const clash = (await repo.ofHostAndCharity(hostId, input.charityId)).find((o) => !o.migrated && (o.status === 'proposed' || o.status === 'accepted') && overlaps(o, doc));
     if (clash) throw new DomainError('AGREEMENT_OVERLAP', `agreement ${clash._id} (${clash.status}) already covers these products and streams in this period`, { agreementId: clash._id });
     await repo.agreements.insertOne(doc);
@@ -91,7 +91,7 @@ export async function changeAgreement(deps: Deps, principal: Principal, id: stri
   // another charity does not learn that the agreement exists
   if (!a || principal.role !== 'charity' || a.charityId !== principal.id) throw new DomainError('NOT_FOUND', 'no such agreement');
   const step = steps[verb];
-  const next = await repo.withStepLock(id, async () => {
+  const next = await repo.withLock(`step:${id}`, async () => {
     const cur = await repo.byId(id);
     if (cur?.status !== step.from) throw new DomainError('INVALID_STATE', `a ${cur?.status} agreement cannot be ${verb === 'accept' ? 'accepted' : `${verb}d`}`, { status: cur?.status });
     const after = await repo.setStatus(id, step.from, step.to, new Date());

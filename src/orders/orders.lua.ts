@@ -9,16 +9,8 @@
  * KEYS[1] is always the shard's recovery sentinel.
  */
 
-const common = `
--- a shard that lost data (and is not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
-local function whole() return redis.call('EXISTS', KEYS[1]) == 1 end
--- the changed order, appended to a reply: the caller publishes from this, never from a second read
--- (a second read can find Redis emptied by a crash in between, and the event would silently not be sent)
-local function withOrder(reply, key)
-  local h = redis.call('HGETALL', key)
-  for i = 1, #h do reply[#reply + 1] = h[i] end
-  return reply
-end
+/** The cap's arithmetic, shared by the release and refund scripts (and checked against refundShare by a test). */
+export const capLua = `
 -- gives back to a capped agreement (KEYS[ak]) what an order held of it; an uncapped one keeps no counters
 local function returnCap(ak, fen, units)
   if fen == 0 and units == 0 then return end
@@ -33,7 +25,19 @@ local function share(d, q, before, after)
   local a = (d - b) / q
   return a * (after - before) + math.floor(b * after / q) - math.floor(b * before / q)
 end
-local function nowMs()
+`;
+
+const common = `
+-- a shard that lost data (and is not yet rebuilt) must not take orders: the recovery sentinel proves it is whole
+local function whole() return redis.call('EXISTS', KEYS[1]) == 1 end
+-- the changed order, appended to a reply: the caller publishes from this, never from a second read
+-- (a second read can find Redis emptied by a crash in between, and the event would silently not be sent)
+local function withOrder(reply, key)
+  local h = redis.call('HGETALL', key)
+  for i = 1, #h do reply[#reply + 1] = h[i] end
+  return reply
+end
+${capLua}local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Deps } from '../deps';
-import type { AgreementDoc } from './agreement.types';
+import { agreementStatuses, capModes, type AgreementDoc } from './agreement.types';
 
 export const agreementEventTypes = ['agreement.proposed', 'agreement.accepted', 'agreement.declined', 'agreement.suspended'] as const;
 export type AgreementEventType = (typeof agreementEventTypes)[number];
@@ -25,6 +26,25 @@ export interface AgreementEvent {
   validTo: string;
   remitWithinDays: number;
   migrated: boolean;
+}
+
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+/** The event as a consumer must check it (the ledger side); strict, so a field nobody knows is refused, not kept. */
+export const AgreementEventSchema = z.object({
+  eventId: z.string().regex(/^agevt_[A-Za-z0-9_-]{16}$/), type: z.enum(agreementEventTypes), version: z.literal(1), occurredAt: z.string().datetime(),
+  agreementId: id, hostId: id, charityId: id, status: z.enum(agreementStatuses), perUnitFen: z.number().int().min(1),
+  capFen: z.number().int().min(1).nullable(), capUnits: z.number().int().min(1).nullable(), onCap: z.enum(capModes),
+  productIds: z.array(id).nullable(), streamIds: z.array(id).nullable(), validFrom: z.string().datetime(), validTo: z.string().datetime(),
+  remitWithinDays: z.number().int().min(1).max(365), migrated: z.boolean(),
+}).strict();
+
+/** Parses a message value of the agreement topic; answers the reason instead of throwing (for a dead-letter topic). */
+export function parseAgreementEvent(value: Buffer | string | null): { ok: true; event: AgreementEvent } | { ok: false; reason: string } {
+  if (value === null) return { ok: false, reason: 'empty message' };
+  let raw: unknown;
+  try { raw = JSON.parse(value.toString()); } catch { return { ok: false, reason: 'not JSON' }; }
+  const r = AgreementEventSchema.safeParse(raw);
+  return r.success ? { ok: true, event: r.data } : { ok: false, reason: `invalid: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
 }
 
 export function agreementEvent(type: AgreementEventType, a: AgreementDoc): AgreementEvent {

@@ -7,7 +7,7 @@ export * from './agreement.types';
 export { agreementLayers } from './layers';
 export { AgreementsRepository } from './agreements.repository';
 export { agreementView, listAgreements } from './agreements.service';
-export { agreementEventTypes } from './agreement.events';
+export { agreementEventTypes, parseAgreementEvent, AgreementEventSchema } from './agreement.events';
 export type { AgreementEvent, AgreementEventType } from './agreement.events';
 export { restoreAgreementState, capHeld, migrateLegacyPledges } from './agreement-state';
 export type { CapOrder } from './agreement-state';

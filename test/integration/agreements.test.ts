@@ -6,7 +6,7 @@ import { readTopic } from '../helpers/kafka';
 import { testEnv, waitFor } from '../helpers/env';
 import { productKeys } from '../helpers/hot-keys';
 import { agreementHome, idInShard, shardOf } from '../../src/infra/shards';
-import { migrateLegacyPledges } from '../../src/agreements';
+import { migrateLegacyPledges, parseAgreementEvent } from '../../src/agreements';
 import { CatalogRepository } from '../../src/catalog';
 
 const day = 86400_000;
@@ -71,7 +71,8 @@ describe('pledge agreements (auto_accept, the default)', () => {
     expect((await all()).find((x) => x.id === a.id)?.status).toBe('accepted');
     // its events are on the agreement topic, keyed by the charity
     const msgs = await readTopic(svc.deps.config.kafka.topics.agreementEvents, (m) => m.filter((x) => x.value.includes(a.id)).length >= 2);
-    const mineEvents = msgs.filter((x) => x.value.includes(a.id)).map((x) => ({ key: x.key, type: JSON.parse(x.value).type }));
+    const parsed = msgs.filter((x) => x.value.includes(a.id)).map((x) => ({ key: x.key, r: parseAgreementEvent(x.value) }));
+    const mineEvents = parsed.map(({ key, r }) => ({ key, type: r.ok ? r.event.type : r.reason }));
     expect(mineEvents).toEqual([{ key: w.charity.id, type: 'agreement.proposed' }, { key: w.charity.id, type: 'agreement.accepted' }]);
   });
 
@@ -211,6 +212,10 @@ describe('pledge agreements (auto_accept, the default)', () => {
     expect(after.pledge).toMatchObject({ agreementId: p!.pledge.agreementId, donationFen: 150 });
 
     // outside its host and charity's shard it cannot join a capped agreement, only an uncapped one
+    const count = await svc.deps.db.collection('agreements').countDocuments({ hostId: w.host.id });
+    const listing = await request(svc.url).post('/api/v1/agreements').set(bearer(w.host.token)).send(terms(w.charity.id, { perUnitFen: 150, capFen: 5000, productIds: [id], validFrom: iso(Date.now() + 90 * day), validTo: iso(Date.now() + 91 * day) }));
+    expect({ status: listing.status, code: listing.body.error?.code, productId: listing.body.error?.details?.productId }).toEqual({ status: 409, code: 'AGREEMENT_SHARD', productId: id });
+    expect(await svc.deps.db.collection('agreements').countDocuments({ hostId: w.host.id })).toBe(count);
     const capped = (await request(svc.url).post('/api/v1/agreements').set(bearer(w.host.token)).send(terms(c.id, { perUnitFen: 150, capUnits: 10 })).expect(201)).body;
     const moved = await request(svc.url).patch(`/api/v1/products/${id}`).set(bearer(w.host.token)).send({ pledge: { charityId: c.id, perUnitFen: 150, agreementId: capped.id } });
     expect(moved.status).toBe(409);

@@ -73,10 +73,14 @@ export const OrderEventSchema = z.object({
   refundedQuantity: z.number().int().min(1).max(1_000_000).optional(),
   refundId: z.string().regex(/^[\w.:#-]{1,128}$/).optional(),
   restockedQuantity: z.number().int().min(0).max(1_000_000).optional(),
+  /** issue 15: the pledge agreement the order was sold under, and what the order donates after the agreement's cap (absent: pledgePerUnitFen × quantity) */
+  agreementId: id.optional(),
+  donationFen: fen.min(0).optional(),
 }).strict().superRefine((e, ctx) => {
   if (e.totalFen !== e.unitPriceFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['totalFen'], message: 'must equal unitPriceFen × quantity' });
   if (e.pledgeTotalFen !== e.pledgePerUnitFen * e.quantity) ctx.addIssue({ code: 'custom', path: ['pledgeTotalFen'], message: 'must equal pledgePerUnitFen × quantity' });
   if (e.pledgePerUnitFen > e.unitPriceFen) ctx.addIssue({ code: 'custom', path: ['pledgePerUnitFen'], message: 'must not exceed unitPriceFen' });
+  if (e.donationFen !== undefined && e.donationFen > e.pledgeTotalFen) ctx.addIssue({ code: 'custom', path: ['donationFen'], message: 'must not exceed pledgeTotalFen' });
   const t = eventTransition[e.type];
   if (e.type === 'order.refunded' && e.refundNo !== undefined) {
     const { refundQuantity: units, refundedQuantity: done } = e;
@@ -90,8 +94,45 @@ export const refundUnits = (e: Pick<OrderEvent, 'quantity' | 'refundQuantity'>):
 
 export type OrderEvent = z.infer<typeof OrderEventSchema>;
 
-/** Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. */
-export function parseOrderEvent(value: Buffer | string | null): { ok: true; event: OrderEvent } | { ok: false; reason: string } {
+/** What an order event donates: its donationFen (what the agreement's cap left it), else the full pledge. */
+export const donationFenOf = (e: Pick<OrderEvent, 'donationFen' | 'pledgeTotalFen'>): number => e.donationFen ?? e.pledgeTotalFen;
+
+export const remittanceEventTypes = ['remittance.sent', 'remittance.acknowledged', 'remittance.disputed'] as const;
+export type RemittanceEventType = (typeof remittanceEventTypes)[number];
+
+/**
+ * A seller's remittance to a charity under an agreement, or the charity's answer to it (issue 15). On the order
+ * events' topic, keyed by charityId like them: the allocator is the one writer of a charity's chain, so these reach it
+ * in the same partition, in order with the charity's orders.
+ */
+export const RemittanceEventSchema = z.object({
+  eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
+  type: z.enum(remittanceEventTypes),
+  version: z.literal(ORDER_EVENT_VERSION),
+  occurredAt: iso,
+  remittanceId: id,
+  agreementId: id,
+  charityId: id,
+  hostId: id,
+  amountFen: fen.min(1),
+  paidAt: iso,
+  /** the bank or payment reference the seller gave */
+  reference: z.string().min(1).max(128),
+  /** the allocation entries (seqs in the charity's chain) the remittance covers, oldest first */
+  coversFrom: z.number().int().min(0),
+  coversTo: z.number().int().min(0),
+  /** remittance.disputed only */
+  reason: z.string().min(1).max(500).optional(),
+}).strict();
+export type RemittanceEvent = z.infer<typeof RemittanceEventSchema>;
+
+/** Everything on the order events' topic: the allocator folds all of it into the charity's chain. */
+export type LogEvent = OrderEvent | RemittanceEvent;
+export const isOrderEvent = (e: LogEvent): e is OrderEvent => e.type.startsWith('order.');
+
+type Parsed<T> = { ok: true; event: T } | { ok: false; reason: string; notAnOrder?: true };
+
+function parseWith<T>(value: Buffer | string | null, parse: (raw: unknown) => Parsed<T>): Parsed<T> {
   if (value === null) return { ok: false, reason: 'empty message' };
   let raw: unknown;
   try {
@@ -99,9 +140,36 @@ export function parseOrderEvent(value: Buffer | string | null): { ok: true; even
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  return parse(raw);
+}
+
+const issues = (err: z.ZodError) => `invalid: ${err.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+const isRemittanceType = (raw: unknown) => (remittanceEventTypes as readonly unknown[]).includes((raw as { type?: unknown } | null)?.type);
+
+/**
+ * Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. A valid
+ * remittance event is not an order: it answers ok false with `notAnOrder`, which an order-only consumer (the
+ * projection) skips rather than dead-letters.
+ */
+export function parseOrderEvent(value: Buffer | string | null): Parsed<OrderEvent> {
+  return parseWith(value, (raw) => {
+    if (isRemittanceType(raw) && RemittanceEventSchema.safeParse(raw).success) return { ok: false, reason: 'a remittance event, not an order event', notAnOrder: true };
+    return orderFrom(raw);
+  });
+}
+
+function orderFrom(raw: unknown): Parsed<OrderEvent> {
   const r = OrderEventSchema.safeParse(raw);
-  if (!r.success) return { ok: false, reason: `invalid: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-  return { ok: true, event: r.data };
+  return r.success ? { ok: true, event: r.data } : { ok: false, reason: issues(r.error) };
+}
+
+/** Parses any event of the order events' topic (orders, remittances, acknowledgements), for the allocator. */
+export function parseLogEvent(value: Buffer | string | null): Parsed<LogEvent> {
+  return parseWith(value, (raw): Parsed<LogEvent> => {
+    if (!isRemittanceType(raw)) return orderFrom(raw);
+    const r = RemittanceEventSchema.safeParse(raw);
+    return r.success ? { ok: true, event: r.data } : { ok: false, reason: issues(r.error) };
+  });
 }
 
 /** A dead-letter message value: the original bytes (base64) and why they could not be processed. */

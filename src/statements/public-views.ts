@@ -5,7 +5,8 @@ import { getOrder } from '../orders';
 import { mulFen } from '../money';
 import { BLOCK_SIZE } from './merkle';
 import { loadChain } from './load-chain';
-import { donationStatusOf, type Receipt } from './receipt.verify';
+import { donationStage, donationStatusOf, type Receipt } from './receipt.verify';
+import { RemittancesRepository } from '../remittances';
 
 export const LATEST_ENTRIES = 20;
 
@@ -32,10 +33,13 @@ export async function getReceipt(deps: Deps, orderId: string): Promise<Receipt> 
   const entries = chain.orderEntries.map((entry) => ({ entry, proof: chain.proof(entry.seq) }));
   const alloc = entries.find((e) => e.entry.kind === 'allocation');
   const status = donationStatusOf(entries.map((e) => e.entry));
+  const agreementId = alloc?.entry.agreementId;
+  const remittances = agreementId ? await new RemittancesRepository(deps).byAgreement(agreementId) : [];
+  const stage = donationStage(alloc?.entry ?? null, deps.config.orders.refundWindowSeconds * 1000, Date.now(), remittances);
   return {
     orderId, charityId: order.charityId, charityName: order.charityName,
-    amountFen: mulFen(order.pledgePerUnitFen, order.quantity), status, orderStatus: order.status,
+    amountFen: alloc?.entry.amountFen ?? mulFen(order.pledgePerUnitFen, order.quantity), status, orderStatus: order.status,
     entrySeq: alloc?.entry.seq ?? null, entryHash: alloc?.entry.hash ?? null, proof: alloc?.proof ?? null,
-    entries, head: { seq: chain.head.seq, hash: chain.head.hash, merkleRoot: chain.head.merkleRoot },
+    entries, head: { seq: chain.head.seq, hash: chain.head.hash, merkleRoot: chain.head.merkleRoot }, stage,
   };
 }

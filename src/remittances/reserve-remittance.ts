@@ -1,0 +1,54 @@
+import type Redis from 'ioredis';
+import type { Deps } from '../deps';
+import { totalsKeyspace } from '../allocator/totals.store';
+import { totalsKeys } from '../allocator/totals';
+
+/**
+ * KEYS: the agreement's layers hash, its pending remittances, its confirmed allocations by running sum, the totals'
+ * built marker and rebuild lock (all under {tot}, beside the totals the allocator moves). ARGV: remittance id, amount.
+ * Refuses an amount above confirmed − remitted − pending; else records it as pending and answers the seqs of the
+ * confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen reaches).
+ */
+const reserveLua = `
+if redis.call('EXISTS', KEYS[4]) == 0 or redis.call('EXISTS', KEYS[5]) == 1 then return {'BUSY'} end
+local confirmed = tonumber(redis.call('HGET', KEYS[1], 'confirmedFen') or '0')
+local remitted = tonumber(redis.call('HGET', KEYS[1], 'remittedFen') or '0')
+local pending = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do pending = pending + tonumber(v) end
+local amount = tonumber(ARGV[2])
+local available = confirmed - remitted - pending
+if amount > available then
+  if available < 0 then available = 0 end
+  return {'EXCEEDS', string.format('%d', available)}
+end
+local cursor = remitted + pending
+local first = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. string.format('%d', cursor), '+inf', 'LIMIT', 0, 1)
+local last = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', cursor + amount), '+inf', 'LIMIT', 0, 1)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return {'OK', first[1] or '0', last[1] or '0'}
+`;
+
+type Scripted = Redis & { lgReserveRemittance(...args: string[]): Promise<string[]> };
+
+export type Reservation = { ok: true; coversFrom: number; coversTo: number } | { ok: false; reason: 'exceeds'; availableFen: number } | { ok: false; reason: 'busy' };
+
+/**
+ * Takes a remittance's amount from what its agreement has confirmed and not yet remitted, atomically: two
+ * remittances at once can never both pass if together they exceed it. The allocator frees the reservation
+ * when it writes the remittance's entry (the same script run that moves the remitted layer).
+ */
+export async function reserveRemittance(deps: Deps, agreementId: string, remittanceId: string, amountFen: number): Promise<Reservation> {
+  const r = deps.redis as Scripted;
+  if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 5 });
+  const tk = totalsKeyspace(deps);
+  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock].map((k) => tk(k));
+  const [status, a, b] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen));
+  if (status === 'BUSY') return { ok: false, reason: 'busy' };
+  if (status === 'EXCEEDS') return { ok: false, reason: 'exceeds', availableFen: Number(a) };
+  return { ok: true, coversFrom: Number(a), coversTo: Number(b) };
+}
+
+/** Gives a reservation back (the remittance's event could not be published). */
+export async function releaseRemittance(deps: Deps, agreementId: string, remittanceId: string): Promise<void> {
+  await deps.redis.hdel(totalsKeyspace(deps)(totalsKeys.reserved(agreementId)), remittanceId);
+}

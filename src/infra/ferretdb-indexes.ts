@@ -14,6 +14,9 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   ledger_periods: ['_id', 'scope'],
   // one order's versions (GET /orders/:id after Redis lost it)
   orders: ['_id', 'orderId'],
+  // issue 15: a remittance by _id, a charity's remittances (public view), an agreement's (receipts); a charity's agreements
+  remittances: ['_id', 'charityId', 'agreementId'],
+  agreements: ['_id', 'charityId'],
   // catalog documents are read by _id
   charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
 };

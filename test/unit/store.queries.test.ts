@@ -4,6 +4,7 @@ import mongoose from 'mongoose';
 import { registerLedgerModel } from '../../src/allocator/ledger.repository';
 import { registerDerivedModels } from '../../src/allocator/ledger-derived.repository';
 import { registerOrderModels } from '../../src/orders/orders.models';
+import { registerRemittanceModel } from '../../src/remittances/remittance.models';
 import { FERRETDB_GIN } from '../../src/infra/ferretdb-indexes';
 
 const root = path.resolve(__dirname, '../..');
@@ -12,7 +13,14 @@ const files = [
   ...['ledger.repository.ts', 'ledger-derived.repository.ts', 'append-entries.ts'].map((f) => `src/allocator/${f}`),
   ...readdirSync(path.join(root, 'src/statements')).filter((f) => f.endsWith('.ts')).map((f) => `src/statements/${f}`),
   'src/orders/orders.models.ts', 'src/orders/get-order.ts',
+  ...readdirSync(path.join(root, 'src/remittances')).filter((f) => f.endsWith('.ts')).map((f) => `src/remittances/${f}`),
+  'src/agreements/layers.ts',
 ];
+/**
+ * Collections read here whose model another slice registers, not yet on this branch, with the indexes its README
+ * row names: the agreements model comes with the orders side of issue 15 ("agree"); drop this once it is merged.
+ */
+const modelsElsewhere: Record<string, string[]> = { agreements: ['_id_', 'charityId_1'] };
 // a driver call with a filter (an object or a variable named filter), or a bulk operation's filter
 const call = /\.(find|findOne|updateOne|updateMany|replaceOne|deleteOne|deleteMany|countDocuments|distinct|aggregate)\(\s*(\{|filter\b|\[)|\bfilter: \{/;
 
@@ -45,7 +53,8 @@ function modelIndexes(): Map<string, Set<string>> {
   registerLedgerModel(conn);
   registerDerivedModels(conn);
   registerOrderModels(conn);
-  const out = new Map<string, Set<string>>();
+  registerRemittanceModel(conn);
+  const out = new Map<string, Set<string>>(Object.entries(modelsElsewhere).map(([c, names]) => [c, new Set(names)]));
   for (const m of Object.values(conn.models)) {
     const names = new Set(['_id_', ...m.schema.indexes().map(([keys]) => Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join('_'))]);
     out.set(m.collection.collectionName, names);

@@ -27,7 +27,8 @@ export async function publicAgreements(deps: Deps, charityId: string, now = Date
   const layers = await agreementLayers(deps, agreements.map((a) => a._id), now, new Map(agreements.map((a) => [a._id, a.remitWithinDays])));
   const hosts = (await lookupNames(deps, { hostIds: [...new Set(agreements.map((a) => a.hostId))] })).hosts;
   const byAgreement = new Map<string, RemittanceDoc[]>();
-  for (const r of remittances) (byAgreement.get(r.agreementId) ?? byAgreement.set(r.agreementId, []).get(r.agreementId)!).push(r);
+  // only what the chain holds: a remittance whose event never reached the ledger (a crash before publishing) is not shown
+  for (const r of remittances.filter((x) => x.entrySeq !== undefined)) (byAgreement.get(r.agreementId) ?? byAgreement.set(r.agreementId, []).get(r.agreementId)!).push(r);
   return {
     charityId, name: charity.name,
     layers: await partyLayers(deps, { charityId }, layers.values()),
@@ -42,7 +43,7 @@ export async function publicAgreements(deps: Deps, charityId: string, now = Date
       ...(a.acceptedAt ? { acceptedAt: a.acceptedAt.toISOString(), acceptedAtLocal: shanghaiTime(a.acceptedAt) } : {}),
       layers: layers.get(a._id) as Layers,
       remittances: (byAgreement.get(a._id) ?? []).sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime()).map((r) => ({
-        ...remittanceView(r), paidAtLocal: shanghaiTime(r.paidAt), ...(r.answeredAt ? { answeredAtLocal: shanghaiTime(r.answeredAt) } : {}),
+        ...remittanceView(r), entrySeq: r.entrySeq, ...(r.answerSeq !== undefined ? { answerSeq: r.answerSeq } : {}), paidAtLocal: shanghaiTime(r.paidAt), ...(r.answeredAt ? { answeredAtLocal: shanghaiTime(r.answeredAt) } : {}),
       })),
     })),
   };

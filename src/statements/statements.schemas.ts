@@ -70,6 +70,7 @@ export const PublicAgreements = z.object({
     remittances: z.array(z.object({
       id: Id, amountFen: Fen, paidAt: IsoTime, paidAtLocal: z.string().openapi({ description: 'Asia/Shanghai' }), reference: z.string(), status: z.enum(['sent', 'acknowledged', 'disputed']),
       coversSeqs: z.object({ from: z.number().int(), to: z.number().int() }), createdAt: IsoTime, answeredAt: IsoTime.optional(), answeredAtLocal: z.string().optional(), reason: z.string().optional(),
+      entrySeq: z.number().int().openapi({ description: 'the remittance entry in the charity\'s chain' }), answerSeq: z.number().int().optional().openapi({ description: 'the acknowledgement entry' }),
     }).passthrough()),
   })),
 }).openapi('PublicAgreements');

@@ -16,6 +16,13 @@ export async function publishRemitEvent(deps: Deps, e: RemittanceEvent): Promise
   await deps.producer.sendMany(deps.config.kafka.topics.orderEvents, [{ key: e.charityId, value: JSON.stringify(e) }]);
 }
 
+/** The `remittance.sent` event of a stored remittance: the same bytes whenever it is (re-)published. */
+export const sentEventOf = (d: RemittanceDoc): RemittanceEvent => ({
+  eventId: `rm:${d._id}:sent`, type: 'remittance.sent', version: ORDER_EVENT_VERSION, occurredAt: d.createdAt.toISOString(), remittanceId: d._id,
+  agreementId: d.agreementId, charityId: d.charityId, hostId: d.hostId, amountFen: d.amountFen, paidAt: d.paidAt.toISOString(), reference: d.reference,
+  coversFrom: d.coversFrom, coversTo: d.coversTo,
+});
+
 /**
  * The host records a remittance under its own agreement: the amount is reserved atomically against the agreement's
  * confirmed, unremitted donations (covering them oldest first), the document stored, the event published; the
@@ -29,7 +36,7 @@ export async function createRemittance(deps: Deps, hostId: string, input: Create
   if (ag.status !== 'accepted' && ag.status !== 'suspended') throw new DomainError('INVALID_STATE', `the agreement is ${ag.status}: nothing under it can be remitted`);
   if (Date.parse(input.paidAt) > now + CLOCK_SKEW_MS) throw new DomainError('VALIDATION_FAILED', 'invalid remittance', [{ field: 'body.paidAt', message: 'must not be in the future' }]);
   const id = `rm_${randomBytes(9).toString('base64url')}`;
-  const r = await reserveRemittance(deps, ag._id, id, input.amountFen);
+  const r = await reserveRemittance(deps, ag._id, id, input.amountFen, now);
   if (!r.ok && r.reason === 'busy') throw new DomainError('UNAVAILABLE', 'totals are being rebuilt; retry shortly', undefined, 2);
   if (!r.ok) throw new DomainError('REMITTANCE_EXCEEDS_UNREMITTED', `the agreement has ${r.availableFen} fen confirmed and not yet remitted`, { availableFen: r.availableFen });
   const doc: RemittanceDoc = {
@@ -38,11 +45,7 @@ export async function createRemittance(deps: Deps, hostId: string, input: Create
   };
   try {
     await repo.insert(doc);
-    await publishRemitEvent(deps, {
-      eventId: `rm:${id}:sent`, type: 'remittance.sent', version: ORDER_EVENT_VERSION, occurredAt: doc.createdAt.toISOString(), remittanceId: id,
-      agreementId: ag._id, charityId: ag.charityId, hostId, amountFen: doc.amountFen, paidAt: doc.paidAt.toISOString(), reference: doc.reference,
-      coversFrom: doc.coversFrom, coversTo: doc.coversTo,
-    });
+    await publishRemitEvent(deps, sentEventOf(doc));
   } catch (err) {
     deps.logger.warn({ err: (err as Error).message, remittanceId: id }, 'remittance not published; reservation released');
     await Promise.allSettled([releaseRemittance(deps, ag._id, id), repo.remove(id)]);

@@ -5,16 +5,17 @@ import { totalsKeys } from '../allocator/totals';
 
 /**
  * KEYS: the agreement's layers hash, its pending remittances, its confirmed allocations by running sum, the totals'
- * built marker and rebuild lock (all under {tot}, beside the totals the allocator moves). ARGV: remittance id, amount.
- * Refuses an amount above confirmed − remitted − pending; else records it as pending and answers the seqs of the
- * confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen reaches).
+ * built marker and rebuild lock, the set of agreements with pending remittances (all under {tot}, beside the totals
+ * the allocator moves). ARGV: remittance id, amount, now (ms).
+ * Refuses an amount above confirmed − remitted − pending; else records it as pending ("amount:ms") and answers the
+ * seqs of the confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen reaches).
  */
 const reserveLua = `
 if redis.call('EXISTS', KEYS[4]) == 0 or redis.call('EXISTS', KEYS[5]) == 1 then return {'BUSY'} end
 local confirmed = tonumber(redis.call('HGET', KEYS[1], 'confirmedFen') or '0')
 local remitted = tonumber(redis.call('HGET', KEYS[1], 'remittedFen') or '0')
 local pending = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[2])) do pending = pending + tonumber(v) end
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do pending = pending + tonumber(string.match(v, '^%d+')) end
 local amount = tonumber(ARGV[2])
 local available = confirmed - remitted - pending
 if amount > available then
@@ -24,7 +25,8 @@ end
 local cursor = remitted + pending
 local first = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. string.format('%d', cursor), '+inf', 'LIMIT', 0, 1)
 local last = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', cursor + amount), '+inf', 'LIMIT', 0, 1)
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+redis.call('SADD', KEYS[6], KEYS[2])
 return {'OK', first[1] or '0', last[1] or '0'}
 `;
 
@@ -37,15 +39,32 @@ export type Reservation = { ok: true; coversFrom: number; coversTo: number } | {
  * remittances at once can never both pass if together they exceed it. The allocator frees the reservation
  * when it writes the remittance's entry (the same script run that moves the remitted layer).
  */
-export async function reserveRemittance(deps: Deps, agreementId: string, remittanceId: string, amountFen: number): Promise<Reservation> {
+export async function reserveRemittance(deps: Deps, agreementId: string, remittanceId: string, amountFen: number, now = Date.now()): Promise<Reservation> {
   const r = deps.redis as Scripted;
-  if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 5 });
+  if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 6 });
   const tk = totalsKeyspace(deps);
-  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock].map((k) => tk(k));
-  const [status, a, b] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen));
+  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, PENDING_SET].map((k) => tk(k));
+  const [status, a, b] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen), String(now));
   if (status === 'BUSY') return { ok: false, reason: 'busy' };
   if (status === 'EXCEEDS') return { ok: false, reason: 'exceeds', availableFen: Number(a) };
   return { ok: true, coversFrom: Number(a), coversTo: Number(b) };
+}
+
+/** The set of agreements' pending-remittance hashes (full key names), for the sweeper. */
+const PENDING_SET = 'tot:a:pending';
+
+/** Every pending remittance, with its agreement's hash key, amount and when it was reserved. */
+export async function pendingRemittances(deps: Deps): Promise<Array<{ key: string; remittanceId: string; amountFen: number; atMs: number }>> {
+  const tk = totalsKeyspace(deps);
+  const keys = await deps.redis.smembers(tk(PENDING_SET));
+  const out = [];
+  for (const key of keys) {
+    for (const [remittanceId, v] of Object.entries(await deps.redis.hgetall(key))) {
+      const [amount, at] = v.split(':').map(Number);
+      out.push({ key, remittanceId, amountFen: amount, atMs: at ?? 0 });
+    }
+  }
+  return out;
 }
 
 /** Gives a reservation back (the remittance's event could not be published). */

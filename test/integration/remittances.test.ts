@@ -10,6 +10,10 @@ import { confirmDue } from '../../src/allocator/totals.store';
 import { StatementsRepository } from '../../src/statements/statements.repository';
 import { checkChain } from '../../src/statements/verify-ledger';
 import type { AgreementDoc } from '../../src/agreements/agreement.types';
+import { reserveRemittance } from '../../src/remittances/reserve-remittance';
+import { RemittancesRepository } from '../../src/remittances/remittance.models';
+import { PENDING_GRACE_MS, sweepRemittances } from '../../src/remittances/remittance-sweeper';
+import { publishRemitEvent, sentEventOf } from '../../src/remittances/create-remittance';
 
 const DAY = 86_400_000;
 
@@ -22,6 +26,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
   let host2: { id: string; token: string };
   let ag: AgreementDoc;
   let ag2: AgreementDoc;
+  let ag3: AgreementDoc;
   let windowMs: number;
   /** when the orders were paid: far enough back that the refund window has passed */
   const paidAt = new Date(Date.now() - 20 * DAY);
@@ -43,6 +48,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     host2 = (await request(svc.url).post('/api/v1/hosts').set(admin).send({ name: '别的主播' }).expect(201)).body;
     ag = await insertAgreement(svc.deps, { hostId: host.id, charityId: charity.id, remitWithinDays: 3 });
     ag2 = await insertAgreement(svc.deps, { hostId: host2.id, charityId: charity.id });
+    ag3 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
     writer = new EventWriter(svc.deps.config.kafka.topics.orderEvents);
     // five paid orders under the agreement, 1,000 fen each (one with a donation cut by the cap: 500), one refunded in part
     const events = [];
@@ -52,10 +58,11 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
       events.push(e);
       orders.push({ orderId: spec.orderId, fen: i === 4 ? 500 : 1000 });
     }
+    events.push({ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: other.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 1000 }, paidAt), agreementId: ag3._id });
     await writer.send(events);
-    await waitFor(async () => (await layers()).pledgedFen === 4500, 'the pledged layer');
+    await waitFor(async () => (await layers()).pledgedFen === 4500 && (await layers(ag3._id)).pledgedFen === 1000, 'the pledged layer');
     await confirmDue(svc.deps);
-    await waitFor(async () => (await layers()).confirmedFen === 4500, 'the confirmed layer');
+    await waitFor(async () => (await layers()).confirmedFen === 4500 && (await layers(ag3._id)).confirmedFen === 1000, 'the confirmed layer');
   }, 180_000);
   afterAll(async () => { await writer?.close(); await svc?.stop(); });
 
@@ -178,6 +185,25 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     } finally {
       await coll.updateOne({ _id: target._id }, { $set: { 'remit.amountFen': target.remit.amountFen } });
     }
+  });
+
+  it('when an API process died after reserving a remittance, then the sweeper publishes it again (once in the chain) or releases a reservation with no document', async () => {
+    const at = Date.now();
+    // what a process that died after storing the document (but before publishing) leaves, and one that died before storing it
+    expect(await reserveRemittance(svc.deps, ag3._id, 'rm_halfdone', 300, at)).toMatchObject({ ok: true });
+    await new RemittancesRepository(svc.deps).insert({ _id: 'rm_halfdone', agreementId: ag3._id, charityId: other.id, hostId: host.id, amountFen: 300, paidAt: new Date(at), reference: 'BANK-9', coversFrom: 0, coversTo: 0, status: 'sent', createdAt: new Date(at) });
+    expect(await reserveRemittance(svc.deps, ag3._id, 'rm_nodoc', 200, at)).toMatchObject({ ok: true });
+    expect((await remit({ ...good(501), agreementId: ag3._id }).expect(422)).body.error.details).toEqual({ availableFen: 500 });
+    expect(await sweepRemittances(svc.deps, at + PENDING_GRACE_MS - 1)).toEqual({ republished: 0, released: 0 });
+    expect(await sweepRemittances(svc.deps, at + PENDING_GRACE_MS)).toEqual({ republished: 1, released: 1 });
+    await waitFor(async () => (await layers(ag3._id)).remittedFen === 300, 'the republished remittance');
+    // published twice (a sweep racing the allocator): still one entry
+    await sweepRemittances(svc.deps, at + PENDING_GRACE_MS);
+    await publishRemitEvent(svc.deps, sentEventOf((await new RemittancesRepository(svc.deps).byId('rm_halfdone'))!));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: other.id, kind: 'remittance' })).toBe(1);
+    expect([(await layers(ag3._id)).remittedFen, await svc.deps.redis.hgetall(totKey(svc.deps, `tot:a:${ag3._id}:res`))]).toEqual([300, {}]);
+    expect((await remit({ ...good(700), agreementId: ag3._id }).expect(201)).body.amountFen).toBe(700);
   });
 
   it('when the totals are rebuilt from the ledger, then every layer comes back the same', async () => {

@@ -17,6 +17,8 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   // issue 15: a remittance by _id, a charity's remittances (public view), an agreement's (receipts); a charity's agreements
   remittances: ['_id', 'charityId', 'agreementId'],
   agreements: ['_id', 'charityId'],
+  // statements produced on schedule: one by _id (produced yet?), a charity's list (its public head)
+  published_statements: ['_id', 'charityId'],
   // catalog documents are read by _id
   charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
 };

@@ -40,6 +40,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 <p>链头 Chain head #${esc(v.headSeq)}: <span class="hash" id="head-hash">${esc(v.headHash)}</span></p>
 <p>默克尔根 Merkle root: <span class="hash">${esc(v.merkleRoot)}</span></p>
 ${agreements ? agreementsSection(agreements) : ''}
+${v.statements.length ? `<h2>定期报告 Statements produced on schedule</h2><table><thead><tr><th>期间 Period</th><th>从 From (UTC)</th><th>至 To (UTC)</th><th class="n">期末 Closing</th><th>摘要 Digest (SHA-256)</th></tr></thead><tbody>${v.statements.map((st) => `<tr><td>${esc(st.kind === 'quarter' ? st.label : `协议结束 agreement ${st.label}`)}</td><td>${esc(st.from.slice(0, 16).replace('T', ' '))}</td><td>${esc(st.to.slice(0, 16).replace('T', ' '))}</td><td class="n">${esc(formatYuan(st.closingFen))}</td><td class="hash">${esc(st.digest)}</td></tr>`).join('')}</tbody></table>` : ''}
 <h2>最新记录 Latest entries</h2>
 <table><thead><tr><th>#</th><th>时间 Time (UTC)</th><th>类型 Kind</th><th>商品 Product</th><th class="n">金额 Amount</th></tr></thead><tbody>${rows || '<tr><td colspan="5">暂无 None yet</td></tr>'}</tbody></table>
 <p>核验 Verify: <code>GET /api/v1/public/charities/${esc(v.id)}</code>, <code>npx livegive verify --charity ${esc(v.id)}</code></p>

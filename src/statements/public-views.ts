@@ -7,6 +7,7 @@ import { BLOCK_SIZE } from './merkle';
 import { loadChain } from './load-chain';
 import { donationStage, donationStatusOf, type Receipt } from './receipt.verify';
 import { RemittancesRepository } from '../remittances';
+import { publishedStatements } from './scheduled-statements';
 
 export const LATEST_ENTRIES = 20;
 
@@ -15,12 +16,12 @@ export async function publicCharity(deps: Deps, charityId: string, atSeq?: numbe
   const names = await lookupNames(deps, { charityIds: [charityId] });
   const charity = names.charities.get(charityId);
   if (!charity) throw new DomainError('NOT_FOUND', 'no such charity');
-  const chain = await loadChain(deps, charityId, { atSeq, latest: LATEST_ENTRIES });
+  const [chain, statements] = await Promise.all([loadChain(deps, charityId, { atSeq, latest: LATEST_ENTRIES }), publishedStatements(deps, charityId)]);
   const products = (await lookupNames(deps, { productIds: chain.latest.map((e) => e.productId) })).products;
   return {
     id: charityId, name: charity.name, registrationNo: charity.registrationNo,
     totalFen: chain.head.totalFen, entries: chain.head.seq, headSeq: chain.head.seq, headHash: chain.head.hash,
-    merkleRoot: chain.head.merkleRoot, blockSize: BLOCK_SIZE,
+    merkleRoot: chain.head.merkleRoot, blockSize: BLOCK_SIZE, statements,
     latest: chain.latest.map((e) => ({ seq: e.seq, kind: e.kind, amountFen: e.amountFen, at: e.at, streamId: e.streamId, productId: e.productId, productName: products.get(e.productId)?.name ?? '' })),
   };
 }

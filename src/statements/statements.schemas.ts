@@ -35,6 +35,9 @@ export const StatementBody = z.object({
 export const PublicCharity = z.object({
   id: Id, name: z.string(), registrationNo: z.string(), totalFen: Fen, entries: z.number().int(), headSeq: z.number().int(), headHash: Hash,
   merkleRoot: Hash.openapi({ description: 'RFC 6962-style Merkle root over the hashes of entries 1..headSeq' }), blockSize: z.number().int(),
+  statements: z.array(z.object({
+    kind: z.enum(['quarter', 'agreement_end']), label: z.string().openapi({ example: '2026Q4' }), from: IsoTime, to: IsoTime, digest: Hash, headSeq: z.number().int(), closingFen: Fen, producedAt: IsoTime,
+  })).openapi({ description: 'statements produced on schedule (each Asia/Shanghai quarter, and each ended agreement\'s term) with their digests: GET the statement for [from, to) and compare' }),
   latest: z.array(z.object({ seq: z.number().int(), kind: z.string(), amountFen: Fen, at: IsoTime, streamId: z.string(), productId: z.string(), productName: z.string() })),
 }).openapi('PublicCharity');
 

@@ -18,6 +18,8 @@ const samples: Record<string, { collection: string; filter: Document }> = {
   'remittances.byAgreement': { collection: 'remittances', filter: { agreementId: 'a1' } },
   'agreements.byId': { collection: 'agreements', filter: { _id: 'k77' } },
   'agreements.byCharity': { collection: 'agreements', filter: { charityId: 'c1' } },
+  'published.byId': { collection: 'published_statements', filter: { _id: 'k77' } },
+  'published.byCharity': { collection: 'published_statements', filter: { charityId: 'c1' } },
 };
 
 const ROWS = 3000;

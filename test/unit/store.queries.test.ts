@@ -5,6 +5,7 @@ import { registerLedgerModel } from '../../src/allocator/ledger.repository';
 import { registerDerivedModels } from '../../src/allocator/ledger-derived.repository';
 import { registerOrderModels } from '../../src/orders/orders.models';
 import { registerRemittanceModel } from '../../src/remittances/remittance.models';
+import { registerPublishedStatementModel } from '../../src/statements/scheduled-statements';
 import { FERRETDB_GIN } from '../../src/infra/ferretdb-indexes';
 
 const root = path.resolve(__dirname, '../..');
@@ -54,6 +55,7 @@ function modelIndexes(): Map<string, Set<string>> {
   registerDerivedModels(conn);
   registerOrderModels(conn);
   registerRemittanceModel(conn);
+  registerPublishedStatementModel(conn);
   const out = new Map<string, Set<string>>(Object.entries(modelsElsewhere).map(([c, names]) => [c, new Set(names)]));
   for (const m of Object.values(conn.models)) {
     const names = new Set(['_id_', ...m.schema.indexes().map(([keys]) => Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join('_'))]);

@@ -121,6 +121,8 @@ export const RemittanceEventSchema = z.object({
   /** the allocation entries (seqs in the charity's chain) the remittance covers, oldest first */
   coversFrom: z.number().int().min(0),
   coversTo: z.number().int().min(0),
+  /** the amount split by the streams of the covered entries (sums to amountFen) */
+  byStream: z.record(id, fen.min(1)).optional(),
   /** remittance.disputed only */
   reason: z.string().min(1).max(500).optional(),
 }).strict();
@@ -197,6 +199,9 @@ export interface StreamTotals {
   matchedFen: number;
   /** donations past the refund window (the confirmed layer) */
   confirmedDonationFen: number;
+  /** issue 15: the stream's share of remittances to charities (covered donations sold on it), and of those the charities acknowledged */
+  remittedFen?: number;
+  acknowledgedFen?: number;
   byCharity: { charityId: string; name: string; donationFen: number; matchedFen: number }[];
   byProduct: { productId: string; name: string; units: number; donationFen: number }[];
   matches: { matchId: string; sponsorName: string; charityId: string; ratioPercent: number; capFen: number; matchedFen: number; remainingFen: number }[];

@@ -58,6 +58,7 @@ export function remitEntry(e: RemittanceEvent): UnchainedEntry {
     amountFen: 0, salesFen: 0, quantity: 0, matchId: null, at: new Date(e.occurredAt).toISOString(), agreementId: e.agreementId,
     remit: {
       remittanceId: e.remittanceId, amountFen: e.amountFen, paidAt: new Date(e.paidAt).toISOString(), reference: e.reference, coversFrom: e.coversFrom, coversTo: e.coversTo,
+      ...(e.byStream ? { byStream: e.byStream } : {}),
       ...(kind === 'acknowledgement' ? { outcome: e.type === 'remittance.disputed' ? 'disputed' as const : 'acknowledged' as const } : {}),
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
     },

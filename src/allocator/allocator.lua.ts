@@ -48,6 +48,7 @@ run = function(ops)
       local sum = redis.call('HINCRBY', K(op[2]), op[3], op[4])
       redis.call('ZADD', K(op[5]), sum, op[7])
       redis.call('ZADD', K(op[6]), op[8], op[7])
+      redis.call('HSET', K(op[9]), op[7], op[10])
     end
   end
 end

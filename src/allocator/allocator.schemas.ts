@@ -40,6 +40,7 @@ export const Match = z.object({
 export const StreamTotalsView = z.object({
   streamId: z.string(), seq: z.number().int(), status: z.string(), goalFen: Fen,
   salesFen: Fen, units: z.number().int(), orders: z.number().int(), donationFen: Fen, matchedFen: Fen, confirmedDonationFen: Fen,
+  remittedFen: Fen.optional().openapi({ description: 'the stream\'s share of remittances (issue 15)' }), acknowledgedFen: Fen.optional(),
   byCharity: z.array(z.object({ charityId: z.string(), name: z.string(), donationFen: Fen, matchedFen: Fen })),
   byProduct: z.array(z.object({ productId: z.string(), name: z.string(), units: z.number().int(), donationFen: Fen })),
   matches: z.array(z.object({ matchId: z.string(), sponsorName: z.string(), charityId: z.string(), ratioPercent: z.number().int(), capFen: Fen, matchedFen: Fen, remainingFen: Fen })),

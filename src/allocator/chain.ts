@@ -10,7 +10,8 @@ export function canonicalEntry(e: Omit<LedgerEntry, 'hash'>): string {
   // entries without an agreement or remittance keep the v1 bytes, so every chain written before issue 15 still verifies
   if (e.agreementId === undefined && e.remit === undefined) return JSON.stringify(['livegive.ledger.v1', ...v1]);
   const r = e.remit;
-  const remit = r ? [r.remittanceId, r.amountFen, r.paidAt, r.reference, r.coversFrom, r.coversTo, r.outcome ?? '', r.reason ?? ''] : [];
+  const byStream = r?.byStream ? Object.keys(r.byStream).sort().map((k) => [k, r.byStream![k]]) : [];
+  const remit = r ? [r.remittanceId, r.amountFen, r.paidAt, r.reference, r.coversFrom, r.coversTo, r.outcome ?? '', r.reason ?? '', byStream] : [];
   return JSON.stringify(['livegive.ledger.v2', ...v1, e.agreementId ?? '', ...remit]);
 }
 

@@ -15,6 +15,8 @@ export interface RemitDetail {
   reference: string;
   coversFrom: number;
   coversTo: number;
+  /** the amount split by the streams the covered entries were sold on (fen each, summing to amountFen) */
+  byStream?: Record<string, number>;
   /** acknowledgement entries only */
   outcome?: 'acknowledged' | 'disputed';
   reason?: string;
@@ -76,6 +78,6 @@ export function extensionFields(d: { agreementId?: string | null; remit?: RemitD
   const r = d.remit;
   return {
     ...(d.agreementId ? { agreementId: d.agreementId } : {}),
-    ...(r ? { remit: { remittanceId: r.remittanceId, amountFen: r.amountFen, paidAt: r.paidAt, reference: r.reference, coversFrom: r.coversFrom, coversTo: r.coversTo, ...(r.outcome ? { outcome: r.outcome } : {}), ...(r.reason !== undefined && r.reason !== null ? { reason: r.reason } : {}) } } : {}),
+    ...(r ? { remit: { remittanceId: r.remittanceId, amountFen: r.amountFen, paidAt: r.paidAt, reference: r.reference, coversFrom: r.coversFrom, coversTo: r.coversTo, ...(r.byStream ? { byStream: r.byStream } : {}), ...(r.outcome ? { outcome: r.outcome } : {}), ...(r.reason !== undefined && r.reason !== null ? { reason: r.reason } : {}) } } : {}),
   };
 }

@@ -28,9 +28,10 @@ export type TotalsOp =
   | ['hdel', string, string]
   /**
    * issue 15, at confirmation: adds the amount to a running sum (hash, field) and records the entry (member: its seq)
-   * in two sorted sets, by that running sum and by its confirmation time, so coverage and overdue are range reads
+   * in two sorted sets, by that running sum and by its confirmation time, so coverage and overdue are range reads;
+   * and the member's stream in a hash (a remittance's amount is split by stream over the entries it covers)
    */
-  | ['cumadd', string, string, string, string, string, string, string];
+  | ['cumadd', string, string, string, string, string, string, string, string, string];
 
 export const totalsKeys = {
   stream: (id: string) => `tot:s:${id}`,
@@ -50,6 +51,7 @@ export const totalsKeys = {
   reserved: (agreementId: string) => `tot:a:${agreementId}:res`,
   confirmedBySum: (agreementId: string) => `tot:a:${agreementId}:zc`,
   confirmedByTime: (agreementId: string) => `tot:a:${agreementId}:zt`,
+  confirmedStreams: (agreementId: string) => `tot:a:${agreementId}:st`,
 } as const;
 
 export const RECENT_MAX = 20;
@@ -76,7 +78,7 @@ function layersOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number): Tot
   if (e.kind === 'allocation') {
     if (e.agreementId) {
       const a = e.agreementId;
-      confirmed.push(['cumadd', totalsKeys.agreement(a), 'confirmedGrossFen', String(e.amountFen), totalsKeys.confirmedBySum(a), totalsKeys.confirmedByTime(a), String(e.seq), String(confirmAt)]);
+      confirmed.push(['cumadd', totalsKeys.agreement(a), 'confirmedGrossFen', String(e.amountFen), totalsKeys.confirmedBySum(a), totalsKeys.confirmedByTime(a), String(e.seq), String(confirmAt), totalsKeys.confirmedStreams(a), e.streamId]);
     }
     ops.push(['confirm', pendingKey, confirmAt, confirmed]);
   } else {
@@ -93,6 +95,8 @@ function remitOps(e: LedgerEntry): TotalsOp[] {
   const field = e.kind === 'remittance' ? 'remittedFen' : r.outcome === 'disputed' ? 'disputedFen' : 'acknowledgedFen';
   const amount = String(r.amountFen);
   const ops: TotalsOp[] = [inc(totalsKeys.charity(e.charityId), 'entries', 1), ['hincrby', totalsKeys.charity(e.charityId), field, amount], ['hincrby', totalsKeys.host(e.hostId), field, amount], ['hincrby', totalsKeys.agreement(a), field, amount]];
+  // a stream's share: the part of the covered entries that were sold on it (split when the remittance was reserved)
+  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)]);
   if (e.kind === 'remittance') ops.push(['hdel', totalsKeys.reserved(a), r.remittanceId]);
   return ops;
 }
@@ -161,6 +165,7 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
       const z = (k: string) => st.zsets.get(k) ?? st.zsets.set(k, new Map()).get(k)!;
       z(op[4]).set(op[6], sum);
       z(op[5]).set(op[6], Number(op[7]));
+      hash(op[8]).set(op[6], op[9]);
     }
     // 'touch' only bumps the feed's seq: a rebuild sets seq once per stream
   }
@@ -183,6 +188,7 @@ export function shapeStreamTotals(
     streamId, seq: num(h, 'seq'), status: stream.status, goalFen: stream.goalFen,
     salesFen: num(h, 'salesFen'), units: num(h, 'units'), orders: num(h, 'orders'),
     donationFen: num(h, 'donationFen'), matchedFen: num(h, 'matchedFen'), confirmedDonationFen: num(h, 'confirmedDonationFen'),
+    remittedFen: num(h, 'remittedFen'), acknowledgedFen: num(h, 'acknowledgedFen'),
     byCharity: [...charityIds].sort().map((id) => ({ charityId: id, name: names[`c:${id}`] ?? id, donationFen: num(h, `c:${id}:d`), matchedFen: num(h, `c:${id}:m`) })),
     byProduct: [...productIds].sort().map((id) => ({ productId: id, name: names[`p:${id}`] ?? id, units: num(h, `p:${id}:u`), donationFen: num(h, `p:${id}:d`) })),
     matches,

@@ -24,6 +24,7 @@ export async function answerRemittance(deps: Deps, charityId: string, remittance
       eventId: `rm:${remittanceId}:answer`, type: answer.outcome === 'acknowledged' ? 'remittance.acknowledged' : 'remittance.disputed', version: ORDER_EVENT_VERSION,
       occurredAt: at.toISOString(), remittanceId, agreementId: doc.agreementId, charityId, hostId: doc.hostId, amountFen: doc.amountFen,
       paidAt: doc.paidAt.toISOString(), reference: doc.reference, coversFrom: doc.coversFrom, coversTo: doc.coversTo,
+      ...(doc.byStream ? { byStream: doc.byStream } : {}),
       ...(answer.reason !== undefined ? { reason: answer.reason } : {}),
     });
   } catch (err) {

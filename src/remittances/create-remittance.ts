@@ -20,7 +20,7 @@ export async function publishRemitEvent(deps: Deps, e: RemittanceEvent): Promise
 export const sentEventOf = (d: RemittanceDoc): RemittanceEvent => ({
   eventId: `rm:${d._id}:sent`, type: 'remittance.sent', version: ORDER_EVENT_VERSION, occurredAt: d.createdAt.toISOString(), remittanceId: d._id,
   agreementId: d.agreementId, charityId: d.charityId, hostId: d.hostId, amountFen: d.amountFen, paidAt: d.paidAt.toISOString(), reference: d.reference,
-  coversFrom: d.coversFrom, coversTo: d.coversTo,
+  coversFrom: d.coversFrom, coversTo: d.coversTo, ...(d.byStream ? { byStream: d.byStream } : {}),
 });
 
 /**
@@ -41,7 +41,7 @@ export async function createRemittance(deps: Deps, hostId: string, input: Create
   if (!r.ok) throw new DomainError('REMITTANCE_EXCEEDS_UNREMITTED', `the agreement has ${r.availableFen} fen confirmed and not yet remitted`, { availableFen: r.availableFen });
   const doc: RemittanceDoc = {
     _id: id, agreementId: ag._id, charityId: ag.charityId, hostId, amountFen: input.amountFen, paidAt: new Date(input.paidAt), reference: input.reference,
-    coversFrom: r.coversFrom, coversTo: r.coversTo, status: 'sent', createdAt: new Date(now),
+    coversFrom: r.coversFrom, coversTo: r.coversTo, ...(Object.keys(r.byStream).length ? { byStream: r.byStream } : {}), status: 'sent', createdAt: new Date(now),
   };
   try {
     await repo.insert(doc);

@@ -15,6 +15,8 @@ export interface RemittanceDoc {
   reference: string;
   coversFrom: number;
   coversTo: number;
+  /** the amount split by the streams of the covered entries */
+  byStream?: Record<string, number>;
   status: RemittanceStatus;
   createdAt: Date;
   /** the remittance's ledger entry, once the allocator has written it */
@@ -31,7 +33,7 @@ export function registerRemittanceModel(conn: Connection): void {
   if (conn.models.Remittance) return;
   const s = new Schema<RemittanceDoc>({
     _id: String, agreementId: String, charityId: String, hostId: String, amountFen: Number, paidAt: Date, reference: String,
-    coversFrom: Number, coversTo: Number, status: String, createdAt: Date, entrySeq: Number, answeredAt: Date, answerSeq: Number, reason: String,
+    coversFrom: Number, coversTo: Number, byStream: Schema.Types.Mixed, status: String, createdAt: Date, entrySeq: Number, answeredAt: Date, answerSeq: Number, reason: String,
   }, { versionKey: false, _id: false, collection: REMITTANCES });
   s.index({ charityId: 1 }); // query: remittances.byCharity (the public agreements view)
   s.index({ agreementId: 1 }); // query: remittances.byAgreement (a receipt's stage)

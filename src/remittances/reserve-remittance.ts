@@ -6,9 +6,11 @@ import { totalsKeys } from '../allocator/totals';
 /**
  * KEYS: the agreement's layers hash, its pending remittances, its confirmed allocations by running sum, the totals'
  * built marker and rebuild lock, the set of agreements with pending remittances (all under {tot}, beside the totals
- * the allocator moves). ARGV: remittance id, amount, now (ms).
+ * the allocator moves), the streams of its confirmed allocations. ARGV: remittance id, amount, now (ms).
  * Refuses an amount above confirmed − remitted − pending; else records it as pending ("amount:ms") and answers the
- * seqs of the confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen reaches).
+ * seqs of the confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen
+ * reaches), then the amount split by those allocations' streams (stream, fen, stream, fen, …): the part of each
+ * covered allocation the remittance reaches goes to its stream. Reads the covered allocations a page at a time.
  */
 const reserveLua = `
 if redis.call('EXISTS', KEYS[4]) == 0 or redis.call('EXISTS', KEYS[5]) == 1 then return {'BUSY'} end
@@ -25,14 +27,38 @@ end
 local cursor = remitted + pending
 local first = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. string.format('%d', cursor), '+inf', 'LIMIT', 0, 1)
 local last = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', cursor + amount), '+inf', 'LIMIT', 0, 1)
+local stop = cursor + amount
+local prev = 0
+local before = redis.call('ZREVRANGEBYSCORE', KEYS[3], string.format('%d', cursor), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if before[2] then prev = tonumber(before[2]) end
+local split, order = {}, {}
+local offset, done = 0, false
+while not done do
+  local page = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. string.format('%d', cursor), '+inf', 'WITHSCORES', 'LIMIT', offset, 500)
+  if #page == 0 then break end
+  for i = 1, #page, 2 do
+    local score = tonumber(page[i + 1])
+    local lo, hi = math.max(prev, cursor), math.min(score, stop)
+    if hi > lo then
+      local s = redis.call('HGET', KEYS[7], page[i]) or ''
+      if not split[s] then split[s] = 0; order[#order + 1] = s end
+      split[s] = split[s] + (hi - lo)
+    end
+    prev = score
+    if score >= stop then done = true; break end
+  end
+  offset = offset + 500
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
 redis.call('SADD', KEYS[6], KEYS[2])
-return {'OK', first[1] or '0', last[1] or '0'}
+local out = {'OK', first[1] or '0', last[1] or '0'}
+for _, s in ipairs(order) do out[#out + 1] = s; out[#out + 1] = string.format('%d', split[s]) end
+return out
 `;
 
 type Scripted = Redis & { lgReserveRemittance(...args: string[]): Promise<string[]> };
 
-export type Reservation = { ok: true; coversFrom: number; coversTo: number } | { ok: false; reason: 'exceeds'; availableFen: number } | { ok: false; reason: 'busy' };
+export type Reservation = { ok: true; coversFrom: number; coversTo: number; byStream: Record<string, number> } | { ok: false; reason: 'exceeds'; availableFen: number } | { ok: false; reason: 'busy' };
 
 /**
  * Takes a remittance's amount from what its agreement has confirmed and not yet remitted, atomically: two
@@ -41,13 +67,16 @@ export type Reservation = { ok: true; coversFrom: number; coversTo: number } | {
  */
 export async function reserveRemittance(deps: Deps, agreementId: string, remittanceId: string, amountFen: number, now = Date.now()): Promise<Reservation> {
   const r = deps.redis as Scripted;
-  if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 6 });
+  if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 7 });
   const tk = totalsKeyspace(deps);
-  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, PENDING_SET].map((k) => tk(k));
-  const [status, a, b] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen), String(now));
+  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, PENDING_SET, totalsKeys.confirmedStreams(agreementId)].map((k) => tk(k));
+  const [status, a, b, ...split] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen), String(now));
   if (status === 'BUSY') return { ok: false, reason: 'busy' };
   if (status === 'EXCEEDS') return { ok: false, reason: 'exceeds', availableFen: Number(a) };
-  return { ok: true, coversFrom: Number(a), coversTo: Number(b) };
+  const byStream: Record<string, number> = {};
+  // entries that name no stream (none today) stay out of the split
+  for (let i = 0; i < split.length; i += 2) if (split[i]) byStream[split[i]] = Number(split[i + 1]);
+  return { ok: true, coversFrom: Number(a), coversTo: Number(b), byStream };
 }
 
 /** The set of agreements' pending-remittance hashes (full key names), for the sweeper. */

@@ -53,7 +53,8 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     // five paid orders under the agreement, 1,000 fen each (one with a donation cut by the cap: 500), one refunded in part
     const events = [];
     for (let i = 0; i < 5; i++) {
-      const spec = { orderId: newOrderId(), charityId: charity.id, streamId: 's_r1', hostId: host.id, quantity: 2, pledgePerUnitFen: 500 };
+      // the second order sold on another stream: a remittance's amount is split by the streams of what it covers
+      const spec = { orderId: newOrderId(), charityId: charity.id, streamId: i === 1 ? 's_r2' : 's_r1', hostId: host.id, quantity: 2, pledgePerUnitFen: 500 };
       const e = { ...orderEvent('order.paid', spec, new Date(paidAt.getTime() + i * 1000)), agreementId: ag._id, ...(i === 4 ? { donationFen: 500 } : {}) };
       events.push(e);
       orders.push({ orderId: spec.orderId, fen: i === 4 ? 500 : 1000 });
@@ -137,6 +138,9 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect((await request(svc.url).post(`/api/v1/remittances/${rm._id}/acknowledge`).set(bearer(charity.token)).expect(409)).body.error.code).toBe('REMITTANCE_ALREADY_ANSWERED');
     await request(svc.url).post(`/api/v1/remittances/${rm._id}/dispute`).set(bearer(charity.token)).send({ reason: '未收到' }).expect(409);
     await waitFor(async () => (await layers()).acknowledgedFen === 2500, 'the acknowledged layer');
+    // 2,500 fen covered orders 1 and 2 in full (1,000 each, the second on s_r2) and half of order 3
+    const stream = async (id: string) => { const h = await svc.deps.redis.hgetall(totKey(svc.deps, `tot:s:${id}`)); return [Number(h.remittedFen ?? 0), Number(h.acknowledgedFen ?? 0)]; };
+    expect([await stream('s_r1'), await stream('s_r2')]).toEqual([[1500, 1500], [1000, 1000]]);
     pub = await request(svc.url).get(`/api/v1/public/charities/${charity.id}/agreements`).expect(200);
     expect(mine().remittances[0]).toMatchObject({ status: 'acknowledged', paidAtLocal: expect.stringContaining('(UTC+8)') });
     expect(pub.body.layers).toMatchObject({ remittedFen: 2500, acknowledgedFen: 2500 });

@@ -41,6 +41,9 @@ describe('ledger entries of issue 15', () => {
     expect(verifyChain('c1', [r]).problems).toEqual([]);
     expect(hashEntry({ ...r, remit: { ...r.remit!, amountFen: 30000 } })).not.toBe(r.hash);
     expect(hashEntry({ ...r, remit: { ...r.remit!, coversTo: 4 } })).not.toBe(r.hash);
+    const [split] = chainEntries(GENESIS, [remitEntry(rmEvent('remittance.sent', { byStream: { s1: 1000, s2: 2000 } }))]);
+    expect(hashEntry({ ...split, remit: { ...split.remit!, byStream: { s1: 2000, s2: 1000 } } })).not.toBe(split.hash);
+    expect(hashEntry({ ...split, remit: { ...split.remit!, byStream: { s2: 2000, s1: 1000 } } })).toBe(split.hash);
   });
 
   it('when an order donates less than its pledge (cap), then it allocates donationFen and partial refunds reverse refundShare pieces that add up to it', () => {

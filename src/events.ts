@@ -99,11 +99,47 @@ export const refundUnits = (e: Pick<OrderEvent, 'quantity' | 'refundQuantity'>):
 
 export type OrderEvent = z.infer<typeof OrderEventSchema>;
 
-/** What an order event donates under its agreement: its donationFen, or pledge × quantity for an event without one. */
-export const donationOfEvent = (e: Pick<OrderEvent, 'donationFen' | 'pledgeTotalFen'>): number => e.donationFen ?? e.pledgeTotalFen;
+/** What an order event donates: its donationFen (what the agreement's cap left it), else the full pledge. */
+export const donationFenOf = (e: Pick<OrderEvent, 'donationFen' | 'pledgeTotalFen'>): number => e.donationFen ?? e.pledgeTotalFen;
 
-/** Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. */
-export function parseOrderEvent(value: Buffer | string | null): { ok: true; event: OrderEvent } | { ok: false; reason: string } {
+export const remittanceEventTypes = ['remittance.sent', 'remittance.acknowledged', 'remittance.disputed'] as const;
+export type RemittanceEventType = (typeof remittanceEventTypes)[number];
+
+/**
+ * A seller's remittance to a charity under an agreement, or the charity's answer to it (issue 15). On the order
+ * events' topic, keyed by charityId like them: the allocator is the one writer of a charity's chain, so these reach it
+ * in the same partition, in order with the charity's orders.
+ */
+export const RemittanceEventSchema = z.object({
+  eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
+  type: z.enum(remittanceEventTypes),
+  version: z.literal(ORDER_EVENT_VERSION),
+  occurredAt: iso,
+  remittanceId: id,
+  agreementId: id,
+  charityId: id,
+  hostId: id,
+  amountFen: fen.min(1),
+  paidAt: iso,
+  /** the bank or payment reference the seller gave */
+  reference: z.string().min(1).max(128),
+  /** the allocation entries (seqs in the charity's chain) the remittance covers, oldest first */
+  coversFrom: z.number().int().min(0),
+  coversTo: z.number().int().min(0),
+  /** the amount split by the streams of the covered entries (sums to amountFen) */
+  byStream: z.record(id, fen.min(1)).optional(),
+  /** remittance.disputed only */
+  reason: z.string().min(1).max(500).optional(),
+}).strict();
+export type RemittanceEvent = z.infer<typeof RemittanceEventSchema>;
+
+/** Everything on the order events' topic: the allocator folds all of it into the charity's chain. */
+export type LogEvent = OrderEvent | RemittanceEvent;
+export const isOrderEvent = (e: LogEvent): e is OrderEvent => e.type.startsWith('order.');
+
+type Parsed<T> = { ok: true; event: T } | { ok: false; reason: string; notAnOrder?: true };
+
+function parseWith<T>(value: Buffer | string | null, parse: (raw: unknown) => Parsed<T>): Parsed<T> {
   if (value === null) return { ok: false, reason: 'empty message' };
   let raw: unknown;
   try {
@@ -111,9 +147,36 @@ export function parseOrderEvent(value: Buffer | string | null): { ok: true; even
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  return parse(raw);
+}
+
+const issues = (err: z.ZodError) => `invalid: ${err.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+const isRemittanceType = (raw: unknown) => (remittanceEventTypes as readonly unknown[]).includes((raw as { type?: unknown } | null)?.type);
+
+/**
+ * Parses a Kafka message value; answers the reason instead of throwing, for the dead-letter topic. A valid
+ * remittance event is not an order: it answers ok false with `notAnOrder`, which an order-only consumer (the
+ * projection) skips rather than dead-letters.
+ */
+export function parseOrderEvent(value: Buffer | string | null): Parsed<OrderEvent> {
+  return parseWith(value, (raw) => {
+    if (isRemittanceType(raw) && RemittanceEventSchema.safeParse(raw).success) return { ok: false, reason: 'a remittance event, not an order event', notAnOrder: true };
+    return orderFrom(raw);
+  });
+}
+
+function orderFrom(raw: unknown): Parsed<OrderEvent> {
   const r = OrderEventSchema.safeParse(raw);
-  if (!r.success) return { ok: false, reason: `invalid: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-  return { ok: true, event: r.data };
+  return r.success ? { ok: true, event: r.data } : { ok: false, reason: issues(r.error) };
+}
+
+/** Parses any event of the order events' topic (orders, remittances, acknowledgements), for the allocator. */
+export function parseLogEvent(value: Buffer | string | null): Parsed<LogEvent> {
+  return parseWith(value, (raw): Parsed<LogEvent> => {
+    if (!isRemittanceType(raw)) return orderFrom(raw);
+    const r = RemittanceEventSchema.safeParse(raw);
+    return r.success ? { ok: true, event: r.data } : { ok: false, reason: issues(r.error) };
+  });
 }
 
 /** A dead-letter message value: the original bytes (base64) and why they could not be processed. */
@@ -141,6 +204,9 @@ export interface StreamTotals {
   matchedFen: number;
   /** donations past the refund window (the confirmed layer) */
   confirmedDonationFen: number;
+  /** issue 15: the stream's share of remittances to charities (covered donations sold on it), and of those the charities acknowledged */
+  remittedFen?: number;
+  acknowledgedFen?: number;
   byCharity: { charityId: string; name: string; donationFen: number; matchedFen: number }[];
   byProduct: { productId: string; name: string; units: number; donationFen: number }[];
   matches: { matchId: string; sponsorName: string; charityId: string; ratioPercent: number; capFen: number; matchedFen: number; remainingFen: number }[];

@@ -5,6 +5,7 @@ import { recoverySlice } from './recovery';
 import { ordersSlice, paymentAnomaliesSlice } from './orders';
 import { allocatorSlice } from './allocator';
 import { statementsSlice } from './statements';
+import { remittancesSlice } from './remittances';
 import { feedSlice } from './feed';
 import { consoleSlice } from './console';
 import { paymentsSlice } from './payments';
@@ -18,6 +19,7 @@ export const slices: Slice[] = [
   paymentAnomaliesSlice,
   paymentsSlice, // provider adapters: after the orders, whose transitions they drive
   allocatorSlice,
+  remittancesSlice,
   statementsSlice,
   feedSlice,
   consoleSlice,

@@ -68,7 +68,7 @@ export async function verifyRun(client: BenchClient, db: Db, seed: Seeded, order
   const ledgerTotals: { donation: number; matched: number }[] = [];
   for (let c = 0; c < seed.charities.length; c++) {
     const charityId = seed.charities[c].id;
-    const sum = { allocation: 0, reversal: 0, match: 0, match_reversal: 0 };
+    const sum = { allocation: 0, reversal: 0, match: 0, match_reversal: 0, remittance: 0, acknowledgement: 0 };
     const entries: LedgerEntry[] = [];
     for await (const d of db.collection<Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date }>('ledger').find({ charityId }).sort({ seq: 1 })) {
       const { _id, at, ...rest } = d;

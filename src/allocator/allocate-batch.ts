@@ -1,9 +1,10 @@
 import type { Deps } from '../deps';
-import { parseOrderEvent, type DeadLetter } from '../events';
-import { allocate, isFolded, type PositionedEvent } from './allocate';
+import { parseLogEvent, type DeadLetter } from '../events';
+import { allocate, entersLedger, isFolded, type PositionedEvent } from './allocate';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
+import { recordRemitEntries } from '../remittances/remittance.entries';
 import { applyPlans, displayOf, readHeads, takeMatches, totalsKeyspace } from './totals.store';
 
 export interface BatchInput {
@@ -18,7 +19,7 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
   const events: PositionedEvent[] = [];
   const dead: DeadLetter[] = [];
   for (const m of b.messages) {
-    const r = parseOrderEvent(m.value);
+    const r = parseLogEvent(m.value);
     const key = m.key?.toString('utf8') ?? null;
     // the key places a charity's events in one partition, whose owner is the chain's only writer
     const reason = !r.ok ? r.reason : key !== r.event.charityId ? `key ${JSON.stringify(key)} does not match charityId` : null;
@@ -52,6 +53,7 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   const derived = new LedgerDerivedRepository(deps);
   await Promise.all(plans.map((p) => derived.afterAppend(p.charityId, p.entries)));
   await applyPlans(deps, plans);
+  await recordRemitEntries(deps, rows.map((r) => r.entry));
   await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event.eventId))]));
   for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });
   return { entries: rows.length, inserted, dead: dead.length };
@@ -69,7 +71,7 @@ const allocatedKey = (deps: Deps, eventId: string) => totalsKeyspace(deps)('allo
 async function withoutRepublished(deps: Deps, events: PositionedEvent[]): Promise<PositionedEvent[]> {
   const seen = new Set<string>();
   const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
-  const ledgerEvents = unique.filter((pe) => pe.event.type === 'order.paid' || pe.event.type === 'order.refunded');
+  const ledgerEvents = unique.filter((pe) => entersLedger(pe.event));
   if (!ledgerEvents.length) return unique;
   const known = await deps.redis.mget(ledgerEvents.map((pe) => allocatedKey(deps, pe.event.eventId)));
   const done = new Set(ledgerEvents.filter((_, i) => known[i] !== null).map((pe) => pe.event.eventId));

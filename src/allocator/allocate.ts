@@ -1,4 +1,5 @@
-import { refundUnits, type OrderEvent } from '../events';
+import { donationFenOf, isOrderEvent, refundUnits, type LogEvent, type OrderEvent, type RemittanceEvent } from '../events';
+import { refundShare } from '../agreements/agreement.types';
 import { mulFen } from '../money';
 import { chainEntries } from './chain';
 import { GENESIS, type ChainHead, type LedgerEntry, type UnchainedEntry } from './ledger.types';
@@ -10,7 +11,7 @@ export interface AllocatorHead extends ChainHead { partition: number; offset: nu
 export interface MatchTake { matchId: string; amountFen: number; wantFen: number }
 
 /** An event with its place in the log, as the allocator sees it. */
-export interface PositionedEvent { event: OrderEvent; partition: number; offset: number }
+export interface PositionedEvent { event: LogEvent; partition: number; offset: number }
 
 /** `ratioPercent` of an amount, rounded down to whole fen, in integer arithmetic only. */
 export function matchWant(amountFen: number, ratioPercent: number): number {
@@ -39,21 +40,47 @@ export function matchReason(t: MatchTake): 'matched' | 'partial_cap_reached' | '
 export const isFolded = (head: AllocatorHead | undefined, pe: PositionedEvent) => !!head && head.partition === pe.partition && pe.offset <= head.offset;
 
 /** Only payments and refunds move money; placed, expired and cancelled orders leave the ledger alone. */
-export const movesMoney = (e: OrderEvent) => e.type === 'order.paid' || e.type === 'order.refunded';
+export const movesMoney = (e: LogEvent): e is OrderEvent => e.type === 'order.paid' || e.type === 'order.refunded';
+/** Events that become ledger entries: payments, refunds, remittances and the charity's answers to them. */
+export const entersLedger = (e: LogEvent) => movesMoney(e) || !isOrderEvent(e);
 
-/** The unchained entries one event produces: its allocation or reversal, then one per sponsor match. */
-export function entriesForEvent(e: OrderEvent, matches: MatchTake[]): UnchainedEntry[] {
+/** What a refund event reverses of its order's donation D: refundShare of its units (all of them for an event without refundQuantity). */
+export function reversedDonation(e: OrderEvent): number {
+  const after = e.refundedQuantity ?? e.quantity;
+  return refundShare(donationFenOf(e), e.quantity, after - refundUnits(e), after);
+}
+
+/** The entry a remittance event produces: amount 0 (the donation total is unchanged), the remittance hashed in `remit`. */
+export function remitEntry(e: RemittanceEvent): UnchainedEntry {
+  const kind = e.type === 'remittance.sent' ? 'remittance' : 'acknowledgement';
+  return {
+    key: `${e.eventId}:${kind}`, kind, charityId: e.charityId, orderId: e.remittanceId, streamId: '', productId: '', hostId: e.hostId, eventId: e.eventId,
+    amountFen: 0, salesFen: 0, quantity: 0, matchId: null, at: new Date(e.occurredAt).toISOString(), agreementId: e.agreementId,
+    remit: {
+      remittanceId: e.remittanceId, amountFen: e.amountFen, paidAt: new Date(e.paidAt).toISOString(), reference: e.reference, coversFrom: e.coversFrom, coversTo: e.coversTo,
+      ...(e.byStream ? { byStream: e.byStream } : {}),
+      ...(kind === 'acknowledgement' ? { outcome: e.type === 'remittance.disputed' ? 'disputed' as const : 'acknowledged' as const } : {}),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    },
+  };
+}
+
+/** The unchained entries one event produces: its allocation or reversal, then one per sponsor match; a remittance's one entry. */
+export function entriesForEvent(e: LogEvent, matches: MatchTake[]): UnchainedEntry[] {
+  if (!isOrderEvent(e)) return [remitEntry(e)];
   if (!movesMoney(e)) return [];
   const sign = e.type === 'order.paid' ? 1 : -1;
   // a refund reverses exactly its own units (all of them for an event without refundQuantity)
   const units = sign > 0 ? e.quantity : refundUnits(e);
   const at = new Date(e.occurredAt).toISOString();
-  const base = { charityId: e.charityId, orderId: e.orderId, streamId: e.streamId, productId: e.productId, hostId: e.hostId, eventId: e.eventId, at };
+  // an order under an agreement names it on every entry (hashed); one without keeps the fields it always had
+  const base = { charityId: e.charityId, orderId: e.orderId, streamId: e.streamId, productId: e.productId, hostId: e.hostId, eventId: e.eventId, at, ...(e.agreementId ? { agreementId: e.agreementId } : {}) };
   const out: UnchainedEntry[] = [{
     ...base,
     key: `${e.eventId}:${sign > 0 ? 'allocation' : 'reversal'}`,
     kind: sign > 0 ? 'allocation' : 'reversal',
-    amountFen: sign * mulFen(e.pledgePerUnitFen, units),
+    // the donation after the agreement's cap; a refund reverses its share of it (refundShare: the pieces add up to D)
+    amountFen: sign > 0 ? donationFenOf(e) : -reversedDonation(e),
     salesFen: sign * mulFen(e.unitPriceFen, units),
     quantity: sign * units,
     matchId: null,

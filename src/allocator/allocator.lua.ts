@@ -42,7 +42,14 @@ run = function(ops)
     elseif k == 'unconfirm' then
       if redis.call('ZREM', CONFIRM, op[2]) == 1 then redis.call('HDEL', CONFIRM_OPS, op[2])
       else run(op[3]) end
-    elseif k == 'touch' then touched[op[2]] = K(op[3]) end
+    elseif k == 'touch' then touched[op[2]] = K(op[3])
+    elseif k == 'hdel' then redis.call('HDEL', K(op[2]), op[3])
+    elseif k == 'cumadd' then
+      local sum = redis.call('HINCRBY', K(op[2]), op[3], op[4])
+      redis.call('ZADD', K(op[5]), sum, op[7])
+      redis.call('ZADD', K(op[6]), op[8], op[7])
+      redis.call('HSET', K(op[9]), op[7], op[10])
+    end
   end
 end
 local function publish(channel)

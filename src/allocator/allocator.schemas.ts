@@ -14,6 +14,11 @@ export const LedgerEntryView = z.object({
   seq: z.number().int(), kind: z.enum(entryKinds), amountFen: Fen, orderId: z.string(), streamId: z.string(), productId: z.string(),
   hostId: z.string(), at: IsoTime, prevHash: z.string(), hash: z.string().openapi({ description: 'SHA-256 of canonicalEntry: every field here plus prevHash' }),
   charityId: z.string(), salesFen: Fen, quantity: z.number().int(), eventId: z.string(), matchId: z.string().nullable(),
+  agreementId: z.string().optional().openapi({ description: 'the pledge agreement of the order (hashed, only when present)' }),
+  remit: z.object({
+    remittanceId: z.string(), amountFen: Fen, paidAt: IsoTime, reference: z.string(), coversFrom: z.number().int(), coversTo: z.number().int(),
+    outcome: z.enum(['acknowledged', 'disputed']).optional(), reason: z.string().optional(),
+  }).optional().openapi({ description: 'remittance and acknowledgement entries (amount 0): the remittance, hashed' }),
 }).openapi('LedgerEntry');
 export const LedgerPage = z.object({
   entries: z.array(LedgerEntryView),
@@ -35,6 +40,7 @@ export const Match = z.object({
 export const StreamTotalsView = z.object({
   streamId: z.string(), seq: z.number().int(), status: z.string(), goalFen: Fen,
   salesFen: Fen, units: z.number().int(), orders: z.number().int(), donationFen: Fen, matchedFen: Fen, confirmedDonationFen: Fen,
+  remittedFen: Fen.optional().openapi({ description: 'the stream\'s share of remittances (issue 15)' }), acknowledgedFen: Fen.optional(),
   byCharity: z.array(z.object({ charityId: z.string(), name: z.string(), donationFen: Fen, matchedFen: Fen })),
   byProduct: z.array(z.object({ productId: z.string(), name: z.string(), units: z.number().int(), donationFen: Fen })),
   matches: z.array(z.object({ matchId: z.string(), sponsorName: z.string(), charityId: z.string(), ratioPercent: z.number().int(), capFen: Fen, matchedFen: Fen, remainingFen: Fen })),

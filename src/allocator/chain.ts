@@ -6,10 +6,13 @@ import { ChainHead, GENESIS, LedgerEntry, UnchainedEntry } from './ledger.types'
  * depend on object key order or on the store. hash = SHA-256(canonical(entry) with prevHash).
  */
 export function canonicalEntry(e: Omit<LedgerEntry, 'hash'>): string {
-  return JSON.stringify([
-    'livegive.ledger.v1', e.charityId, e.seq, e.kind, e.amountFen, e.salesFen, e.quantity,
-    e.orderId, e.streamId, e.productId, e.hostId, e.eventId, e.matchId ?? '', e.at, e.prevHash,
-  ]);
+  const v1 = [e.charityId, e.seq, e.kind, e.amountFen, e.salesFen, e.quantity, e.orderId, e.streamId, e.productId, e.hostId, e.eventId, e.matchId ?? '', e.at, e.prevHash];
+  // entries without an agreement or remittance keep the v1 bytes, so every chain written before issue 15 still verifies
+  if (e.agreementId === undefined && e.remit === undefined) return JSON.stringify(['livegive.ledger.v1', ...v1]);
+  const r = e.remit;
+  const byStream = r?.byStream ? Object.keys(r.byStream).sort().map((k) => [k, r.byStream![k]]) : [];
+  const remit = r ? [r.remittanceId, r.amountFen, r.paidAt, r.reference, r.coversFrom, r.coversTo, r.outcome ?? '', r.reason ?? '', byStream] : [];
+  return JSON.stringify(['livegive.ledger.v2', ...v1, e.agreementId ?? '', ...remit]);
 }
 
 export function hashEntry(e: Omit<LedgerEntry, 'hash'>): string {

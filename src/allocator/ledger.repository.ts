@@ -1,7 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
-import { blockKeyOf, blockOf, dayKeyOf, dayOf, LEDGER_BLOCK_SIZE, type EntryKind, type LedgerEntry } from './ledger.types';
+import { blockKeyOf, blockOf, dayKeyOf, dayOf, extensionFields, LEDGER_BLOCK_SIZE, type EntryKind, type LedgerEntry } from './ledger.types';
 import type { EntryDisplay } from './totals';
 import { ChainConflict } from './totals.store';
 import { onlyDuplicates } from '../infra/mongo';
@@ -26,7 +26,7 @@ export function registerLedgerModel(conn: Connection): void {
     _id: String, charityId: String, seq: Number, kind: String, amountFen: Number, salesFen: Number, quantity: Number,
     orderId: String, streamId: String, productId: String, hostId: String, eventId: String, matchId: String, at: Date,
     prevHash: String, hash: String, charityName: String, productName: String, buyer: String, partition: Number, offset: Number,
-    blockKey: String, dayKey: String,
+    blockKey: String, dayKey: String, agreementId: String, remit: Schema.Types.Mixed,
   }, { versionKey: false, _id: false, collection: LEDGER_COLLECTION });
   // one entry per (charity, seq): a second writer's fork refused (MongoDB; FerretDB has no reads on it)
   s.index({ charityId: 1, seq: 1 }, { unique: true });
@@ -44,7 +44,7 @@ export const ledgerDoc = ({ key, at, ...e }: LedgerEntry): Omit<LedgerDoc, keyof
 export const toEntry = (d: Omit<LedgerDoc, keyof EntryDisplay | 'partition' | 'offset' | 'blockKey' | 'dayKey'>): LedgerEntry => ({
   key: d._id, charityId: d.charityId, seq: d.seq, kind: d.kind as EntryKind, amountFen: d.amountFen, salesFen: d.salesFen,
   quantity: d.quantity, orderId: d.orderId, streamId: d.streamId, productId: d.productId, hostId: d.hostId, eventId: d.eventId,
-  matchId: d.matchId ?? null, at: d.at.toISOString(), prevHash: d.prevHash, hash: d.hash,
+  matchId: d.matchId ?? null, at: d.at.toISOString(), prevHash: d.prevHash, hash: d.hash, ...extensionFields(d),
 });
 
 /**

@@ -1,6 +1,26 @@
 /** A ledger entry: immutable once appended; corrections are new entries. Amounts are signed fen. */
-export const entryKinds = ['allocation', 'reversal', 'match', 'match_reversal'] as const;
+export const entryKinds = ['allocation', 'reversal', 'match', 'match_reversal', 'remittance', 'acknowledgement'] as const;
 export type EntryKind = (typeof entryKinds)[number];
+/** Kinds that record money moving to the charity outside the donation total: amount 0, they move the remitted / acknowledged layers. */
+export const remitKinds: ReadonlySet<EntryKind> = new Set(['remittance', 'acknowledgement']);
+
+/**
+ * What a remittance or acknowledgement entry records (hashed with it): the remittance, its amount, when and how it
+ * was paid, the allocation entries it covers, and for an acknowledgement the charity's answer (a dispute with its reason).
+ */
+export interface RemitDetail {
+  remittanceId: string;
+  amountFen: number;
+  paidAt: string;
+  reference: string;
+  coversFrom: number;
+  coversTo: number;
+  /** the amount split by the streams the covered entries were sold on (fen each, summing to amountFen) */
+  byStream?: Record<string, number>;
+  /** acknowledgement entries only */
+  outcome?: 'acknowledged' | 'disputed';
+  reason?: string;
+}
 
 export interface LedgerEntry {
   /** unique per (eventId, kind[, matchId]): a redelivered event inserts nothing */
@@ -25,6 +45,10 @@ export interface LedgerEntry {
   at: string;
   prevHash: string;
   hash: string;
+  /** the pledge agreement the order was sold under (issue 15); hashed only when present, so older entries keep their hashes */
+  agreementId?: string;
+  /** remittance and acknowledgement entries only (hashed) */
+  remit?: RemitDetail;
 }
 
 /** The fields an entry has before the chain gives it a number and hashes. */
@@ -48,3 +72,12 @@ export const blockKeyOf = (charityId: string, block: number) => `${charityId}:${
 /** The UTC day (YYYY-MM-DD) of an ISO time; statements read their period day by day. */
 export const dayOf = (iso: string) => iso.slice(0, 10);
 export const dayKeyOf = (charityId: string, day: string) => `${charityId}:${day}`;
+
+/** An entry's issue-15 fields as read back from the store: present only when stored, so older entries read back unchanged. */
+export function extensionFields(d: { agreementId?: string | null; remit?: RemitDetail | null }): Pick<LedgerEntry, 'agreementId' | 'remit'> {
+  const r = d.remit;
+  return {
+    ...(d.agreementId ? { agreementId: d.agreementId } : {}),
+    ...(r ? { remit: { remittanceId: r.remittanceId, amountFen: r.amountFen, paidAt: r.paidAt, reference: r.reference, coversFrom: r.coversFrom, coversTo: r.coversTo, ...(r.byStream ? { byStream: r.byStream } : {}), ...(r.outcome ? { outcome: r.outcome } : {}), ...(r.reason !== undefined && r.reason !== null ? { reason: r.reason } : {}) } } : {}),
+  };
+}

@@ -49,7 +49,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
       chainProblems += v.problems.length;
       docs.forEach((d, i) => {
         applyOps(st, entryOps(chain[i], d, windowMs), now);
-        streams.add(d.streamId);
+        if (d.streamId) streams.add(d.streamId); // remittance entries name no stream
         if (d.matchId) {
           const m = matched.get(d.matchId) ?? matched.set(d.matchId, { spent: 0, taken: new Map(), returned: new Map() }).get(d.matchId)!;
           m.spent += d.amountFen;
@@ -67,6 +67,7 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
     const pipe = redis.pipeline();
     for (const [k, h] of st.hashes) pipe.hset(key(k), Object.fromEntries(h));
     for (const [k, l] of st.lists) pipe.rpush(key(k), ...l);
+    for (const [k, z] of st.zsets) pipe.zadd(key(k), ...[...z].flatMap(([m, score]) => [score, m]));
     for (const [orderId, p] of st.pending) {
       pipe.zadd(key(totalsKeys.confirm), p.score, orderId);
       pipe.hset(key(totalsKeys.confirmOps), orderId, JSON.stringify(qualifyOps(p.ops, key)));

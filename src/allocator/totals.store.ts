@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Deps } from '../deps';
-import type { OrderEvent, StreamTotals } from '../events';
+import { donationFenOf, isOrderEvent, type LogEvent, type StreamTotals } from '../events';
 import { DomainError } from '../infra/errors';
 import { shardKeys, shardOf } from '../infra/shards';
 import type { AllocatorHead, CharityPlan, MatchTake, PositionedEvent } from './allocate';
@@ -44,6 +44,8 @@ export function qualifyOps(ops: TotalsOp[], tk: Keyspace, keys?: Set<string>): Q
       // the flag (a partial refund) travels as 1: the script folds it into a pending confirmation
       case 'unconfirm': return op[3] ? [op[0], op[1], qualifyOps(op[2], tk, keys), 1] : [op[0], op[1], qualifyOps(op[2], tk, keys)];
       case 'touch': return [op[0], op[1], add(tk(totalsKeys.stream(op[1])))];
+      case 'hdel': return [op[0], add(tk(op[1])), op[2]];
+      case 'cumadd': return [op[0], add(tk(op[1])), op[2], op[3], add(tk(op[4])), add(tk(op[5])), op[6], op[7], add(tk(op[8])), op[9]];
     }
   });
 }
@@ -55,6 +57,8 @@ function keysOf(ops: QualifiedOp[], into: Set<string>): void {
     else if (op[0] === 'confirm') keysOf(op[3] as QualifiedOp[], into);
     else if (op[0] === 'unconfirm') keysOf(op[2] as QualifiedOp[], into);
     else if (op[0] === 'touch') into.add(String(op[2]));
+    else if (op[0] === 'hdel') into.add(String(op[1]));
+    else if (op[0] === 'cumadd') { into.add(String(op[1])); into.add(String(op[4])); into.add(String(op[5])); into.add(String(op[8])); }
   }
 }
 
@@ -104,8 +108,8 @@ export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<s
 /** Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order. */
 export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promise<Map<string, MatchTake[]>> {
   const tk = totalsKeyspace(deps);
-  const moving = events.filter((p) => movesMoney(p.event)).map(({ event: e }) => ({
-    e: e.eventId, o: e.orderId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(e.pledgeTotalFen), f: tk('match', 'for', e.streamId, e.charityId),
+  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : [])).map((e) => ({
+    e: e.eventId, o: e.orderId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(donationFenOf(e)), f: tk('match', 'for', e.streamId, e.charityId),
     // refund n of an order returns its share of the match (matchShareBack), not the whole of it
     ...(e.type === 'order.refunded' && e.refundNo !== undefined && e.refundQuantity !== undefined && e.refundedQuantity !== undefined
       ? { n: e.refundNo, q: e.quantity, b: e.refundedQuantity - e.refundQuantity, r: e.refundedQuantity } : {}),
@@ -135,7 +139,7 @@ export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promis
   return out;
 }
 
-export const displayOf = (e: OrderEvent): EntryDisplay => ({
+export const displayOf = (e: LogEvent): EntryDisplay => !isOrderEvent(e) ? { charityName: '', productName: '', buyer: '' } : ({
   charityName: e.charityName, productName: e.productName, buyer: e.buyerMasked,
   ...(e.type === 'order.refunded' && e.refundedQuantity !== undefined && e.refundedQuantity < e.quantity ? { partialRefund: true } : {}),
 });

@@ -23,7 +23,15 @@ export type TotalsOp =
   /** a refund: drop the pending confirmation, or take back an already confirmed donation; partial (4th): add the ops to the pending confirmation instead */
   | ['unconfirm', string, TotalsOp[]] | ['unconfirm', string, TotalsOp[], true]
   /** bumps the stream's seq once per script run and publishes it */
-  | ['touch', string];
+  | ['touch', string]
+  /** issue 15: drops a field (a remittance's reservation, once its entry is written) */
+  | ['hdel', string, string]
+  /**
+   * issue 15, at confirmation: adds the amount to a running sum (hash, field) and records the entry (member: its seq)
+   * in two sorted sets, by that running sum and by its confirmation time, so coverage and overdue are range reads;
+   * and the member's stream in a hash (a remittance's amount is split by stream over the entries it covers)
+   */
+  | ['cumadd', string, string, string, string, string, string, string, string, string];
 
 export const totalsKeys = {
   stream: (id: string) => `tot:s:${id}`,
@@ -37,13 +45,63 @@ export const totalsKeys = {
   built: 'tot:built',
   lock: 'tot:lock',
   head: (charityId: string) => `chain:${charityId}`,
+  /** issue 15: the four layers of an agreement and of a host; an agreement's pending remittances; its confirmed allocations by running sum and by time */
+  agreement: (id: string) => `tot:a:${id}`,
+  host: (id: string) => `tot:h:${id}`,
+  reserved: (agreementId: string) => `tot:a:${agreementId}:res`,
+  confirmedBySum: (agreementId: string) => `tot:a:${agreementId}:zc`,
+  confirmedByTime: (agreementId: string) => `tot:a:${agreementId}:zt`,
+  confirmedStreams: (agreementId: string) => `tot:a:${agreementId}:st`,
 } as const;
 
 export const RECENT_MAX = 20;
 const inc = (key: string, field: string, n: number): TotalsOp => ['hincrby', key, field, String(n)];
 
-/** The operations one entry makes on the totals of its stream, charity and product. */
+/** The operations one entry makes on the totals of its stream, charity and product (and its agreement and host: layersOps). */
 export function entryOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number): TotalsOp[] {
+  if (e.kind === 'remittance' || e.kind === 'acknowledgement') return remitOps(e);
+  return [...orderEntryOps(e, d, refundWindowMs), ...layersOps(e, d, refundWindowMs)];
+}
+
+/**
+ * Issue 15's layers for an allocation or reversal: pledged at once, confirmed with the order's confirmation, for the
+ * entry's host and (if it names one) agreement; an agreement's confirmed allocations are also recorded for coverage
+ * and overdue. Separate ops (and a separate pending confirmation key), so the order's own ops are unchanged.
+ */
+function layersOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number): TotalsOp[] {
+  if (e.kind !== 'allocation' && e.kind !== 'reversal') return [];
+  const targets = [totalsKeys.host(e.hostId), ...(e.agreementId ? [totalsKeys.agreement(e.agreementId)] : [])];
+  const confirmed: TotalsOp[] = targets.map((k) => inc(k, 'confirmedFen', e.amountFen));
+  const pendingKey = `layers:${e.orderId}`;
+  const ops: TotalsOp[] = targets.map((k) => inc(k, 'pledgedFen', e.amountFen));
+  const confirmAt = Date.parse(e.at) + refundWindowMs;
+  if (e.kind === 'allocation') {
+    if (e.agreementId) {
+      const a = e.agreementId;
+      confirmed.push(['cumadd', totalsKeys.agreement(a), 'confirmedGrossFen', String(e.amountFen), totalsKeys.confirmedBySum(a), totalsKeys.confirmedByTime(a), String(e.seq), String(confirmAt), totalsKeys.confirmedStreams(a), e.streamId]);
+    }
+    ops.push(['confirm', pendingKey, confirmAt, confirmed]);
+  } else {
+    // as the order's own confirmation: a last refund drops a pending one, a partial refund is netted into it
+    ops.push(d.partialRefund ? ['unconfirm', pendingKey, confirmed, true] : ['unconfirm', pendingKey, confirmed]);
+  }
+  return ops;
+}
+
+/** A remittance moves the remitted layer (and frees its reservation); an acknowledgement the acknowledged one, a dispute the disputed one. */
+function remitOps(e: LedgerEntry): TotalsOp[] {
+  const r = e.remit!;
+  const a = e.agreementId ?? '';
+  const field = e.kind === 'remittance' ? 'remittedFen' : r.outcome === 'disputed' ? 'disputedFen' : 'acknowledgedFen';
+  const amount = String(r.amountFen);
+  const ops: TotalsOp[] = [inc(totalsKeys.charity(e.charityId), 'entries', 1), ['hincrby', totalsKeys.charity(e.charityId), field, amount], ['hincrby', totalsKeys.host(e.hostId), field, amount], ['hincrby', totalsKeys.agreement(a), field, amount]];
+  // a stream's share: the part of the covered entries that were sold on it (split when the remittance was reserved)
+  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)]);
+  if (e.kind === 'remittance') ops.push(['hdel', totalsKeys.reserved(a), r.remittanceId]);
+  return ops;
+}
+
+function orderEntryOps(e: LedgerEntry, d: EntryDisplay, refundWindowMs: number): TotalsOp[] {
   const s = totalsKeys.stream(e.streamId);
   const c = totalsKeys.charity(e.charityId);
   const p = totalsKeys.product(e.productId);
@@ -83,9 +141,11 @@ export interface TotalsState {
   hashes: Map<string, Map<string, string>>;
   lists: Map<string, string[]>;
   pending: Map<string, { score: number; ops: TotalsOp[] }>;
+  /** sorted sets: key → member → score */
+  zsets: Map<string, Map<string, number>>;
 }
 
-export const emptyState = (): TotalsState => ({ hashes: new Map(), lists: new Map(), pending: new Map() });
+export const emptyState = (): TotalsState => ({ hashes: new Map(), lists: new Map(), pending: new Map(), zsets: new Map() });
 
 /** Applies operations in memory with the Lua script's semantics; confirmations due by `nowMs` apply at once. */
 export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void {
@@ -97,6 +157,16 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
     else if (op[0] === 'confirm') { if (op[2] <= nowMs) applyOps(st, op[3], nowMs); else st.pending.set(op[1], { score: op[2], ops: op[3] }); }
     else if (op[0] === 'unconfirm' && op[3]) { const p = st.pending.get(op[1]); if (p) p.ops = [...p.ops, ...op[2]]; else applyOps(st, op[2], nowMs); }
     else if (op[0] === 'unconfirm') { if (!st.pending.delete(op[1])) applyOps(st, op[2], nowMs); }
+    else if (op[0] === 'hdel') hash(op[1]).delete(op[2]);
+    else if (op[0] === 'cumadd') {
+      const h = hash(op[1]);
+      const sum = Number(h.get(op[2]) ?? 0) + Number(op[3]);
+      h.set(op[2], String(sum));
+      const z = (k: string) => st.zsets.get(k) ?? st.zsets.set(k, new Map()).get(k)!;
+      z(op[4]).set(op[6], sum);
+      z(op[5]).set(op[6], Number(op[7]));
+      hash(op[8]).set(op[6], op[9]);
+    }
     // 'touch' only bumps the feed's seq: a rebuild sets seq once per stream
   }
 }
@@ -118,6 +188,7 @@ export function shapeStreamTotals(
     streamId, seq: num(h, 'seq'), status: stream.status, goalFen: stream.goalFen,
     salesFen: num(h, 'salesFen'), units: num(h, 'units'), orders: num(h, 'orders'),
     donationFen: num(h, 'donationFen'), matchedFen: num(h, 'matchedFen'), confirmedDonationFen: num(h, 'confirmedDonationFen'),
+    remittedFen: num(h, 'remittedFen'), acknowledgedFen: num(h, 'acknowledgedFen'),
     byCharity: [...charityIds].sort().map((id) => ({ charityId: id, name: names[`c:${id}`] ?? id, donationFen: num(h, `c:${id}:d`), matchedFen: num(h, `c:${id}:m`) })),
     byProduct: [...productIds].sort().map((id) => ({ productId: id, name: names[`p:${id}`] ?? id, units: num(h, `p:${id}:u`), donationFen: num(h, `p:${id}:d`) })),
     matches,

@@ -16,6 +16,10 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   orders: ['_id', 'orderId'],
   // pledge agreements: by _id, a host's (by status), a charity's (by status), a host's with one charity (overlap check)
   agreements: ['_id', 'hostId', 'charityId', 'status'],
+  // remittances: by _id, a charity's (public view), an agreement's (receipts)
+  remittances: ['_id', 'charityId', 'agreementId'],
+  // statements produced on schedule: one by _id (produced yet?), a charity's list (its public head)
+  published_statements: ['_id', 'charityId'],
   // catalog documents are read by _id
   charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
 };

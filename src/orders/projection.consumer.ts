@@ -42,6 +42,8 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
       for (const m of batch.messages) {
         const r = parseOrderEvent(m.value);
         if (r.ok) events.push(r.event);
+        // remittance events share the topic (the allocator's chain has one writer per charity): not this projection's
+        else if (r.notAnOrder) continue;
         else dead.push(deadLetterOf({ groupId, topic: batch.topic, partition: batch.partition }, m, r.reason));
       }
       for (let attempt = 0; ; attempt++) {

@@ -31,6 +31,23 @@ export interface Receipt {
   /** every entry of the order: the allocation, its reversal, sponsor matches, each as its own entry */
   entries: Array<{ entry: LedgerEntry; proof: InclusionProof }>;
   head: { seq: number; hash: string; merkleRoot: string };
+  /** issue 15: how far the donation has got (pledged → confirmed → remitted → acknowledged) */
+  stage?: DonationStage;
+}
+
+export type DonationStage = 'pledged' | 'confirmed' | 'remitted' | 'acknowledged';
+
+/**
+ * The stage of a donation whose allocation entry is `seq` (null while pending): confirmed once its refund window
+ * has passed, remitted when a remittance written to the ledger covers its entry, acknowledged when the charity
+ * acknowledged that remittance.
+ */
+export function donationStage(alloc: { seq: number; at: string } | null, refundWindowMs: number, now: number, remittances: Array<{ coversFrom: number; coversTo: number; status: string; entrySeq?: number }>): DonationStage {
+  if (!alloc) return 'pledged';
+  const covering = remittances.filter((r) => r.entrySeq !== undefined && r.coversFrom <= alloc.seq && alloc.seq <= r.coversTo);
+  if (covering.some((r) => r.status === 'acknowledged')) return 'acknowledged';
+  if (covering.length) return 'remitted';
+  return Date.parse(alloc.at) + refundWindowMs <= now ? 'confirmed' : 'pledged';
 }
 
 /** The charity's published head: GET /api/v1/public/charities/:id. */

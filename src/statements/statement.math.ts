@@ -6,7 +6,13 @@ import { GENESIS_HASH } from '../allocator/ledger.types';
  * Statement math, pure and order-independent: entries may arrive in any order (the store need not
  * sort a million rows), memory is O(streams + hosts + products), never O(entries).
  */
-export type StatementEntry = Pick<LedgerEntry, 'seq' | 'kind' | 'amountFen' | 'quantity' | 'streamId' | 'productId' | 'hostId' | 'at' | 'hash'>;
+export type StatementEntry = Pick<LedgerEntry, 'seq' | 'kind' | 'amountFen' | 'quantity' | 'streamId' | 'productId' | 'hostId' | 'at' | 'hash' | 'agreementId' | 'remit'>;
+
+/** A remittance or acknowledgement entry as a statement lists it (issue 15). */
+export interface StatementRemit {
+  seq: number; kind: 'remittance' | 'acknowledgement'; at: string; agreementId: string; remittanceId: string; amountFen: number;
+  paidAt: string; reference: string; coversFrom: number; coversTo: number; outcome?: 'acknowledged' | 'disputed'; reason?: string;
+}
 
 export interface Figures { entries: number; units: number; allocatedFen: number; reversedFen: number; matchedFen: number; matchReversedFen: number; netFen: number }
 export interface StatementNames {
@@ -38,11 +44,13 @@ export interface Statement {
   byStream: Array<{ streamId: string; title: string } & Figures>;
   byHost: Array<{ hostId: string; name: string } & Figures>;
   byProduct: Array<{ productId: string; name: string } & Figures>;
+  /** the period's remittances and acknowledgements in seq order; absent when there are none (older statements keep their digests) */
+  remittances?: StatementRemit[];
   /** SHA-256 of this statement's JSON without the digest: two copies agree iff their digests do */
   digest: string;
 }
 
-const kindField: Record<EntryKind, 'allocatedFen' | 'reversedFen' | 'matchedFen' | 'matchReversedFen'> = {
+const kindField: Record<Exclude<EntryKind, 'remittance' | 'acknowledgement'>, 'allocatedFen' | 'reversedFen' | 'matchedFen' | 'matchReversedFen'> = {
   allocation: 'allocatedFen', reversal: 'reversedFen', match: 'matchedFen', match_reversal: 'matchReversedFen',
 };
 
@@ -50,6 +58,7 @@ const zero = (): Figures => ({ entries: 0, units: 0, allocatedFen: 0, reversedFe
 
 function addTo(f: Figures, e: StatementEntry): void {
   f.entries += 1;
+  if (e.kind === 'remittance' || e.kind === 'acknowledgement') return; // amount 0: counted as an entry, listed apart
   f.units += e.quantity;
   f[kindField[e.kind]] += e.amountFen;
   f.netFen += e.amountFen;
@@ -65,6 +74,7 @@ export class StatementAccumulator {
   private readonly byStream = new Map<string, Figures>();
   private readonly byHost = new Map<string, Figures>();
   private readonly byProduct = new Map<string, Figures>();
+  private readonly remits: StatementRemit[] = [];
   private readonly fromMs: number;
   private readonly toMs: number;
 
@@ -90,6 +100,10 @@ export class StatementAccumulator {
     addTo(this.total, e);
     if (this.firstSeq === null || e.seq < this.firstSeq) this.firstSeq = e.seq;
     if (this.lastSeq === null || e.seq > this.lastSeq) this.lastSeq = e.seq;
+    if (e.remit && (e.kind === 'remittance' || e.kind === 'acknowledgement')) {
+      this.remits.push({ seq: e.seq, kind: e.kind, at: e.at, agreementId: e.agreementId ?? '', ...e.remit });
+      return;
+    }
     for (const [map, id] of [[this.byStream, e.streamId], [this.byHost, e.hostId], [this.byProduct, e.productId]] as const) {
       let f = map.get(id);
       if (!f) map.set(id, (f = zero()));
@@ -128,6 +142,7 @@ export class StatementAccumulator {
       byStream: rows(this.byStream, 'streamId', 'title', (id) => names.streams.get(id)?.title ?? ''),
       byHost: rows(this.byHost, 'hostId', 'name', (id) => names.hosts.get(id)?.name ?? ''),
       byProduct: rows(this.byProduct, 'productId', 'name', (id) => names.products.get(id)?.name ?? ''),
+      ...(this.remits.length ? { remittances: [...this.remits].sort((a, b) => a.seq - b.seq) } : {}),
     };
     return { ...body, digest: statementDigest(body) };
   }

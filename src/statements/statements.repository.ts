@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
-import { blockKeyOf, dayKeyOf, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
+import { blockKeyOf, dayKeyOf, extensionFields, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
 import { readChain } from '../allocator/ledger.repository';
 import { dayScope, headId, monthScope, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from '../allocator/ledger.derived';
 
@@ -11,7 +11,7 @@ type LedgerDoc = Omit<LedgerEntry, 'key' | 'at'> & { _id: string; at: Date; bloc
 export const toEntry = (d: LedgerDoc): LedgerEntry => ({
   key: d._id, charityId: d.charityId, seq: d.seq, kind: d.kind, amountFen: d.amountFen, salesFen: d.salesFen, quantity: d.quantity,
   orderId: d.orderId, streamId: d.streamId, productId: d.productId, hostId: d.hostId, eventId: d.eventId, matchId: d.matchId ?? null,
-  at: d.at.toISOString(), prevHash: d.prevHash, hash: d.hash,
+  at: d.at.toISOString(), prevHash: d.prevHash, hash: d.hash, ...extensionFields(d),
 });
 
 const DAY_MS = 86_400_000;

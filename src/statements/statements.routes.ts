@@ -13,6 +13,7 @@ import { renderPdf } from './render-pdf';
 import { getReceipt, publicCharity } from './public-views';
 import { StatementsRepository } from './statements.repository';
 import { charityPage } from './charity-page';
+import { publicAgreements } from './public-agreements';
 
 export function statementsRoutes(api: Api, deps: Deps): void {
   const tag = 'statements';
@@ -59,6 +60,12 @@ export function statementsRoutes(api: Api, deps: Deps): void {
   }, async ({ params, query }) => ({ status: 200, body: await publicCharity(deps, params.id, query.seq) }));
 
   api.route({
+    method: 'get', path: '/api/v1/public/charities/:id/agreements', tag, auth: 'public', params: S.CharityParams, errors: [404],
+    summary: 'A charity\'s pledge agreements: terms, the four layers (pledged, confirmed, remitted, acknowledged), overdue, remittances and the charity\'s answers',
+    responses: { 200: { description: 'the agreements', schema: S.PublicAgreements } },
+  }, async ({ params }) => ({ status: 200, body: await publicAgreements(deps, params.id) }));
+
+  api.route({
     method: 'get', path: '/api/v1/public/receipts/:orderId', tag, auth: 'public', params: S.OrderParams, errors: [404],
     summary: 'A buyer\'s receipt: the donation earmarked, its status, and its ledger entries with proofs against the published head',
     responses: { 200: { description: 'the receipt', schema: S.ReceiptBody } },
@@ -87,8 +94,8 @@ export function mountCharityPage(app: Express, deps: Deps): void {
     try {
       const id = String(req.params.id);
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new DomainError('NOT_FOUND', 'no such charity');
-      const view = await publicCharity(deps, id);
-      res.status(200).type('html').setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").send(charityPage(view));
+      const [view, agreements] = await Promise.all([publicCharity(deps, id), publicAgreements(deps, id)]);
+      res.status(200).type('html').setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").send(charityPage(view, agreements));
     } catch (err) {
       next(err);
     }

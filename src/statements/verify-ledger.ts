@@ -6,8 +6,11 @@ import { Statement, StatementAccumulator, statementDigest } from './statement.ma
 
 export interface ChainCheck { head: ChainHead; count: number; totalFen: number; merkleRoot: string; problems: string[]; statement?: Statement }
 
-/** Words for a chain problem, naming the entry. */
-export function describeChainProblem(p: ChainProblem): string {
+/** Words for a chain problem, naming the entry (and, for a remittance or acknowledgement, which remittance it records). */
+export function describeChainProblem(p: ChainProblem, e?: LedgerEntry): string {
+  const what = e?.remit ? `${e.kind} entry #${p.seq} (remittance ${e.remit.remittanceId})` : null;
+  if (what && p.problem === 'hash') return `${what} does not hash to its stored hash: one of its fields (amount, reference, covered entries…) was changed`;
+  if (what && p.problem === 'prev-hash') return `${what} does not link to the entry before it`;
   switch (p.problem) {
     case 'gap': return p.seq > p.expectedSeq ? `entry #${p.expectedSeq} is missing (the next stored entry is #${p.seq})` : `entry #${p.seq} is out of place (expected #${p.expectedSeq} here)`;
     case 'prev-hash': return `entry #${p.seq} does not link to the entry before it (prevHash ${p.found.slice(0, 12)}…, expected ${p.expected.slice(0, 12)}…)`;
@@ -30,7 +33,7 @@ export async function checkChain(charityId: string, entries: AsyncIterable<Ledge
   const acc = period ? new StatementAccumulator(charityId, period.from, period.to) : undefined;
   for await (const e of entries) {
     const r = verifyChain(charityId, [e], prev);
-    problems.push(...r.problems.map(describeChainProblem));
+    problems.push(...r.problems.map((p) => describeChainProblem(p, e)));
     prev = r.head;
     count++;
     totalFen += e.amountFen;

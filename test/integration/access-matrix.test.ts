@@ -10,7 +10,7 @@ import { rsaPair, apiV3Key } from '../helpers/providers';
 const who = ['none', 'viewer', 'otherViewer', 'host', 'otherHost', 'charity', 'otherCharity', 'operator'] as const;
 type Who = (typeof who)[number];
 
-interface Ctx { charityId: string; hostId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string>; agreements: { accept: string; decline: string; suspend: string } }
+interface Ctx { charityId: string; hostId: string; productId: string; streamId: string; endStreamId: string; orderId: string; paidOrderId: string; matchId: string; refundable: Record<Who, string>; agreements: { accept: string; decline: string; suspend: string }; agreementId: string; remittanceIds: { ack: string; dispute: string } }
 interface Row { route: string; req: (c: Ctx, w: Who) => { path: string; body?: unknown; headers?: Record<string, string> }; expect: number[] }
 
 const uscc = () => { let s = '5342'; for (let i = 0; i < 13; i++) s += '0123456789ABCDEFGHJKLMNPQRTUWXY'[randomBytes(1)[0] % 31]; return s + usccCheckChar(s); };
@@ -71,6 +71,12 @@ const rows: Row[] = [
   { route: 'POST /api/v1/agreements/{id}/suspend', req: (c) => ({ path: `/api/v1/agreements/${c.agreements.suspend}/suspend` }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
   { route: 'GET /api/v1/agreements', req: () => ({ path: '/api/v1/agreements' }), expect: [401, 403, 403, 200, 200, 200, 200, 200] },
   { route: 'GET /api/v1/public/receipts/{orderId}', req: (c) => ({ path: `/api/v1/public/receipts/${c.paidOrderId}` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+  // remittances (issue 15): only the agreement's host remits (nothing is confirmed yet here: its answer is the 422 past access);
+  // another host's agreement answers 404; only the agreement's charity answers a remittance, another charity gets 404
+  { route: 'POST /api/v1/remittances', req: (c) => ({ path: '/api/v1/remittances', body: { agreementId: c.agreementId, amountFen: 100, paidAt: new Date().toISOString(), reference: 'BANK-1' } }), expect: [401, 403, 403, 422, 404, 403, 403, 403] },
+  { route: 'POST /api/v1/remittances/{id}/acknowledge', req: (c) => ({ path: `/api/v1/remittances/${c.remittanceIds.ack}/acknowledge` }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
+  { route: 'POST /api/v1/remittances/{id}/dispute', req: (c) => ({ path: `/api/v1/remittances/${c.remittanceIds.dispute}/dispute`, body: { reason: '未到账' } }), expect: [401, 403, 403, 403, 403, 200, 404, 403] },
+  { route: 'GET /api/v1/public/charities/{id}/agreements', req: (c) => ({ path: `/api/v1/public/charities/${c.charityId}/agreements` }), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
 ];
 
 describe('access matrix: every route × every principal', () => {
@@ -106,8 +112,14 @@ describe('access matrix: every route × every principal', () => {
     const propose = async (year: number) => (await call<{ id: string }>(svc.url, 'POST', '/api/v1/agreements', { token: host, body: proposal(mine.id, year) })).body.id;
     const agreements = { accept: await propose(2030), decline: await propose(2032), suspend: await propose(2034) };
     await call(svc.url, 'POST', `/api/v1/agreements/${agreements.suspend}/accept`, { token: mine.token });
+    // an agreement of this host with this charity, and two remittances under it, straight into their collections
+    const agreementId = `ag_${randomBytes(6).toString('hex')}`;
+    const now = new Date();
+    await svc.deps.db.collection('agreements').insertOne({ _id: agreementId as never, hostId: product.body.hostId, charityId: mine.id, perUnitFen: 700, capFen: null, capUnits: null, onCap: 'continue_without_donation', productIds: null, streamIds: null, validFrom: now, validTo: new Date(now.getTime() + 86_400_000), remitWithinDays: 30, status: 'accepted', migrated: false, createdAt: now, updatedAt: now, acceptedAt: now });
+    const remittanceIds = { ack: `rm_${randomBytes(6).toString('hex')}`, dispute: `rm_${randomBytes(6).toString('hex')}` };
+    for (const id of Object.values(remittanceIds)) await svc.deps.db.collection('remittances').insertOne({ _id: id as never, agreementId, charityId: mine.id, hostId: product.body.hostId, amountFen: 100, paidAt: now, reference: 'BANK-0', coversFrom: 0, coversTo: 0, status: 'sent', createdAt: now });
     Object.assign(tokens, { none: undefined, viewer: s.viewers[0].token, otherViewer: s.viewers[1].token, host, otherHost: other.hostToken, charity: mine.token, otherCharity: theirs.token, operator: admin });
-    ctx = { charityId: mine.id, hostId: product.body.hostId, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable, agreements };
+    ctx = { charityId: mine.id, hostId: product.body.hostId, productId: product.body.id, streamId: s.streamId, endStreamId: endStream.body.id, orderId: o1.id, paidOrderId: o2.id, matchId: match.body.id, refundable, agreements, agreementId, remittanceIds };
     // the receipt exists once the allocator has written the entry
     await waitFor(async () => (await call(svc.url, 'GET', `/api/v1/public/receipts/${o2.id}`)).status === 200, 'the receipt', 20000);
   });

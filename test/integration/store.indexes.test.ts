@@ -17,11 +17,16 @@ const samples: Record<string, { collection: string; filter: Document }> = {
   'agreements.byHost': { collection: 'agreements', filter: { hostId: 'h3', status: 'accepted' } },
   'agreements.byCharity': { collection: 'agreements', filter: { charityId: 'c1', status: 'accepted' } },
   'agreements.byHostCharity': { collection: 'agreements', filter: { hostId: 'h3', charityId: 'c1' } },
+  'remittances.byId': { collection: 'remittances', filter: { _id: 'k77' } },
+  'remittances.byCharity': { collection: 'remittances', filter: { charityId: 'c1' } },
+  'remittances.byAgreement': { collection: 'remittances', filter: { agreementId: 'a1' } },
+  'published.byId': { collection: 'published_statements', filter: { _id: 'k77' } },
+  'published.byCharity': { collection: 'published_statements', filter: { charityId: 'c1' } },
 };
 
 const ROWS = 3000;
 const docs = (i: number) => ({
-  _id: `k${i}`, charityId: `c${i % 5}`, orderId: `o${i}`, blockKey: `c${i % 5}:${i % 40}`, dayKey: `c${i % 5}:2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
+  _id: `k${i}`, charityId: `c${i % 5}`, agreementId: `a${i % 50}`, orderId: `o${i}`, blockKey: `c${i % 5}:${i % 40}`, dayKey: `c${i % 5}:2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
   scope: `c${i % 5}:${i % 50 === 0 ? 'M' : `D:${i % 12}`}`, seq: i, hostId: `h${i % 7}`, status: ['proposed', 'accepted', 'declined', 'suspended'][i % 4],
 });
 

@@ -5,6 +5,8 @@ import { registerLedgerModel } from '../../src/allocator/ledger.repository';
 import { registerDerivedModels } from '../../src/allocator/ledger-derived.repository';
 import { registerOrderModels } from '../../src/orders/orders.models';
 import { registerAgreementModels } from '../../src/agreements/agreement.models';
+import { registerRemittanceModel } from '../../src/remittances/remittance.models';
+import { registerPublishedStatementModel } from '../../src/statements/scheduled-statements';
 import { FERRETDB_GIN } from '../../src/infra/ferretdb-indexes';
 
 const root = path.resolve(__dirname, '../..');
@@ -14,6 +16,8 @@ const files = [
   ...readdirSync(path.join(root, 'src/statements')).filter((f) => f.endsWith('.ts')).map((f) => `src/statements/${f}`),
   'src/orders/orders.models.ts', 'src/orders/get-order.ts',
   'src/agreements/agreements.repository.ts',
+  ...readdirSync(path.join(root, 'src/remittances')).filter((f) => f.endsWith('.ts')).map((f) => `src/remittances/${f}`),
+  'src/agreements/layers.ts',
 ];
 // a driver call with a filter (an object or a variable named filter), or a bulk operation's filter
 const call = /\.(find|findOne|updateOne|updateMany|replaceOne|deleteOne|deleteMany|countDocuments|distinct|aggregate)\(\s*(\{|filter\b|\[)|\bfilter: \{/;
@@ -48,6 +52,8 @@ function modelIndexes(): Map<string, Set<string>> {
   registerDerivedModels(conn);
   registerOrderModels(conn);
   registerAgreementModels(conn);
+  registerRemittanceModel(conn);
+  registerPublishedStatementModel(conn);
   const out = new Map<string, Set<string>>();
   for (const m of Object.values(conn.models)) {
     const names = new Set(['_id_', ...m.schema.indexes().map(([keys]) => Object.entries(keys).map(([k, v]) => `${k}_${String(v)}`).join('_'))]);

@@ -61,6 +61,8 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
+      const fetchedAt = Date.now();
+      for (const m of batch.messages) deps.metrics.allocatorEventAgeSeconds.observe(Math.max(0, fetchedAt - Number(m.timestamp)) / 1000);
       const last = batch.messages[batch.messages.length - 1].offset;
       const input = { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages };
       const timer = deps.metrics.allocatorBatchSeconds.startTimer();

@@ -35,6 +35,8 @@ export interface HubEvents {
   dropped(n: number): void;
   slowClosed(streamId: string): void;
   readFailed(streamId: string, err: unknown): void;
+  /** a frame went out to every local socket of a stream, ms after the first notification it answers */
+  flushed?(ms: number): void;
 }
 
 interface Frame { seq: number; totals: StreamTotals; update: Buffer; snapshot?: Buffer }
@@ -54,6 +56,8 @@ interface Channel {
   flushing: boolean;
   timer: NodeJS.Timeout | null;
   lastFlushAt: number;
+  /** when the first notification not yet answered by a flush arrived */
+  notifiedAt: number | null;
 }
 
 const BROADCAST_SLICE = 250;
@@ -118,6 +122,7 @@ export class FeedHub {
     const ch = this.channels.get(streamId);
     if (!ch || ch.clients.size === 0) return;
     if (seq <= ch.sentSeq) return;
+    ch.notifiedAt ??= Date.now();
     ch.gen++;
     this.schedule(streamId, ch);
   }
@@ -143,7 +148,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, lastFlushAt: 0 };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, lastFlushAt: 0, notifiedAt: null };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -167,6 +172,8 @@ export class FeedHub {
 
   private async flush(streamId: string, ch: Channel): Promise<void> {
     ch.lastFlushAt = Date.now();
+    const notifiedAt = ch.notifiedAt;
+    ch.notifiedAt = null;
     ch.flushing = true;
     try {
       await this.refresh(streamId, ch);
@@ -174,6 +181,7 @@ export class FeedHub {
       if (f && f.seq > ch.sentSeq) {
         ch.sentSeq = f.seq;
         await this.broadcast(ch, f);
+        if (notifiedAt !== null) this.events.flushed?.(Date.now() - notifiedAt);
       }
     } finally {
       ch.flushing = false;

@@ -48,10 +48,12 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     }
   }
 
-  // larger batches: fewer ledger inserts and totals scripts per event; the wait bounds the delay it adds on screen
+  // A fetch answers as soon as one event is there (minBytes 1): a lone payment is not held for the wait, which now
+  // only bounds an idle long poll. Bursts still batch: kafkajs fetches again only once the previous fetch's batches
+  // are allocated, and whatever arrived meanwhile comes back in one batch (the slower the store, the larger).
   const consumer = deps.kafka.consumer({
     groupId, sessionTimeout: 30000, heartbeatInterval: 1000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false,
-    minBytes: 64 * 1024, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
+    minBytes: 1, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
   });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });

@@ -6,16 +6,15 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { MongoClient } from 'mongodb';
 import Redis from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config';
 import { BenchClient, now } from './bench/http';
-import { Child, freePort, ROOT, rssBytes, spawnTs, stopChild, waitHttpOk } from './bench/service';
+import { Child, dropNamespace, freePort, ROOT, rssBytes, spawnTs, stopChild, waitHttpOk } from './bench/service';
 import { seedScenario } from './bench/seed';
 import { Broadcast } from './bench/scenario';
 import { ProbeBook, Viewers } from './bench/viewers';
 import { LagMonitor } from './bench/kafka-lag';
 import { verifyRun, Check } from './bench/verify';
-import { deleteKeys, httpOpenLoop, HttpStep, kafkaBaseline, redisReservationOps } from './bench/baselines';
+import { httpOpenLoop, HttpStep, kafkaBaseline, redisReservationOps } from './bench/baselines';
 import { defaultRule, ratio, stepFailures, summarize, sustainableRate } from './bench/stats';
 import { renderCharts, renderMarkdown, Report, StepReport } from './bench/report';
 import { selfTimes, selfTimesByOwner, CpuProfile } from './bench/profile';
@@ -342,23 +341,6 @@ function readProfiles(dir: string): Report['profiles'] {
 function sampleEventValue(seed: { streamId: string; charities: { id: string; name: string }[]; products: { id: string }[] }): string {
   const iso = new Date().toISOString();
   return JSON.stringify({ eventId: `evt_${'x'.repeat(24)}`, type: 'order.paid', version: 1, occurredAt: iso, orderId: `o_${'x'.repeat(20)}`, orderVersion: 2, status: 'paid', charityId: seed.charities[0].id, charityName: seed.charities[0].name, streamId: seed.streamId, productId: seed.products[0].id, productName: '赣南脐橙 1', hostId: 'h_xxxxxxxxxx', viewerId: 'v_xxxxxxxxxx', buyerMasked: '观**', quantity: 2, unitPriceFen: 2990, pledgePerUnitFen: 300, totalFen: 5980, pledgeTotalFen: 600, createdAt: iso, expiresAt: iso, paidAt: iso, paymentId: `pay_o_${'x'.repeat(20)}`, idempotencyKey: 'k'.repeat(20), bodyHash: 'h'.repeat(64) });
-}
-
-/** Drops the run's database, Redis keys, topics and consumer groups. */
-async function dropNamespace(config: ReturnType<typeof loadConfig>, mongo: MongoClient): Promise<void> {
-  await mongo.db(new URL(config.mongo.url).pathname.slice(1)).dropDatabase().catch(() => undefined);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
-  await deleteKeys(redis, `${config.redis.prefix}*`).finally(() => redis.disconnect());
-  const admin = new Kafka({ clientId: 'livegive-bench-cleanup', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.namespace}.`));
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.namespace}.`));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 function git(args: string[]): string {

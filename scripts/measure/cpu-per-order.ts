@@ -155,7 +155,7 @@ async function baselines(outDir: string, rate: number, seconds: number, redis: P
 function print(r: Record<string, unknown>): void {
   type Dep = { label: string; checkout: string; viewers: number; orders: number; paid: number; drained: boolean; apiMsPer1k: number; workersMsPer1k: number; serviceMsPer1k: number; orderLatencyMs: { p99: number }; screenMs: { p50: number; p99: number }; stagesMs: Stages };
   const deps = r.deployments as Dep[];
-  console.log(`\nfixed workload: ${r.rate}/s × ${r.seconds} s to each of ${deps.length} deployment(s), Kafka ${r.kafka}; window ${(r.windowS as number).toFixed(1)} s`);
+  console.log(`\nfixed workload: ${r.rate}/s × ${r.seconds} s to each of ${deps.length} deployment(s), ${r.stores === 'shared' ? "the running stack" : `Kafka ${r.kafka}`}; window ${(r.windowS as number).toFixed(1)} s`);
   for (const d of deps) {
     console.log(`${d.label} (${d.checkout}): ${d.orders} orders placed, ${d.paid} paid, ${d.viewers} viewers, drained ${d.drained}: api ${d.apiMsPer1k.toFixed(0)}, workers ${d.workersMsPer1k.toFixed(0)}, service ${d.serviceMsPer1k.toFixed(0)} ms CPU per 1,000 orders; order p99 ${d.orderLatencyMs.p99.toFixed(0)} ms; payment → screen p50 ${d.screenMs.p50?.toFixed(0)} ms, p99 ${d.screenMs.p99?.toFixed(0)} ms`);
     console.log(`  by stage, p50 / p99 ms (bucket bounds): ${Object.entries(d.stagesMs).map(([k, v]) => `${k} ${v.p50 ?? '-'} / ${v.p99 ?? '-'}`).join(', ')}`);

@@ -100,7 +100,7 @@ export class FeedHub {
     const f = ch.latest;
     if (f && f.seq > client.lastSeq) {
       f.snapshot ??= Buffer.from(JSON.stringify({ type: 'snapshot', seq: f.seq, totals: f.totals }));
-      this.deliver(client, f.seq, f.snapshot);
+      if (this.deliver(client, f.seq, f.snapshot)) this.events.sent(1);
     }
     return client;
   }
@@ -199,15 +199,20 @@ export class FeedHub {
   private async broadcast(ch: Channel, f: Frame): Promise<void> {
     const targets = [...ch.clients];
     let sliceStart = performance.now();
+    let sent = 0;
     for (let i = 0; i < targets.length; i++) {
       if (i > 0 && i % BROADCAST_CHECK === 0 && performance.now() - sliceStart >= BROADCAST_SLICE_MS) {
+        this.events.sent(sent);
+        sent = 0;
         await new Promise((r) => setImmediate(r));
         if (this.stopped) return;
         sliceStart = performance.now();
       }
       const c = targets[i];
-      if (ch.clients.has(c)) this.deliver(c, f.seq, f.update);
+      if (ch.clients.has(c) && this.deliver(c, f.seq, f.update)) sent++;
     }
+    // counted once per slice, not per viewer: a counter update per write was 1,000 per frame
+    this.events.sent(sent);
   }
 
   // one read per stream at a time; whoever asks meanwhile shares it, unless it started before the latest notification
@@ -235,8 +240,9 @@ export class FeedHub {
     return ch.reading.done;
   }
 
-  private deliver(c: Client, seq: number, data: Buffer, fresh = true): void {
-    if (seq <= c.lastSeq) return;
+  /** Writes a frame to one client unless it already has it or is too slow; true when written. */
+  private deliver(c: Client, seq: number, data: Buffer, fresh = true): boolean {
+    if (seq <= c.lastSeq) return false;
     const buffered = c.socket.bufferedAmount;
     const now = Date.now();
     if (buffered > this.opts.softLimitBytes) {
@@ -245,27 +251,27 @@ export class FeedHub {
         this.remove(c);
         c.socket.terminate('too slow');
         this.events.slowClosed(c.streamId);
-        return;
+        return false;
       }
       // skip it: the sweeper sends whatever is latest once the buffer drains
       if (fresh) {
         this.behind.add(c);
         this.events.dropped(1);
       }
-      return;
+      return false;
     }
     c.overSince = null;
     this.behind.delete(c);
     c.socket.send(data);
     c.lastSeq = seq;
-    this.events.sent(1);
+    return true;
   }
 
   private catchUp(): void {
     for (const c of this.behind) {
       const f = this.channels.get(c.streamId)?.latest;
       if (!f || f.seq <= c.lastSeq) { this.behind.delete(c); continue; }
-      this.deliver(c, f.seq, f.update, false);
+      if (this.deliver(c, f.seq, f.update, false)) this.events.sent(1);
     }
   }
 }

@@ -221,7 +221,7 @@ describe('feed hub', () => {
   });
 
   it('when writing to the viewers takes longer than a slice, then the broadcast yields to other work midway and every viewer still gets the frame', async () => {
-    const { h, s } = hub();
+    const { h, s, c } = hub();
     s.seq.set('st1', 1);
     const log: string[] = [];
     let clock = 0;
@@ -241,6 +241,7 @@ describe('feed hub', () => {
     await jest.advanceTimersByTimeAsync(150);
     spy.mockRestore();
     for (const sock of socks) expect(sock.seqs).toEqual([1, 2]);
+    expect(c.sent).toBe(600); // 300 snapshots and 300 frames, counted per slice
     const other = log.indexOf('other work');
     expect(other).toBeGreaterThan(0);
     expect(other).toBeLessThan(log.length - 1);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { Command } from 'commander';
 import { MongoClient } from 'mongodb';
@@ -141,8 +142,12 @@ async function main(): Promise<number> {
       const metricsBefore = await scrapeMetrics(port);
       const workersBefore = await scrapeMetrics(opsPort);
       const ticker = setInterval(() => progress.tick(broadcast, offered, lag.samples.at(-1)?.total ?? 0), 500);
+      // the load generator's own delay: a frame waits this long in the bench before its arrival is timed
+      const loadgenLoop = monitorEventLoopDelay({ resolution: 10 });
+      loadgenLoop.enable();
       const c = await broadcast.runStep(offered, stepS);
       clearInterval(ticker);
+      loadgenLoop.disable();
       const endMs = now();
       const atEnd = await lag.sample(endMs).catch(() => null);
       // the rule's window: lag and in-flight work back to zero within 10 s of the step's end
@@ -172,6 +177,7 @@ async function main(): Promise<number> {
         eventAgeP50: whist('livegive_allocator_event_age_seconds', 0.5), eventAgeP99: whist('livegive_allocator_event_age_seconds', 0.99),
         allocBatchP50: whist('livegive_allocator_batch_seconds', 0.5), allocBatchP99: whist('livegive_allocator_batch_seconds', 0.99),
         feedP50: hist('livegive_feed_notify_to_send_seconds', 0.5), feedP99: hist('livegive_feed_notify_to_send_seconds', 0.99),
+        loadgenLoopP99: loadgenLoop.percentile(99) / 1e6,
       };
       stepReports.push({ storesMs, serverMs, ...stepReport(c, probes, broadcast.steps.indexOf(c), lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);

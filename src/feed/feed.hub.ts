@@ -166,10 +166,10 @@ export class FeedHub {
   private schedule(streamId: string, ch: Channel): void {
     if (ch.timer || ch.flushing || this.stopped) return;
     const wait = Math.max(0, ch.lastFlushAt + this.opts.intervalMs - Date.now());
-    ch.timer = setTimeout(() => {
-      ch.timer = null;
-      this.flush(streamId, ch).catch((err) => this.events.readFailed(streamId, err));
-    }, wait);
+    const run = () => { this.flush(streamId, ch).catch((err) => this.events.readFailed(streamId, err)); };
+    // at once, not through a timer: under load the timers phase comes only after every request queued meanwhile
+    if (wait === 0) { run(); return; }
+    ch.timer = setTimeout(() => { ch.timer = null; run(); }, wait);
   }
 
   private async flush(streamId: string, ch: Channel): Promise<void> {

@@ -101,6 +101,20 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when the stream was quiet, then the totals read starts within the notification itself, not on a later timer', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    await jest.advanceTimersByTimeAsync(1000);
+    const reads = s.reads;
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    expect(s.reads).toBe(reads + 1);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
   it('when a read returns an older seq than already sent (a lagging instance), then seq never goes backwards', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 5);

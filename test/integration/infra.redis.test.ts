@@ -23,8 +23,8 @@ describe('redis (real)', () => {
     await expect(redis.eval("return redis.call('INCR', KEYS[1], 'extra')", 1, `${k}:x`)).rejects.toThrow();
   });
 
-  it('when scripts are timed on the service\'s auto-pipelining client, then calls answer, a call inside a pipeline is queued there, and only client calls are timed', async () => {
-    const client = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', pino({ level: 'silent' }));
+  it('when scripts are timed on an auto-pipelining client, then calls answer, a call inside a pipeline is queued there, and only client calls are timed', async () => {
+    const client = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', pino({ level: 'silent' }), { enableAutoPipelining: true });
     const seconds = new Histogram({ name: 'test_script_seconds', help: 'test', labelNames: ['script'], registers: [new Registry()] });
     timeScripts(client, seconds);
     client.defineCommand('lgTestEcho', { numberOfKeys: 1, lua: "redis.call('INCR', KEYS[1]) return ARGV[1]" });

@@ -2,20 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { Command } from 'commander';
 import { MongoClient } from 'mongodb';
 import Redis from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config';
 import { BenchClient, now } from './bench/http';
-import { Child, freePort, ROOT, rssBytes, spawnTs, stopChild, waitHttpOk } from './bench/service';
+import { Child, dropNamespace, freePort, ROOT, rssBytes, spawnTs, stopChild, waitHttpOk } from './bench/service';
 import { seedScenario } from './bench/seed';
 import { Broadcast } from './bench/scenario';
 import { ProbeBook, Viewers } from './bench/viewers';
 import { LagMonitor } from './bench/kafka-lag';
 import { verifyRun, Check } from './bench/verify';
-import { deleteKeys, httpOpenLoop, HttpStep, kafkaBaseline, redisReservationOps } from './bench/baselines';
+import { httpOpenLoop, HttpStep, kafkaBaseline, redisReservationOps } from './bench/baselines';
 import { defaultRule, ratio, stepFailures, summarize, sustainableRate } from './bench/stats';
 import { renderCharts, renderMarkdown, Report, StepReport } from './bench/report';
 import { selfTimes, selfTimesByOwner, CpuProfile } from './bench/profile';
@@ -25,7 +25,7 @@ import { bucketPercentileMs, gaugeValue, histogramBuckets, parseBuckets } from '
 const FULL_STEPS = [250, 500, 1000, 2000, 2600, 4000];
 const QUICK_STEPS = [250, 1000, 2600];
 
-interface Opts { quick?: boolean; profile?: boolean; steps?: string; stepSeconds?: string; warmupSeconds?: string; viewers: string; buyers: string; keep?: boolean; baselines: boolean }
+interface Opts { serviceFrom?: string; quick?: boolean; profile?: boolean; steps?: string; stepSeconds?: string; warmupSeconds?: string; viewers: string; buyers: string; keep?: boolean; baselines: boolean }
 
 async function main(): Promise<number> {
   const o = new Command().name('bench')
@@ -37,6 +37,7 @@ async function main(): Promise<number> {
     .option('--warmup-seconds <n>', 'unmeasured load before the first step, at a fifth of its rate (10 s; --quick 5 s; 0: none)')
     .option('--viewers <n>', 'WebSocket viewers', '1000')
     .option('--buyers <n>', 'distinct buying viewers', '400')
+    .option('--service-from <checkout>', 'run the api and workers from another checkout (a before/after pair with the same load generator)')
     .option('--keep', 'keep the namespace (database, keys, topics) afterwards')
     .option('--no-baselines', 'skip the baselines')
     .parse().opts<Opts>();
@@ -55,9 +56,11 @@ async function main(): Promise<number> {
   const runId = randomBytes(4).toString('hex');
   const ns = `bench_${runId}`;
   const port = await freePort();
+  const opsPort = await freePort();
+  const serviceCwd = o.serviceFrom ? path.resolve(o.serviceFrom) : ROOT;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1', LIVEGIVE_LOG_LEVEL: 'warn',
+    LIVEGIVE_NAMESPACE: ns, LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1', LIVEGIVE_LOG_LEVEL: 'warn', LIVEGIVE_OPS_PORT: String(opsPort),
     LIVEGIVE_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString('hex')}`, LIVEGIVE_PAYMENT_SECRET: `bench-pay-${randomBytes(16).toString('hex')}`,
     LIVEGIVE_WS_MAX_PER_IP: String(viewersN + 100), LIVEGIVE_MAX_OPEN_ORDERS_PER_VIEWER: '1000',
   };
@@ -76,8 +79,9 @@ async function main(): Promise<number> {
   if (!o.keep) cleanups.unshift(() => dropNamespace(config, mongo));
   let exitCode = 0;
   try {
-    const api = spawnTs('api', 'src/main.ts', ['--role', 'api'], env, { logDir: outDir, profileDir, port });
-    const workers = spawnTs('workers', 'src/main.ts', ['--role', 'workers'], env, { logDir: outDir, profileDir });
+    if (o.serviceFrom) console.log(`bench: the api and workers run from ${serviceCwd} (${git(['-C', serviceCwd, 'rev-parse', '--short', 'HEAD'])})`);
+    const api = spawnTs('api', 'src/main.ts', ['--role', 'api'], env, { logDir: outDir, profileDir, port, cwd: serviceCwd });
+    const workers = spawnTs('workers', 'src/main.ts', ['--role', 'workers'], env, { logDir: outDir, profileDir, cwd: serviceCwd });
     children.push(api, workers);
     await waitHttpOk(api, '/readyz');
     await waitFor(async () => (await lag.groups()).length > 0, 60_000).catch(() => console.warn('bench: no consumer group of the workers showed up within 60 s; lag will read 0'));
@@ -136,9 +140,14 @@ async function main(): Promise<number> {
       }
       stepStartsS.push((now() - t0) / 1000);
       const metricsBefore = await scrapeMetrics(port);
+      const workersBefore = await scrapeMetrics(opsPort);
       const ticker = setInterval(() => progress.tick(broadcast, offered, lag.samples.at(-1)?.total ?? 0), 500);
+      // the load generator's own delay: a frame waits this long in the bench before its arrival is timed
+      const loadgenLoop = monitorEventLoopDelay({ resolution: 10 });
+      loadgenLoop.enable();
       const c = await broadcast.runStep(offered, stepS);
       clearInterval(ticker);
+      loadgenLoop.disable();
       const endMs = now();
       const atEnd = await lag.sample(endMs).catch(() => null);
       // the rule's window: lag and in-flight work back to zero within 10 s of the step's end
@@ -155,13 +164,20 @@ async function main(): Promise<number> {
       const med = (k: 'kafkaAdminMs' | 'redisPingMs' | 'mongoPingMs') => summarize(inStep.map((x) => x[k])).p50;
       const storesMs = { redisPing: med('redisPingMs'), mongoPing: med('mongoPingMs'), kafkaAdmin: med('kafkaAdminMs') };
       const metricsAfter = await scrapeMetrics(port);
+      const workersAfter = await scrapeMetrics(opsPort);
       const pct = (route: string, p: number) => bucketPercentileMs(parseBuckets(metricsBefore, 'POST', route), parseBuckets(metricsAfter, 'POST', route), p);
       const hist = (metric: string, p: number) => bucketPercentileMs(histogramBuckets(metricsBefore, metric), histogramBuckets(metricsAfter, metric), p);
+      const whist = (metric: string, p: number) => bucketPercentileMs(histogramBuckets(workersBefore, metric), histogramBuckets(workersAfter, metric), p);
       const serverMs = {
         orderP50: pct('/api/v1/orders', 0.5), orderP99: pct('/api/v1/orders', 0.99), payP50: pct('/api/v1/payments/notify', 0.5), payP99: pct('/api/v1/payments/notify', 0.99),
         kafkaSendP50: hist('livegive_produce_seconds', 0.5), kafkaSendP99: hist('livegive_produce_seconds', 0.99),
         kafkaWaitP50: hist('livegive_produce_wait_seconds', 0.5), kafkaWaitP99: hist('livegive_produce_wait_seconds', 0.99),
         eventLoopLagP99: gaugeValue(metricsAfter, 'livegive_nodejs_eventloop_lag_p99_seconds') * 1000,
+        // the payment → screen path after the payment's answer: Kafka to the allocator, its batch, the feed
+        eventAgeP50: whist('livegive_allocator_event_age_seconds', 0.5), eventAgeP99: whist('livegive_allocator_event_age_seconds', 0.99),
+        allocBatchP50: whist('livegive_allocator_batch_seconds', 0.5), allocBatchP99: whist('livegive_allocator_batch_seconds', 0.99),
+        feedP50: hist('livegive_feed_notify_to_send_seconds', 0.5), feedP99: hist('livegive_feed_notify_to_send_seconds', 0.99),
+        loadgenLoopP99: loadgenLoop.percentile(99) / 1e6,
       };
       stepReports.push({ storesMs, serverMs, ...stepReport(c, probes, broadcast.steps.indexOf(c), lag.samples, atEnd?.total ?? NaN, drainedAfterS, rss.at(-1)), lagByGroupAtEnd: atEnd?.byGroup ?? {}, groupDrainedS });
       progress.stepDone(stepReports.at(-1)!);
@@ -331,23 +347,6 @@ function readProfiles(dir: string): Report['profiles'] {
 function sampleEventValue(seed: { streamId: string; charities: { id: string; name: string }[]; products: { id: string }[] }): string {
   const iso = new Date().toISOString();
   return JSON.stringify({ eventId: `evt_${'x'.repeat(24)}`, type: 'order.paid', version: 1, occurredAt: iso, orderId: `o_${'x'.repeat(20)}`, orderVersion: 2, status: 'paid', charityId: seed.charities[0].id, charityName: seed.charities[0].name, streamId: seed.streamId, productId: seed.products[0].id, productName: '赣南脐橙 1', hostId: 'h_xxxxxxxxxx', viewerId: 'v_xxxxxxxxxx', buyerMasked: '观**', quantity: 2, unitPriceFen: 2990, pledgePerUnitFen: 300, totalFen: 5980, pledgeTotalFen: 600, createdAt: iso, expiresAt: iso, paidAt: iso, paymentId: `pay_o_${'x'.repeat(20)}`, idempotencyKey: 'k'.repeat(20), bodyHash: 'h'.repeat(64) });
-}
-
-/** Drops the run's database, Redis keys, topics and consumer groups. */
-async function dropNamespace(config: ReturnType<typeof loadConfig>, mongo: MongoClient): Promise<void> {
-  await mongo.db(new URL(config.mongo.url).pathname.slice(1)).dropDatabase().catch(() => undefined);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
-  await deleteKeys(redis, `${config.redis.prefix}*`).finally(() => redis.disconnect());
-  const admin = new Kafka({ clientId: 'livegive-bench-cleanup', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.namespace}.`));
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.namespace}.`));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 function git(args: string[]): string {

@@ -42,7 +42,16 @@ export function printSummary(r: Report, dir: string): void {
     'screen p99 ms': s.screen ? Math.round(s.screen.p99) : '-', 'lag end': s.lagAtEnd, 'drained s': s.lagDrainedAfterS === null ? 'no' : +s.lagDrainedAfterS.toFixed(1),
     verdict: s.failures.length ? 'fail' : 'pass',
   })));
+  console.table(r.steps.map((s) => ({
+    'offered/s': s.offered, 'pay p50/p99': pair(s.serverMs?.payP50, s.serverMs?.payP99), 'event age at allocator': pair(s.serverMs?.eventAgeP50, s.serverMs?.eventAgeP99),
+    'allocator batch': pair(s.serverMs?.allocBatchP50, s.serverMs?.allocBatchP99), 'notify → frame': pair(s.serverMs?.feedP50, s.serverMs?.feedP99),
+    'screen p50/p99': s.screen ? `${Math.round(s.screen.p50)} / ${Math.round(s.screen.p99)}` : '-',
+    'load generator loop p99': s.serverMs?.loadgenLoopP99 == null ? '-' : Math.round(s.serverMs.loadgenLoopP99),
+  })));
   console.table(r.ratios.map((x) => ({ stage: x.stage, ratio: x.value === null ? '-' : +x.value.toFixed(3), of: `${x.numerator} / ${x.denominator}` })));
   for (const c of r.checks) console.log(`${c.ok ? 'PASS' : 'FAIL'} ${c.name}`);
   console.log(`\nReport: ${dir}/report.md (report.json, throughput.svg, latency.svg, kafka-lag.svg)`);
 }
+
+// a stage's p50 / p99 in ms (histogram bucket bounds; '-' when the service has no such histogram)
+const pair = (a?: number | null, b?: number | null) => `${a == null ? '-' : Math.round(a)} / ${b == null ? '-' : Math.round(b)}`;

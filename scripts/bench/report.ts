@@ -31,6 +31,10 @@ export interface StepReport {
     kafkaSendP50?: number | null; kafkaSendP99?: number | null; kafkaWaitP50?: number | null; kafkaWaitP99?: number | null;
     /** the api's event-loop delay p99 at the step's end (prom-client's sampler) */
     eventLoopLagP99?: number;
+    /** payment → screen by stage: event produced → allocator batch start, one allocator batch, notification → frame written */
+    eventAgeP50?: number | null; eventAgeP99?: number | null; allocBatchP50?: number | null; allocBatchP99?: number | null; feedP50?: number | null; feedP99?: number | null;
+    /** the load generator's own event-loop delay p99 over the step (ms): how late it may time a frame's arrival */
+    loadgenLoopP99?: number;
   };
   consumedPerSec: Record<string, number>;
   producedPerSec: number;
@@ -86,6 +90,7 @@ export function renderMarkdown(r: Report): string {
   for (const s of r.steps) L.push(`- ${f0(s.offered)}/s: ${Object.entries(s.lagByGroupAtEnd ?? {}).map(([g, v]) => `${g.split('.').pop()} ${f0(v)} → ${s.groupDrainedS?.[g] == null ? 'not zero within 10 s' : `0 after ${f1(s.groupDrainedS[g])} s`}`).join('; ') || '–'}`);
   const ms = (v: number | null | undefined) => (v == null ? '–' : v === Infinity ? '> 2,500' : `≤ ${f0(v)}`);
   L.push('', 'Time inside the service per step (its own request histogram, bucket bounds): ' + r.steps.map((s) => `${f0(s.offered)}/s: orders p50 ${ms(s.serverMs?.orderP50)} ms, p99 ${ms(s.serverMs?.orderP99)} ms; payments p50 ${ms(s.serverMs?.payP50)} ms, p99 ${ms(s.serverMs?.payP99)} ms; of which waiting for Kafka p50 ${ms(s.serverMs?.kafkaWaitP50)} ms, p99 ${ms(s.serverMs?.kafkaWaitP99)} ms (one send p50 ${ms(s.serverMs?.kafkaSendP50)} ms, p99 ${ms(s.serverMs?.kafkaSendP99)} ms); event-loop delay p99 ${f1(s.serverMs?.eventLoopLagP99)} ms`).join('; ') + '. Client-side latency above minus this is time queued before the handler (client, kernel, event loop).');
+  L.push('', 'Payment → screen by stage (bucket bounds, ms; p50 / p99): ' + r.steps.map((s) => `${f0(s.offered)}/s: payment answered ${ms(s.serverMs?.payP50)} / ${ms(s.serverMs?.payP99)}, event age at the allocator ${ms(s.serverMs?.eventAgeP50)} / ${ms(s.serverMs?.eventAgeP99)}, allocator batch ${ms(s.serverMs?.allocBatchP50)} / ${ms(s.serverMs?.allocBatchP99)}, notification → frame written ${ms(s.serverMs?.feedP50)} / ${ms(s.serverMs?.feedP99)}; on screen ${f0(s.screen?.p50)} / ${f0(s.screen?.p99)} (the load generator's event-loop delay p99 ${f0(s.serverMs?.loadgenLoopP99)})`).join('; ') + '. The screen figure also holds the load generator receiving the frame on 1,000 sockets.');
   L.push('', 'How the stores answered during each step (medians, from the bench process): ' + r.steps.map((s) => `${f0(s.offered)}/s: Redis PING ${f1(s.storesMs?.redisPing)} ms, MongoDB ping ${f1(s.storesMs?.mongoPing)} ms, Kafka offsets read ${f1(s.storesMs?.kafkaAdmin)} ms`).join('; ') + '.');
   L.push('', 'Per step: orders sent, limited product sold out (answers 409 OUT_OF_STOCK, counted as correct), payments and refunds:', '');
   L.push('| offered/s | orders sent | sold-out answers | payments ok/sent | payment errors | refunds ok/sent | refund errors | events produced/s | consumed/s by group |');

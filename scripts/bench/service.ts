@@ -2,7 +2,12 @@ import { spawn, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import type { loadConfig } from '../../src/config';
 import { BenchClient } from './http';
+import { deleteKeys } from './baselines';
 
 /** A process the bench started (the service roles or the bare express baseline). */
 export interface Child { name: string; proc: ChildProcess; port?: number; exited: Promise<number | null> }
@@ -90,4 +95,21 @@ function safeReaddir(p: string): string[] {
 }
 function safeRead(p: string): string | null {
   try { return fs.readFileSync(p, 'utf8'); } catch { return null; }
+}
+
+/** Drops the run's database, Redis keys, topics and consumer groups. */
+export async function dropNamespace(config: ReturnType<typeof loadConfig>, mongo: MongoClient): Promise<void> {
+  await mongo.db(new URL(config.mongo.url).pathname.slice(1)).dropDatabase().catch(() => undefined);
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+  await deleteKeys(redis, `${config.redis.prefix}*`).finally(() => redis.disconnect());
+  const admin = new Kafka({ clientId: 'livegive-bench-cleanup', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.namespace}.`));
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.namespace}.`));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
 }

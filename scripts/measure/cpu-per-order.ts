@@ -20,12 +20,12 @@ import { PrivateRedis } from '../../test/helpers/redis-server';
 import { PrivateKafka } from '../../test/helpers/private-kafka';
 import { PrivateMongo } from '../../test/helpers/private-mongo';
 import { CpuMeter } from './proc-cpu';
-import { MeasuredService } from './cpu-service';
+import { MeasuredService, type Stages } from './cpu-service';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const selfCpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
-interface Opts { rate: string; seconds: string; viewers: string; kafka: 'private' | 'cluster'; baselines: boolean; profile?: boolean; compare?: string }
+interface Opts { stores: 'private' | 'shared'; rate: string; seconds: string; viewers: string; kafka: 'private' | 'cluster'; baselines: boolean; profile?: boolean; compare?: string }
 
 async function main(): Promise<void> {
   const o = new Command().name('cpu-per-order')
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     .option('--seconds <n>', 'seconds of load: the fixed workload is rate × seconds orders', '40')
     .option('--viewers <n>', 'WebSocket viewers watching each deployment', '1000')
     .option('--kafka <where>', 'private: one private broker; cluster: the three brokers of scripts/cluster/kafka.sh', 'private')
+    .option('--stores <where>', 'private: Redis, FerretDB and Kafka of this run (their CPU measured); shared: the running stack from KAFKA_BROKERS, REDIS_URL, MONGO_URL (latency pairs; their CPU not attributed)', 'private')
     .option('--profile', 'run the api and workers under node --cpu-prof')
     .option('--compare <checkout>', 'a second deployment from another checkout (e.g. an export of main), side by side')
     .option('--no-baselines', 'skip the bare express and Redis-script baselines')
@@ -45,12 +46,15 @@ async function main(): Promise<void> {
   const load = [os.loadavg()[0]];
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
 
-  const redis = await PrivateRedis.start();
-  const mongo = await PrivateMongo.start();
+  const shared = o.stores === 'shared';
+  const redis = shared ? null : await PrivateRedis.start();
+  const mongo = shared ? null : await PrivateMongo.start();
   let kafka: PrivateKafka | null = null;
   let brokers: string;
-  let kafkaPids: number[];
-  if (o.kafka === 'cluster') {
+  let kafkaPids: number[] = [];
+  if (shared) {
+    brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+  } else if (o.kafka === 'cluster') {
     brokers = execFileSync(path.join(ROOT, 'scripts/cluster/kafka.sh'), ['env'], { encoding: 'utf8' }).trim().replace(/^KAFKA_BROKERS=/, '');
     kafkaPids = [1, 2, 3].map((n) => Number(fs.readFileSync(path.join(ROOT, '.data/kafka-cluster', `node${n}.pid`), 'utf8')));
   } else {
@@ -60,12 +64,15 @@ async function main(): Promise<void> {
   }
   const services = [new MeasuredService('this', ROOT), ...(o.compare ? [new MeasuredService('compare', path.resolve(o.compare))] : [])];
   try {
-    for (const s of services) await s.start({ kafka: brokers, redis: redis.url, mongo: mongo.url }, Number(o.viewers), outDir, profileDir);
+    const stores = shared
+      ? { kafka: brokers, redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', mongo: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/livegive' }
+      : { kafka: brokers, redis: redis!.url, mongo: mongo!.url };
+    for (const s of services) await s.start(stores, Number(o.viewers), outDir, profileDir);
     console.log(`cpu-per-order: ${services.map((s) => `${s.label}: ${s.viewers.stats.connected} viewers`).join(', ')}; warm-up 10 s at ${Math.round(rate / 5)}/s`);
     await Promise.all(services.map((s) => s.broadcast.runStep(Math.max(10, Math.round(rate / 5)), 10)));
     await Promise.all(services.map((s) => s.drained(60_000)));
 
-    const groups: Record<string, number[]> = { redis: [redis.proc!.pid!], kafka: kafkaPids, store: [mongo.proc!.pid!] };
+    const groups: Record<string, number[]> = shared ? {} : { redis: [redis!.proc!.pid!], kafka: kafkaPids, store: [mongo!.proc!.pid!] };
     for (const s of services) { groups[`${s.label}:api`] = [s.pids.api]; groups[`${s.label}:workers`] = [s.pids.workers]; }
     const meter = new CpuMeter(groups);
     // what each process costs with the viewers connected and no orders: subtracted below, reported apart
@@ -81,8 +88,10 @@ async function main(): Promise<void> {
     meter.begin();
     self0 = selfCpuMs();
     t0 = now();
+    const scraped = await Promise.all(services.map((s) => s.scrape()));
     const steps = await Promise.all(services.map((s) => s.broadcast.runStep(rate, seconds)));
     const drained = await Promise.all(services.map((s) => s.drained(120_000)));
+    const stages = await Promise.all(services.map(async (s, i) => MeasuredService.stages(scraped[i], await s.scrape())));
     const windowS = (now() - t0) / 1000;
     const gross: Record<string, number> = { ...meter.end(), loadgen: selfCpuMs() - self0 };
     load.push(os.loadavg()[0]);
@@ -90,16 +99,16 @@ async function main(): Promise<void> {
     const ordersOf = (k: string) => (k.includes(':') ? steps[services.findIndex((s) => k.startsWith(`${s.label}:`))].ok : orders);
     const per1k = (k: string) => ((gross[k] - idlePerS[k] * windowS) / ordersOf(k)) * 1000;
     const result: Record<string, unknown> = {
-      at: new Date().toISOString(), commit, rate, seconds, kafka: o.kafka, windowS,
+      at: new Date().toISOString(), commit, rate, seconds, kafka: o.kafka, stores: o.stores, windowS,
       deployments: services.map((s, i) => ({
         label: s.label, checkout: s.cwd, viewers: s.viewers.stats.connected, orders: steps[i].ok, paid: steps[i].payments.ok, errors: steps[i].errors, drained: drained[i],
         apiMsPer1k: per1k(`${s.label}:api`), workersMsPer1k: per1k(`${s.label}:workers`), serviceMsPer1k: per1k(`${s.label}:api`) + per1k(`${s.label}:workers`),
-        orderLatencyMs: summarize(steps[i].latencies), screenMs: summarize(s.probes.delays.get(s.broadcast.steps.indexOf(steps[i])) ?? []),
+        orderLatencyMs: summarize(steps[i].latencies), screenMs: summarize(s.probes.delays.get(s.broadcast.steps.indexOf(steps[i])) ?? []), stagesMs: stages[i],
       })),
       processes: Object.keys(gross).map((k) => ({ process: k, grossMs: gross[k], grossMsPer1kOrders: (gross[k] / ordersOf(k)) * 1000, idleMsPerS: idlePerS[k], msPer1kOrders: per1k(k) })),
     };
     for (const s of services) await s.stop();
-    if (o.baselines) result.baselines = await baselines(outDir, rate, seconds, redis);
+    if (o.baselines && redis) result.baselines = await baselines(outDir, rate, seconds, redis);
     load.push(os.loadavg()[0]);
     result.loadAverage1m = load.map((l) => Number(l.toFixed(2)));
     fs.writeFileSync(path.join(outDir, 'cpu-per-order.json'), JSON.stringify(result, null, 2));
@@ -107,9 +116,10 @@ async function main(): Promise<void> {
     console.log(`\nwritten: ${path.relative(ROOT, outDir)}/cpu-per-order.json`);
   } finally {
     for (const s of services) await s.stop().catch(() => undefined);
+    if (shared) for (const s of services) await s.dropNamespace().catch((e) => console.warn('cpu-per-order: cleanup:', String(e)));
     await kafka?.destroy();
-    await mongo.destroy();
-    await redis.down({ wipe: true });
+    await mongo?.destroy();
+    await redis?.down({ wipe: true });
   }
 }
 
@@ -143,11 +153,12 @@ async function baselines(outDir: string, rate: number, seconds: number, redis: P
 }
 
 function print(r: Record<string, unknown>): void {
-  type Dep = { label: string; checkout: string; viewers: number; orders: number; paid: number; drained: boolean; apiMsPer1k: number; workersMsPer1k: number; serviceMsPer1k: number; orderLatencyMs: { p99: number }; screenMs: { p50: number; p99: number } };
+  type Dep = { label: string; checkout: string; viewers: number; orders: number; paid: number; drained: boolean; apiMsPer1k: number; workersMsPer1k: number; serviceMsPer1k: number; orderLatencyMs: { p99: number }; screenMs: { p50: number; p99: number }; stagesMs: Stages };
   const deps = r.deployments as Dep[];
-  console.log(`\nfixed workload: ${r.rate}/s × ${r.seconds} s to each of ${deps.length} deployment(s), Kafka ${r.kafka}; window ${(r.windowS as number).toFixed(1)} s`);
+  console.log(`\nfixed workload: ${r.rate}/s × ${r.seconds} s to each of ${deps.length} deployment(s), ${r.stores === 'shared' ? "the running stack" : `Kafka ${r.kafka}`}; window ${(r.windowS as number).toFixed(1)} s`);
   for (const d of deps) {
     console.log(`${d.label} (${d.checkout}): ${d.orders} orders placed, ${d.paid} paid, ${d.viewers} viewers, drained ${d.drained}: api ${d.apiMsPer1k.toFixed(0)}, workers ${d.workersMsPer1k.toFixed(0)}, service ${d.serviceMsPer1k.toFixed(0)} ms CPU per 1,000 orders; order p99 ${d.orderLatencyMs.p99.toFixed(0)} ms; payment → screen p50 ${d.screenMs.p50?.toFixed(0)} ms, p99 ${d.screenMs.p99?.toFixed(0)} ms`);
+    console.log(`  by stage, p50 / p99 ms (bucket bounds): ${Object.entries(d.stagesMs).map(([k, v]) => `${k} ${v.p50 ?? '-'} / ${v.p99 ?? '-'}`).join(', ')}`);
   }
   console.log('| process | ms CPU per 1,000 orders (idle subtracted) | gross ms per 1,000 orders | idle ms/s |\n| --- | --- | --- | --- |');
   for (const x of r.processes as { process: string; idleMsPerS: number; msPer1kOrders: number; grossMsPer1kOrders: number }[]) console.log(`| ${x.process} | ${x.msPer1kOrders.toFixed(0)} | ${x.grossMsPer1kOrders.toFixed(0)} | ${x.idleMsPerS.toFixed(1)} |`);

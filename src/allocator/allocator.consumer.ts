@@ -14,6 +14,15 @@ export interface AllocatorOptions {
 }
 
 /**
+ * How the allocator fetches. A fetch answers as soon as one event is there (minBytes 1): a lone payment is not
+ * held for the wait (LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS), which now only bounds an idle long poll. Bursts still
+ * batch: kafkajs fetches again only once the previous fetch's batches are allocated, and whatever arrived
+ * meanwhile comes back in one batch (the slower the store, the larger). `scripts/measure/allocator-fetch.ts`
+ * compares it with the former 64 KB minimum.
+ */
+export const allocatorFetch = { minBytes: 1, maxBytesPerPartition: 1 << 20 } as const;
+
+/**
  * The allocator: a consumer group on the order events. Each batch is allocated (entries durable, then
  * totals), and only then is its offset committed. Failures are retried with backoff for as long as
  * this process owns the partition, never skipped; lost totals or a moved chain head trigger a rebuild
@@ -48,10 +57,9 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     }
   }
 
-  // larger batches: fewer ledger inserts and totals scripts per event; the wait bounds the delay it adds on screen
   const consumer = deps.kafka.consumer({
-    groupId, sessionTimeout: 30000, heartbeatInterval: 1000, rebalanceTimeout: 30000, maxBytesPerPartition: 1 << 20, allowAutoTopicCreation: false,
-    minBytes: 64 * 1024, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
+    groupId, sessionTimeout: 30000, heartbeatInterval: 1000, rebalanceTimeout: 30000, allowAutoTopicCreation: false,
+    ...allocatorFetch, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
   });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
@@ -61,6 +69,8 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
+      const fetchedAt = Date.now();
+      for (const m of batch.messages) deps.metrics.allocatorEventAgeSeconds.observe(Math.max(0, fetchedAt - Number(m.timestamp)) / 1000);
       const last = batch.messages[batch.messages.length - 1].offset;
       const input = { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages };
       const timer = deps.metrics.allocatorBatchSeconds.startTimer();

@@ -40,6 +40,7 @@ export async function attachFeedGateway(server: Server, deps: Deps, opts: Gatewa
   let lastReadWarn = 0;
   const hub = new FeedHub(opts.reader, { ...defaultHubOptions, intervalMs: config.feed.intervalMs, ...pick(opts) }, {
     sent: (n) => metrics.wsFramesSent.inc(n),
+    flushed: (ms) => metrics.feedNotifyToSendSeconds.observe(ms / 1000),
     dropped: (n) => metrics.wsFramesDropped.inc(n),
     slowClosed: (streamId) => logger.info({ streamId }, 'feed: closed a client that stopped reading'),
     // retried every interval while Redis is away: log the first failure of every 5 s, not each retry

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+// 1 ms to 10 s: stages of the payment → screen path, whose target is 250 ms end to end
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1, 1.5, 2.5, 5, 10];
+
 /** One registry per process; every slice records through these named instruments. */
 export function createMetrics() {
   const registry = new Registry();
@@ -31,7 +34,10 @@ export function createMetrics() {
     wsFramesDropped: new Counter({ name: 'livegive_ws_frames_dropped_total', help: 'Feed frames skipped for slow clients', registers: [registry] }),
     redisScriptSeconds: new Histogram({ name: 'livegive_redis_script_seconds', help: 'One Redis Lua script call, request to reply, by script', labelNames: ['script'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers: [registry] }),
     allocatorBatchSize: new Histogram({ name: 'livegive_allocator_batch_size', help: 'Kafka messages per allocator batch', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], registers: [registry] }),
-    allocatorBatchSeconds: new Histogram({ name: 'livegive_allocator_batch_seconds', help: 'One allocator batch, fetched to offset committed (retries included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    allocatorBatchSeconds: new Histogram({ name: 'livegive_allocator_batch_seconds', help: 'One allocator batch, fetched to offset committed (retries included)', buckets: [...latencyBuckets, 30], registers: [registry] }),
+    // the payment → screen path stage by stage (the produce and HTTP stages have their own histograms above)
+    allocatorEventAgeSeconds: new Histogram({ name: 'livegive_allocator_event_age_seconds', help: "An order event from its producer's timestamp to the start of the allocator batch that holds it (Kafka, fetch wait, earlier batches)", buckets: latencyBuckets, registers: [registry] }),
+    feedNotifyToSendSeconds: new Histogram({ name: 'livegive_feed_notify_to_send_seconds', help: 'A totals notification to the frame carrying it written to every local socket of the stream (coalescing, the totals read, the fan-out)', buckets: latencyBuckets, registers: [registry] }),
     ready: new Gauge({ name: 'livegive_ready', help: '1 when the last readiness check (/readyz) passed, 0 when it failed', registers: [registry] }),
     storeReachable: new Gauge({ name: 'livegive_store_reachable', help: 'Per store, 1 when the last readiness check reached it', labelNames: ['store'], registers: [registry] }),
     redisRebuilding: new Gauge({ name: 'livegive_redis_rebuilding', help: '1 while this process refuses orders because Redis state is being rebuilt', registers: [registry] }),

@@ -15,6 +15,9 @@ export function timeScripts(redis: Redis | Cluster, seconds: Histogram<'script'>
     define(name, definition);
     const call = target[name];
     target[name] = function timed(this: unknown, ...args: unknown[]) {
+      // a pipeline (an explicit one, or ioredis's auto-pipeline) copies this function: queue the script there,
+      // untimed; sent to the client instead it escaped the pipeline, and under auto-pipelining recursed for ever
+      if (this !== redis && this !== undefined) return call.apply(this, args);
       const end = seconds.startTimer({ script: name });
       const reply = call.apply(redis, args);
       reply.then(() => end(), () => end());

@@ -101,6 +101,20 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when the stream was quiet, then the totals read starts within the notification itself, not on a later timer', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    await jest.advanceTimersByTimeAsync(1000);
+    const reads = s.reads;
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    expect(s.reads).toBe(reads + 1);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
   it('when a read returns an older seq than already sent (a lagging instance), then seq never goes backwards', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 5);
@@ -217,6 +231,34 @@ describe('feed hub', () => {
       await jest.advanceTimersByTimeAsync(150);
     }
     for (const m of many) expect(m.sock.seqs).toEqual([1, 2, 3]);
+    h.stop();
+  });
+
+  it('when writing to the viewers takes longer than a slice, then the broadcast yields to other work midway and every viewer still gets the frame', async () => {
+    const { h, s, c } = hub();
+    s.seq.set('st1', 1);
+    const log: string[] = [];
+    let clock = 0;
+    const spy = jest.spyOn(performance, 'now').mockImplementation(() => clock);
+    const socks = [];
+    for (let i = 0; i < 300; i++) {
+      const sock = new FakeSocket();
+      const send = sock.send.bind(sock);
+      // each write costs 1 ms; the first one queues other work (an HTTP request) behind it
+      sock.send = (data: Buffer) => { clock += 1; send(data); if (sock.frames.length === 2) { log.push(`v${i}`); if (i === 0) setImmediate(() => log.push('other work')); } };
+      expect(await h.prepare('st1')).toBe(true);
+      h.add('st1', sock);
+      socks.push(sock);
+    }
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(150);
+    spy.mockRestore();
+    for (const sock of socks) expect(sock.seqs).toEqual([1, 2]);
+    expect(c.sent).toBe(600); // 300 snapshots and 300 frames, counted per slice
+    const other = log.indexOf('other work');
+    expect(other).toBeGreaterThan(0);
+    expect(other).toBeLessThan(log.length - 1);
     h.stop();
   });
 

@@ -11,7 +11,7 @@ import { StatementsRepository } from '../../src/statements/statements.repository
 import { checkChain } from '../../src/statements/verify-ledger';
 import type { AgreementDoc } from '../../src/agreements/agreement.types';
 import { reserveRemittance } from '../../src/remittances/reserve-remittance';
-import { RemittancesRepository } from '../../src/remittances/remittance.models';
+import { RemittancesRepository, type RemittanceDoc } from '../../src/remittances/remittance.models';
 import { PENDING_GRACE_MS, sweepRemittances } from '../../src/remittances/remittance-sweeper';
 import { publishRemitEvent, sentEventOf } from '../../src/remittances/create-remittance';
 
@@ -208,6 +208,22 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: other.id, kind: 'remittance' })).toBe(1);
     expect([(await layers(ag3._id)).remittedFen, await svc.deps.redis.hgetall(totKey(svc.deps, `tot:a:${ag3._id}:res`))]).toEqual([300, {}]);
     expect((await remit({ ...good(700), agreementId: ag3._id }).expect(201)).body.amountFen).toBe(700);
+  });
+
+  it('when an answer arrives again with another time (Redis lost its guard), then the chain keeps one entry and the allocator goes on', async () => {
+    const [rm] = await svc.deps.db.collection<RemittanceDoc>('remittances').find({ agreementId: ag._id, status: 'acknowledged' } as never).toArray();
+    const again = { ...sentEventOf(rm), eventId: `rm:${rm._id}:acknowledged`, type: 'remittance.acknowledged' as const, occurredAt: new Date().toISOString() };
+    // the allocator's memory of allocated event ids went with it
+    await svc.deps.redis.del(totKey(svc.deps, 'alloc', 'evt', again.eventId));
+    await publishRemitEvent(svc.deps, again);
+    const before = (await layers(ag3._id)).pledgedFen;
+    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: charity.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 70 }), agreementId: ag3._id }]);
+    await waitFor(async () => (await layers(ag3._id)).pledgedFen === before + 70, 'the order after the repeated answer');
+    expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: charity.id, kind: 'acknowledgement', orderId: rm._id })).toBe(1);
+    // no clash, so no gap: the order's entry follows the chain (an entry key clashing inside an unordered insert left one)
+    const repo = new StatementsRepository(svc.deps);
+    expect((await checkChain(charity.id, repo.entriesAfter(charity.id, 0))).problems).toEqual([]);
+    expect((await layers()).acknowledgedFen).toBe(2500);
   });
 
   it('when the totals are rebuilt from the ledger, then every layer comes back the same', async () => {

@@ -47,7 +47,8 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     host = (await request(svc.url).post('/api/v1/hosts').set(admin).send({ name: '县长主播' }).expect(201)).body;
     host2 = (await request(svc.url).post('/api/v1/hosts').set(admin).send({ name: '别的主播' }).expect(201)).body;
     ag = await insertAgreement(svc.deps, { hostId: host.id, charityId: charity.id, remitWithinDays: 3 });
-    ag2 = await insertAgreement(svc.deps, { hostId: host2.id, charityId: charity.id });
+    ag2 = await insertAgreement(svc.deps, { hostId: host2.id, charityId: charity.id, migrated: true });
+    await insertAgreement(svc.deps, { _id: `ag_proposed_${charity.id}`, hostId: host2.id, charityId: charity.id, status: 'proposed', acceptedAt: undefined });
     ag3 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
     writer = new EventWriter(svc.deps.config.kafka.topics.orderEvents);
     // five paid orders under the agreement, 1,000 fen each (one with a donation cut by the cap: 500), one refunded in part
@@ -132,6 +133,9 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect(pub.headers['cache-control']).toMatch(/public, max-age=/);
     const mine = () => pub.body.agreements.find((a: { id: string }) => a.id === ag._id);
     expect(mine().layers).toEqual({ pledgedFen: 4500, confirmedFen: 4500, remittedFen: 2500, acknowledgedFen: 0, overdueFen: 2000 });
+    // accepted agreements only (a proposed one is not public); one given at migration says so
+    expect(pub.body.agreements.map((a: { id: string; note?: string }) => [a.id, a.note ?? null]).sort()).toEqual([[ag._id, null], [ag2._id, "accepted on the charity's behalf at migration"]].sort());
+    expect(mine().terms).toMatchObject({ perUnitFen: 100, remitWithinDays: 3, validFromLocal: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)$/) });
     expect(mine().remittances.map((r: { status: string; entrySeq: number }) => [r.status, r.entrySeq])).toEqual([['sent', 6]]);
     const a = await request(svc.url).post(`/api/v1/remittances/${rm._id}/acknowledge`).set(bearer(charity.token)).expect(200);
     expect(a.body.status).toBe('acknowledged');

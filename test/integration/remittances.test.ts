@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { startService, admin, bearer, type TestService } from '../helpers/app';
 import { waitFor } from '../helpers/env';
@@ -165,6 +169,21 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await waitFor(async () => (await svc.deps.db.collection<{ _id: string; status: string; reason?: string }>('remittances').findOne({ _id: r.body.id }))?.status === 'disputed', 'the dispute to reach the ledger');
     const l = await layers();
     expect([l.remittedFen, l.acknowledgedFen]).toEqual([3000, 2500]);
+  });
+
+  it('when a statement covers the period, then it lists the remittances and answers (JSON and PDF) and its figures leave them out', async () => {
+    const q = `from=${encodeURIComponent(new Date(Date.now() - 30 * DAY).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + DAY).toISOString())}`;
+    const json = (await request(svc.url).get(`/api/v1/charities/${charity.id}/statements?${q}&format=json`).set(bearer(charity.token)).expect(200)).body;
+    expect(json.allocatedFen).toBe(4500);
+    const rems = json.remittances as Array<{ kind: string; remittanceId: string; amountFen: number; outcome?: string; reason?: string }>;
+    expect(rems.map((r) => [r.kind, r.amountFen, r.outcome ?? null])).toEqual([['remittance', 2500, null], ['acknowledgement', 2500, 'acknowledged'], ['remittance', 500, null], ['acknowledgement', 500, 'disputed']]);
+    const pdf = await request(svc.url).get(`/api/v1/charities/${charity.id}/statements?${q}&format=pdf`).set(bearer(charity.token)).buffer(true)
+      .parse((res, cb) => { const parts: Buffer[] = []; res.on('data', (c: Buffer) => parts.push(c)); res.on('end', () => cb(null, Buffer.concat(parts))); }).expect(200);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lg-remit-'));
+    writeFileSync(path.join(dir, 's.pdf'), pdf.body as Buffer);
+    const text = execFileSync('pdftotext', ['-enc', 'UTF-8', path.join(dir, 's.pdf'), '-'], { encoding: 'utf8' });
+    expect(text).toContain(rems[0].remittanceId);
+    expect(text).toContain('Remittances and acknowledgements');
   });
 
   it('when time passes the due date, then overdue shows (oldest first), and a remittance clears it', async () => {

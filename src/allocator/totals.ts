@@ -52,6 +52,8 @@ export const totalsKeys = {
   confirmedBySum: (agreementId: string) => `tot:a:${agreementId}:zc`,
   confirmedByTime: (agreementId: string) => `tot:a:${agreementId}:zt`,
   confirmedStreams: (agreementId: string) => `tot:a:${agreementId}:st`,
+  /** the set of agreements' pending-remittance hashes (the remittance sweeper reads it) */
+  pendingRemittances: 'tot:a:pending',
 } as const;
 
 export const RECENT_MAX = 20;

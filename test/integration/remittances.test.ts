@@ -251,9 +251,19 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
 
   it('when the totals are rebuilt from the ledger, then every layer comes back the same', async () => {
     const before = await layers(ag._id, Date.now() + 30 * DAY);
+    const beforeStream = await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'));
+    // a remittance reserved and not yet in the ledger: the ledger cannot give it back, so a rebuild keeps it
+    const ag4 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
+    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: other.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 800 }, paidAt), agreementId: ag4._id }]);
+    await waitFor(async () => (await layers(ag4._id)).pledgedFen === 800, 'the order under the fourth agreement');
+    await confirmDue(svc.deps);
+    await waitFor(async () => (await layers(ag4._id)).confirmedFen === 800, 'its confirmation');
+    expect(await reserveRemittance(svc.deps, ag4._id, 'rm_inflight', 600)).toMatchObject({ ok: true, byStream: { s_r1: 600 } });
     await svc.deps.redis.del(totKey(svc.deps, 'tot:built'));
     const { rebuildTotals } = await import('../../src/allocator/rebuild-totals');
     await rebuildTotals(svc.deps);
     expect(await layers(ag._id, Date.now() + 30 * DAY)).toEqual(before);
+    expect(await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'))).toMatchObject({ remittedFen: beforeStream.remittedFen, acknowledgedFen: beforeStream.acknowledgedFen });
+    expect(await reserveRemittance(svc.deps, ag4._id, 'rm_toomuch', 201)).toEqual({ ok: false, reason: 'exceeds', availableFen: 200 });
   });
 });

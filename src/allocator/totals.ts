@@ -98,7 +98,7 @@ function remitOps(e: LedgerEntry): TotalsOp[] {
   const amount = String(r.amountFen);
   const ops: TotalsOp[] = [inc(totalsKeys.charity(e.charityId), 'entries', 1), ['hincrby', totalsKeys.charity(e.charityId), field, amount], ['hincrby', totalsKeys.host(e.hostId), field, amount], ['hincrby', totalsKeys.agreement(a), field, amount]];
   // a stream's share: the part of the covered entries that were sold on it (split when the remittance was reserved)
-  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)]);
+  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)], ['touch', streamId]);
   if (e.kind === 'remittance') ops.push(['hdel', totalsKeys.reserved(a), r.remittanceId]);
   return ops;
 }
@@ -159,7 +159,7 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
     else if (op[0] === 'confirm') { if (op[2] <= nowMs) applyOps(st, op[3], nowMs); else st.pending.set(op[1], { score: op[2], ops: op[3] }); }
     else if (op[0] === 'unconfirm' && op[3]) { const p = st.pending.get(op[1]); if (p) p.ops = [...p.ops, ...op[2]]; else applyOps(st, op[2], nowMs); }
     else if (op[0] === 'unconfirm') { if (!st.pending.delete(op[1])) applyOps(st, op[2], nowMs); }
-    else if (op[0] === 'hdel') hash(op[1]).delete(op[2]);
+    else if (op[0] === 'hdel') st.hashes.get(op[1])?.delete(op[2]); // never an empty hash to write back
     else if (op[0] === 'cumadd') {
       const h = hash(op[1]);
       const sum = Number(h.get(op[2]) ?? 0) + Number(op[3]);

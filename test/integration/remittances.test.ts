@@ -197,6 +197,8 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await remit(good(1500)).expect(201);
     await waitFor(async () => (await layers(ag._id, dueOf(4))).overdueFen === 0, 'overdue to clear');
     expect((await layers()).remittedFen).toBe(4500);
+    // everything confirmed is remitted: the agreement's coverage sets are empty again (they hold only what is unremitted)
+    expect(await Promise.all(['zc', 'zt'].map((z) => svc.deps.redis.zcard(totKey(svc.deps, `tot:a:${ag._id}:${z}`))))).toEqual([0, 0]);
     expect((await remit(good(1)).expect(422)).body.error.details).toEqual({ availableFen: 0 });
   });
 

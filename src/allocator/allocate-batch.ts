@@ -4,7 +4,7 @@ import { allocate, entersLedger, isFolded, type PositionedEvent } from './alloca
 import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
-import { recordRemitEntries } from '../remittances/remittance.entries';
+import { recordRemitEntries, withoutWrittenRemits } from '../remittances/remittance.entries';
 import { applyPlans, displayOf, readHeads, takeMatches, totalsKeyspace } from './totals.store';
 
 export interface BatchInput {
@@ -39,9 +39,11 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
 export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
   const { events, dead } = sortMessages(b);
   await publishDeadLetters(deps, 'allocator', dead);
-  const fresh = await withoutRepublished(deps, events);
-  if (!fresh.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const heads = await readHeads(deps, [...new Set(fresh.map((e) => e.event.charityId))]);
+  const republished = await withoutRepublished(deps, events);
+  if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
+  const heads = await readHeads(deps, [...new Set(republished.map((e) => e.event.charityId))]);
+  // an answer sent again carries a new time: known by its entry key, not by its hash
+  const fresh = await withoutWrittenRemits(deps, republished, heads);
   const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
   const plans = allocate(fresh, heads, matches);
   const rows = plans.flatMap((p) => p.entries.map((entry) => {

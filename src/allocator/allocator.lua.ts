@@ -49,6 +49,16 @@ run = function(ops)
       redis.call('ZADD', K(op[5]), sum, op[7])
       redis.call('ZADD', K(op[6]), op[8], op[7])
       redis.call('HSET', K(op[9]), op[7], op[10])
+    elseif k == 'ztrim' then
+      local upTo = redis.call('HGET', K(op[5]), op[6]) or '0'
+      -- a page at a time: one remittance may pass many allocations, and unpack() takes a few thousand at most
+      while true do
+        local ms = redis.call('ZRANGEBYSCORE', K(op[2]), '-inf', upTo, 'LIMIT', 0, 500)
+        if #ms == 0 then break end
+        redis.call('ZREM', op[2], unpack(ms))
+        redis.call('ZREM', K(op[3]), unpack(ms))
+        redis.call('HDEL', K(op[4]), unpack(ms))
+      end
     end
   end
 end

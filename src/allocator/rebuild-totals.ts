@@ -93,9 +93,15 @@ export async function rebuildTotals(deps: Deps, now = Date.now()): Promise<Rebui
   }
 }
 
-/** Deletes the allocator's Redis state (totals, chain heads, match budgets), keeping the rebuild lock. */
+/**
+ * Deletes the allocator's Redis state (totals, chain heads, match budgets), keeping the rebuild lock and the
+ * remittances reserved but not yet in the ledger (issue 15): the ledger cannot give them back, and their entries
+ * free them when they arrive.
+ */
 async function deleteTotalsKeys(deps: Deps): Promise<void> {
   const key = totalsKeyspace(deps);
   const lock = key(totalsKeys.lock);
-  for (const pattern of ['tot:*', 'chain:*', 'match:*']) await unlinkMatching(deps.redis, key(pattern), (k) => k === lock);
+  const pending = key(totalsKeys.pendingRemittances);
+  const keep = (k: string) => k === lock || k === pending || (k.startsWith(key('tot:a:')) && k.endsWith(':res'));
+  for (const pattern of ['tot:*', 'chain:*', 'match:*']) await unlinkMatching(deps.redis, key(pattern), keep);
 }

@@ -46,6 +46,7 @@ export function qualifyOps(ops: TotalsOp[], tk: Keyspace, keys?: Set<string>): Q
       case 'touch': return [op[0], op[1], add(tk(totalsKeys.stream(op[1])))];
       case 'hdel': return [op[0], add(tk(op[1])), op[2]];
       case 'cumadd': return [op[0], add(tk(op[1])), op[2], op[3], add(tk(op[4])), add(tk(op[5])), op[6], op[7], add(tk(op[8])), op[9]];
+      case 'ztrim': return [op[0], add(tk(op[1])), add(tk(op[2])), add(tk(op[3])), add(tk(op[4])), op[5]];
     }
   });
 }
@@ -59,6 +60,7 @@ function keysOf(ops: QualifiedOp[], into: Set<string>): void {
     else if (op[0] === 'touch') into.add(String(op[2]));
     else if (op[0] === 'hdel') into.add(String(op[1]));
     else if (op[0] === 'cumadd') { into.add(String(op[1])); into.add(String(op[4])); into.add(String(op[5])); into.add(String(op[8])); }
+    else if (op[0] === 'ztrim') for (const i of [1, 2, 3, 4]) into.add(String(op[i]));
   }
 }
 

@@ -31,7 +31,12 @@ export type TotalsOp =
    * in two sorted sets, by that running sum and by its confirmation time, so coverage and overdue are range reads;
    * and the member's stream in a hash (a remittance's amount is split by stream over the entries it covers)
    */
-  | ['cumadd', string, string, string, string, string, string, string, string, string];
+  | ['cumadd', string, string, string, string, string, string, string, string, string]
+  /**
+   * issue 15, after a remittance: forgets the confirmed allocations it has passed (running sum ≤ the hash's field):
+   * coverage starts after them and they can no longer be overdue, so the sets hold only what is not yet remitted
+   */
+  | ['ztrim', string, string, string, string, string];
 
 export const totalsKeys = {
   stream: (id: string) => `tot:s:${id}`,
@@ -52,6 +57,8 @@ export const totalsKeys = {
   confirmedBySum: (agreementId: string) => `tot:a:${agreementId}:zc`,
   confirmedByTime: (agreementId: string) => `tot:a:${agreementId}:zt`,
   confirmedStreams: (agreementId: string) => `tot:a:${agreementId}:st`,
+  /** the set of agreements' pending-remittance hashes (the remittance sweeper reads it) */
+  pendingRemittances: 'tot:a:pending',
 } as const;
 
 export const RECENT_MAX = 20;
@@ -96,8 +103,11 @@ function remitOps(e: LedgerEntry): TotalsOp[] {
   const amount = String(r.amountFen);
   const ops: TotalsOp[] = [inc(totalsKeys.charity(e.charityId), 'entries', 1), ['hincrby', totalsKeys.charity(e.charityId), field, amount], ['hincrby', totalsKeys.host(e.hostId), field, amount], ['hincrby', totalsKeys.agreement(a), field, amount]];
   // a stream's share: the part of the covered entries that were sold on it (split when the remittance was reserved)
-  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)]);
-  if (e.kind === 'remittance') ops.push(['hdel', totalsKeys.reserved(a), r.remittanceId]);
+  for (const [streamId, fen] of Object.entries(r.byStream ?? {})) ops.push(['hincrby', totalsKeys.stream(streamId), field, String(fen)], ['touch', streamId]);
+  if (e.kind === 'remittance') {
+    ops.push(['hdel', totalsKeys.reserved(a), r.remittanceId]);
+    ops.push(['ztrim', totalsKeys.confirmedBySum(a), totalsKeys.confirmedByTime(a), totalsKeys.confirmedStreams(a), totalsKeys.agreement(a), 'remittedFen']);
+  }
   return ops;
 }
 
@@ -157,7 +167,7 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
     else if (op[0] === 'confirm') { if (op[2] <= nowMs) applyOps(st, op[3], nowMs); else st.pending.set(op[1], { score: op[2], ops: op[3] }); }
     else if (op[0] === 'unconfirm' && op[3]) { const p = st.pending.get(op[1]); if (p) p.ops = [...p.ops, ...op[2]]; else applyOps(st, op[2], nowMs); }
     else if (op[0] === 'unconfirm') { if (!st.pending.delete(op[1])) applyOps(st, op[2], nowMs); }
-    else if (op[0] === 'hdel') hash(op[1]).delete(op[2]);
+    else if (op[0] === 'hdel') st.hashes.get(op[1])?.delete(op[2]); // never an empty hash to write back
     else if (op[0] === 'cumadd') {
       const h = hash(op[1]);
       const sum = Number(h.get(op[2]) ?? 0) + Number(op[3]);
@@ -166,6 +176,15 @@ export function applyOps(st: TotalsState, ops: TotalsOp[], nowMs: number): void 
       z(op[4]).set(op[6], sum);
       z(op[5]).set(op[6], Number(op[7]));
       hash(op[8]).set(op[6], op[9]);
+    } else if (op[0] === 'ztrim') {
+      const upTo = Number(st.hashes.get(op[4])?.get(op[5]) ?? 0);
+      const bySum = st.zsets.get(op[1]);
+      for (const [m, score] of bySum ?? []) {
+        if (score > upTo) continue;
+        bySum!.delete(m);
+        st.zsets.get(op[2])?.delete(m);
+        st.hashes.get(op[3])?.delete(m);
+      }
     }
     // 'touch' only bumps the feed's seq: a rebuild sets seq once per stream
   }

@@ -21,7 +21,8 @@ export async function answerRemittance(deps: Deps, charityId: string, remittance
   const at = new Date(now);
   try {
     await publishRemitEvent(deps, {
-      eventId: `rm:${remittanceId}:answer`, type: answer.outcome === 'acknowledged' ? 'remittance.acknowledged' : 'remittance.disputed', version: ORDER_EVENT_VERSION,
+      // one id per answer: should a lost Redis let a second, different answer through, each is its own entry, never a clash
+      eventId: `rm:${remittanceId}:${answer.outcome}`, type: answer.outcome === 'acknowledged' ? 'remittance.acknowledged' : 'remittance.disputed', version: ORDER_EVENT_VERSION,
       occurredAt: at.toISOString(), remittanceId, agreementId: doc.agreementId, charityId, hostId: doc.hostId, amountFen: doc.amountFen,
       paidAt: doc.paidAt.toISOString(), reference: doc.reference, coversFrom: doc.coversFrom, coversTo: doc.coversTo,
       ...(doc.byStream ? { byStream: doc.byStream } : {}),

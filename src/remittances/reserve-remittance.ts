@@ -69,7 +69,7 @@ export async function reserveRemittance(deps: Deps, agreementId: string, remitta
   const r = deps.redis as Scripted;
   if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 7 });
   const tk = totalsKeyspace(deps);
-  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, PENDING_SET, totalsKeys.confirmedStreams(agreementId)].map((k) => tk(k));
+  const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, totalsKeys.pendingRemittances, totalsKeys.confirmedStreams(agreementId)].map((k) => tk(k));
   const [status, a, b, ...split] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen), String(now));
   if (status === 'BUSY') return { ok: false, reason: 'busy' };
   if (status === 'EXCEEDS') return { ok: false, reason: 'exceeds', availableFen: Number(a) };
@@ -79,13 +79,11 @@ export async function reserveRemittance(deps: Deps, agreementId: string, remitta
   return { ok: true, coversFrom: Number(a), coversTo: Number(b), byStream };
 }
 
-/** The set of agreements' pending-remittance hashes (full key names), for the sweeper. */
-const PENDING_SET = 'tot:a:pending';
 
 /** Every pending remittance, with its agreement's hash key, amount and when it was reserved. */
 export async function pendingRemittances(deps: Deps): Promise<Array<{ key: string; remittanceId: string; amountFen: number; atMs: number }>> {
   const tk = totalsKeyspace(deps);
-  const keys = await deps.redis.smembers(tk(PENDING_SET));
+  const keys = await deps.redis.smembers(tk(totalsKeys.pendingRemittances));
   const out = [];
   for (const key of keys) {
     for (const [remittanceId, v] of Object.entries(await deps.redis.hgetall(key))) {

@@ -67,6 +67,13 @@ export function renderPdf(s: Statement, out: Writable): Promise<void> {
   breakdown('按直播间 By stream', s.byStream, (r) => r.title, (r) => r.streamId);
   breakdown('按主播 By host', s.byHost, (r) => r.name, (r) => r.hostId);
   breakdown('按商品 By product', s.byProduct, (r) => r.name, (r) => r.productId);
+  if (s.remittances?.length) {
+    const label = (r: NonNullable<Statement['remittances']>[number]) => (r.kind === 'remittance' ? '拨付 Remitted' : r.outcome === 'disputed' ? '异议 Disputed' : '确认 Acknowledged');
+    doc.moveDown(0.8).font('cjk').fontSize(13).text('拨付与确认 Remittances and acknowledgements');
+    doc.moveDown(0.3);
+    table(doc, ['序号 Entry', '类型 Kind', '拨付单 Remittance', '凭证 Reference', '覆盖 Covers', '金额 Amount'],
+      s.remittances.map((r) => [`#${r.seq}`, label(r), r.remittanceId, r.reference, `#${r.coversFrom} – #${r.coversTo}`, formatYuan(r.amountFen)]), [50, 80, 105, 105, 70, 85]);
+  }
 
   doc.moveDown(1).font('cjk').fontSize(9).fillColor('#444')
     .text('金额单位：人民币元。核验 To verify: npx livegive verify --charity ' + s.charityId + ' --from ' + s.from + ' --to ' + s.to + ' --file statement.json');

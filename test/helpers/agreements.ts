@@ -60,5 +60,5 @@ export async function insertAgreement(deps: Deps, a: Partial<AgreementDoc> & { h
 /** A remittance event as the remittances slice publishes it. */
 export function remittanceEvent(r: { remittanceId: string; agreementId: string; charityId: string; hostId: string; amountFen: number }, type: RemittanceEvent['type'] = 'remittance.sent'): RemittanceEvent {
   const at = new Date().toISOString();
-  return { eventId: `rm:${r.remittanceId}:${type === 'remittance.sent' ? 'sent' : 'answer'}`, type, version: 1, occurredAt: at, ...r, paidAt: at, reference: `ref-${r.remittanceId}`, coversFrom: 0, coversTo: 0 };
+  return { eventId: `rm:${r.remittanceId}:${type.slice('remittance.'.length)}`, type, version: 1, occurredAt: at, ...r, paidAt: at, reference: `ref-${r.remittanceId}`, coversFrom: 0, coversTo: 0 };
 }

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { startService, admin, bearer, type TestService } from '../helpers/app';
 import { waitFor } from '../helpers/env';
@@ -11,7 +15,7 @@ import { StatementsRepository } from '../../src/statements/statements.repository
 import { checkChain } from '../../src/statements/verify-ledger';
 import type { AgreementDoc } from '../../src/agreements/agreement.types';
 import { reserveRemittance } from '../../src/remittances/reserve-remittance';
-import { RemittancesRepository } from '../../src/remittances/remittance.models';
+import { RemittancesRepository, type RemittanceDoc } from '../../src/remittances/remittance.models';
 import { PENDING_GRACE_MS, sweepRemittances } from '../../src/remittances/remittance-sweeper';
 import { publishRemitEvent, sentEventOf } from '../../src/remittances/create-remittance';
 
@@ -47,7 +51,8 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     host = (await request(svc.url).post('/api/v1/hosts').set(admin).send({ name: '县长主播' }).expect(201)).body;
     host2 = (await request(svc.url).post('/api/v1/hosts').set(admin).send({ name: '别的主播' }).expect(201)).body;
     ag = await insertAgreement(svc.deps, { hostId: host.id, charityId: charity.id, remitWithinDays: 3 });
-    ag2 = await insertAgreement(svc.deps, { hostId: host2.id, charityId: charity.id });
+    ag2 = await insertAgreement(svc.deps, { hostId: host2.id, charityId: charity.id, migrated: true });
+    await insertAgreement(svc.deps, { _id: `ag_proposed_${charity.id}`, hostId: host2.id, charityId: charity.id, status: 'proposed', acceptedAt: undefined });
     ag3 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
     writer = new EventWriter(svc.deps.config.kafka.topics.orderEvents);
     // five paid orders under the agreement, 1,000 fen each (one with a donation cut by the cap: 500), one refunded in part
@@ -132,6 +137,9 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect(pub.headers['cache-control']).toMatch(/public, max-age=/);
     const mine = () => pub.body.agreements.find((a: { id: string }) => a.id === ag._id);
     expect(mine().layers).toEqual({ pledgedFen: 4500, confirmedFen: 4500, remittedFen: 2500, acknowledgedFen: 0, overdueFen: 2000 });
+    // accepted agreements only (a proposed one is not public); one given at migration says so
+    expect(pub.body.agreements.map((a: { id: string; note?: string }) => [a.id, a.note ?? null]).sort()).toEqual([[ag._id, null], [ag2._id, "accepted on the charity's behalf at migration"]].sort());
+    expect(mine().terms).toMatchObject({ perUnitFen: 100, remitWithinDays: 3, validFromLocal: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)$/) });
     expect(mine().remittances.map((r: { status: string; entrySeq: number }) => [r.status, r.entrySeq])).toEqual([['sent', 6]]);
     const a = await request(svc.url).post(`/api/v1/remittances/${rm._id}/acknowledge`).set(bearer(charity.token)).expect(200);
     expect(a.body.status).toBe('acknowledged');
@@ -163,6 +171,21 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect([l.remittedFen, l.acknowledgedFen]).toEqual([3000, 2500]);
   });
 
+  it('when a statement covers the period, then it lists the remittances and answers (JSON and PDF) and its figures leave them out', async () => {
+    const q = `from=${encodeURIComponent(new Date(Date.now() - 30 * DAY).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + DAY).toISOString())}`;
+    const json = (await request(svc.url).get(`/api/v1/charities/${charity.id}/statements?${q}&format=json`).set(bearer(charity.token)).expect(200)).body;
+    expect(json.allocatedFen).toBe(4500);
+    const rems = json.remittances as Array<{ kind: string; remittanceId: string; amountFen: number; outcome?: string; reason?: string }>;
+    expect(rems.map((r) => [r.kind, r.amountFen, r.outcome ?? null])).toEqual([['remittance', 2500, null], ['acknowledgement', 2500, 'acknowledged'], ['remittance', 500, null], ['acknowledgement', 500, 'disputed']]);
+    const pdf = await request(svc.url).get(`/api/v1/charities/${charity.id}/statements?${q}&format=pdf`).set(bearer(charity.token)).buffer(true)
+      .parse((res, cb) => { const parts: Buffer[] = []; res.on('data', (c: Buffer) => parts.push(c)); res.on('end', () => cb(null, Buffer.concat(parts))); }).expect(200);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lg-remit-'));
+    writeFileSync(path.join(dir, 's.pdf'), pdf.body as Buffer);
+    const text = execFileSync('pdftotext', ['-enc', 'UTF-8', path.join(dir, 's.pdf'), '-'], { encoding: 'utf8' });
+    expect(text).toContain(rems[0].remittanceId);
+    expect(text).toContain('Remittances and acknowledgements');
+  });
+
   it('when time passes the due date, then overdue shows (oldest first), and a remittance clears it', async () => {
     // confirmation = paid + refund window; due = confirmation + remitWithinDays (3)
     const dueOf = (i: number) => paidAt.getTime() + i * 1000 + windowMs + 3 * DAY;
@@ -174,6 +197,8 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await remit(good(1500)).expect(201);
     await waitFor(async () => (await layers(ag._id, dueOf(4))).overdueFen === 0, 'overdue to clear');
     expect((await layers()).remittedFen).toBe(4500);
+    // everything confirmed is remitted: the agreement's coverage sets are empty again (they hold only what is unremitted)
+    expect(await Promise.all(['zc', 'zt'].map((z) => svc.deps.redis.zcard(totKey(svc.deps, `tot:a:${ag._id}:${z}`))))).toEqual([0, 0]);
     expect((await remit(good(1)).expect(422)).body.error.details).toEqual({ availableFen: 0 });
   });
 
@@ -210,11 +235,37 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     expect((await remit({ ...good(700), agreementId: ag3._id }).expect(201)).body.amountFen).toBe(700);
   });
 
+  it('when an answer arrives again with another time (Redis lost its guard), then the chain keeps one entry and the allocator goes on', async () => {
+    const [rm] = await svc.deps.db.collection<RemittanceDoc>('remittances').find({ agreementId: ag._id, status: 'acknowledged' } as never).toArray();
+    const again = { ...sentEventOf(rm), eventId: `rm:${rm._id}:acknowledged`, type: 'remittance.acknowledged' as const, occurredAt: new Date().toISOString() };
+    // the allocator's memory of allocated event ids went with it
+    await svc.deps.redis.del(totKey(svc.deps, 'alloc', 'evt', again.eventId));
+    await publishRemitEvent(svc.deps, again);
+    const before = (await layers(ag3._id)).pledgedFen;
+    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: charity.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 70 }), agreementId: ag3._id }]);
+    await waitFor(async () => (await layers(ag3._id)).pledgedFen === before + 70, 'the order after the repeated answer');
+    expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: charity.id, kind: 'acknowledgement', orderId: rm._id })).toBe(1);
+    // no clash, so no gap: the order's entry follows the chain (an entry key clashing inside an unordered insert left one)
+    const repo = new StatementsRepository(svc.deps);
+    expect((await checkChain(charity.id, repo.entriesAfter(charity.id, 0))).problems).toEqual([]);
+    expect((await layers()).acknowledgedFen).toBe(2500);
+  });
+
   it('when the totals are rebuilt from the ledger, then every layer comes back the same', async () => {
     const before = await layers(ag._id, Date.now() + 30 * DAY);
+    const beforeStream = await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'));
+    // a remittance reserved and not yet in the ledger: the ledger cannot give it back, so a rebuild keeps it
+    const ag4 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
+    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: other.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 800 }, paidAt), agreementId: ag4._id }]);
+    await waitFor(async () => (await layers(ag4._id)).pledgedFen === 800, 'the order under the fourth agreement');
+    await confirmDue(svc.deps);
+    await waitFor(async () => (await layers(ag4._id)).confirmedFen === 800, 'its confirmation');
+    expect(await reserveRemittance(svc.deps, ag4._id, 'rm_inflight', 600)).toMatchObject({ ok: true, byStream: { s_r1: 600 } });
     await svc.deps.redis.del(totKey(svc.deps, 'tot:built'));
     const { rebuildTotals } = await import('../../src/allocator/rebuild-totals');
     await rebuildTotals(svc.deps);
     expect(await layers(ag._id, Date.now() + 30 * DAY)).toEqual(before);
+    expect(await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'))).toMatchObject({ remittedFen: beforeStream.remittedFen, acknowledgedFen: beforeStream.acknowledgedFen });
+    expect(await reserveRemittance(svc.deps, ag4._id, 'rm_toomuch', 201)).toEqual({ ok: false, reason: 'exceeds', availableFen: 200 });
   });
 });

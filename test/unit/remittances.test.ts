@@ -67,6 +67,10 @@ describe('ledger entries of issue 15', () => {
     expect(h('tot:a:ag1')).toMatchObject({ pledgedFen: '4000', confirmedFen: '4000', remittedFen: '3000', acknowledgedFen: '3000' });
     expect(h('tot:c:c1')).toMatchObject({ donationFen: '4000', remittedFen: '3000', acknowledgedFen: '3000', balanceFen: '4000' });
     expect(st.zsets.get('tot:a:ag1:zc')?.get('1')).toBe(4000);
+    // once remittances pass an allocation's running sum, coverage and overdue no longer need it: forgotten
+    const [more] = chainEntries({ seq: chain[1].seq, hash: chain[1].hash }, [remitEntry(rmEvent('remittance.sent', { eventId: 'rm:rm2:sent', remittanceId: 'rm2', amountFen: 1000 }))]);
+    applyOps(st, entryOps(more, { charityName: '', productName: '', buyer: '' }, 1000), Date.now());
+    expect([st.zsets.get('tot:a:ag1:zc')?.has('1'), st.zsets.get('tot:a:ag1:zt')?.has('1'), st.hashes.get('tot:a:ag1:st')?.has('1'), h('tot:a:ag1').remittedFen]).toEqual([false, false, false, '4000']);
   });
 
   it('when a statement covers remittance entries, then it lists them apart and its figures are unchanged', () => {

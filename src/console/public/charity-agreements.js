@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   var LG = window.LG, $ = LG.$, yuan = LG.yuan;
-  var me = null, agreements = [], remittances = [], confirming = null, disputing = null, timer = null;
+  var me = null, agreements = [], remittances = [], confirming = null, disputing = null, timer = null, lastSeen = '';
 
   Object.assign(LG.texts.zh, {
     agreements: '认捐协议', 'ag.awaiting': '待答复的协议', 'ag.all': '全部协议', 'ag.host': '主播', 'ag.col.terms': '条款', 'ag.col.capdef': '上限', 'ag.col.valid': '有效期（北京时间）',
@@ -82,6 +82,7 @@
         box.appendChild(LG.el('span', { class: 'note' }, LG.t('ag.suspend.ask')));
         box.appendChild(button(LG.t('ag.suspend.yes'), LG.t('ag.suspend.yes') + ' ' + who, 'danger', function () { step(a, 'suspend'); }));
         box.appendChild(button(LG.t('ag.cancel'), LG.t('ag.cancel'), '', function () { confirming = null; renderAgreements(); }));
+        setTimeout(function () { box.querySelector('button').focus(); }, 0);
         td.appendChild(box);
       } else if (a.status === 'accepted') {
         td.appendChild(button(LG.t('ag.suspend'), LG.t('ag.suspend') + ' ' + who, 'danger', function () { confirming = a.id; renderAgreements(); }));
@@ -134,6 +135,10 @@
 
   function load() {
     return Promise.all([LG.api('GET', '/api/v1/agreements'), LG.api('GET', '/api/v1/public/charities/' + encodeURIComponent(me.id) + '/agreements')]).then(function (r) {
+      // redrawn only when something changed: a button under the pointer or the keyboard focus stays where it is
+      var seen = JSON.stringify(r);
+      if (seen === lastSeen) return;
+      lastSeen = seen;
       agreements = r[0].agreements;
       remittances = [];
       r[1].agreements.forEach(function (a) { a.remittances.forEach(function (x) { remittances.push({ r: x, host: a.hostName || a.hostId }); }); });
@@ -146,7 +151,7 @@
     }).catch(function (e) { say('agreements-msg', LG.errorText(e)); });
   }
 
-  LG.onLang.push(function () { if (me) { renderProposals(); renderAgreements(); renderRemittances(); } });
+  LG.onLang.push(function () { if (me) { lastSeen = ''; renderProposals(); renderAgreements(); renderRemittances(); } });
   LG.onSignIn = LG.onSignIn || [];
   LG.onSignIn.push(function (who) {
     me = who;

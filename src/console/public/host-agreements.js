@@ -4,7 +4,7 @@
 (function () {
   'use strict';
   var LG = window.LG, $ = LG.$, yuan = LG.yuan;
-  var me = null, agreements = [], timer = null;
+  var me = null, agreements = [], timer = null, lastSeen = '', lastRemitted = '';
 
   Object.assign(LG.texts.zh, {
     agreements: '认捐协议与汇款', 'ag.col.terms': '条款', 'ag.col.valid': '有效期（北京时间）', 'ag.col.cap': '上限已用',
@@ -91,8 +91,9 @@
 
   function load() {
     return LG.api('GET', '/api/v1/agreements').then(function (r) {
-      agreements = r.agreements;
-      render();
+      // redrawn only when something changed: the form's agreement choice and the focus stay put
+      var seen = JSON.stringify(r);
+      if (seen !== lastSeen) { lastSeen = seen; agreements = r.agreements; render(); }
       document.body.setAttribute('data-agreements', String(agreements.length));
       return loadRemittances();
     }).catch(function (e) { say('propose-msg', LG.errorText(e)); });
@@ -186,7 +187,7 @@
     }).catch(function (e) { say('remit-msg', LG.errorText(e)); document.body.setAttribute('data-remit', 'error'); });
   });
 
-  LG.onLang.push(function () { if (me) { render(); loadRemittances(); } });
+  LG.onLang.push(function () { if (me) { lastRemitted = ''; render(); loadRemittances(); } });
   LG.onSignIn = LG.onSignIn || [];
   LG.onSignIn.push(function (who) {
     me = who;

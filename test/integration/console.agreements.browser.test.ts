@@ -139,6 +139,11 @@ describe('agreements and remittances in the consoles', () => {
     await request(svc.url).put(`/api/v1/streams/${streamId}/products`).set(bearer(host.token)).send({ productIds: [productId] }).expect(200);
     await request(svc.url).post(`/api/v1/streams/${streamId}/start`).set(bearer(host.token)).expect(200);
 
+    // products listed since sign-in appear among the form's choices once the form is started again
+    await hostPage.getByLabel('公益机构编号').focus();
+    await hostPage.waitForSelector(`#ag-products option[value="${productId}"]`, { state: 'attached', timeout: 10_000 });
+    await hostPage.waitForSelector(`#ag-streams option[value="${streamId}"]`, { state: 'attached' });
+
     await buyAndPay(svc.url, viewer.token, streamId, productId, 3);
     await waitLayer(hostPage, 'pledged', '¥7.50');
     await waitLayer(charityPage, 'pledged', '¥7.50');
@@ -159,6 +164,9 @@ describe('agreements and remittances in the consoles', () => {
     expect(await overlay.locator('.cap-amt').innerText()).toBe('¥10.00 / ¥10.00');
     expect(await overlay.locator('.cap-reached').innerText()).toBe('已达上限');
     expect(await overlay.locator('.cap-reached').isVisible()).toBe(true);
+    // the bar under the figure is full once the cap is reached
+    const [fill, lane] = await Promise.all([overlay.locator('.cap-fill').boundingBox(), overlay.locator('.cap-track').boundingBox()]);
+    expect(Math.round(fill!.width)).toBe(Math.round(lane!.width));
     await overlay.waitForTimeout(800);
     const shot = await overlay.screenshot({ path: path.join(artifacts, 'overlay-cap-card-1280x720.png'), omitBackground: true });
     // still a transparent browser source: the corner far from the card is clear

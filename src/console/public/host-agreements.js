@@ -104,13 +104,17 @@
     var base = '/api/v1/hosts/' + encodeURIComponent(me.id);
     return Promise.all([LG.api('GET', base + '/products'), LG.api('GET', base + '/streams')]).then(function (r) {
       var ps = $('ag-products'), ss = $('ag-streams'), dl = $('ag-charities');
+      // what was chosen stays chosen when the lists are read again
+      var keep = chosen(ps).concat(chosen(ss));
       ps.textContent = ''; ss.textContent = ''; dl.textContent = '';
       var seen = {};
       r[0].products.forEach(function (p) {
-        ps.appendChild(LG.el('option', { value: p.id }, p.name + ' · ' + yuan(p.priceFen) + ' · ' + p.pledge.charityName));
+        var o = LG.el('option', { value: p.id }, p.name + ' · ' + yuan(p.priceFen) + ' · ' + p.pledge.charityName);
+        o.selected = keep.indexOf(p.id) >= 0;
+        ps.appendChild(o);
         if (!seen[p.pledge.charityId]) { seen[p.pledge.charityId] = true; dl.appendChild(LG.el('option', { value: p.pledge.charityId }, p.pledge.charityName)); }
       });
-      r[1].streams.forEach(function (s) { ss.appendChild(LG.el('option', { value: s.id }, s.title)); });
+      r[1].streams.forEach(function (s) { var o = LG.el('option', { value: s.id }, s.title); o.selected = keep.indexOf(s.id) >= 0; ss.appendChild(o); });
     }).catch(function () { /* the lists are a help; ids can be typed */ });
   }
 
@@ -187,6 +191,8 @@
     }).catch(function (e) { say('remit-msg', LG.errorText(e)); document.body.setAttribute('data-remit', 'error'); });
   });
 
+  // products and streams listed since sign-in: read again when the form is started (its first field)
+  $('ag-charity').addEventListener('focus', function () { if (me) loadChoices(); });
   LG.onLang.push(function () { if (me) { lastRemitted = ''; render(); loadRemittances(); } });
   LG.onSignIn = LG.onSignIn || [];
   LG.onSignIn.push(function (who) {

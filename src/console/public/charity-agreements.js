@@ -26,8 +26,7 @@
     'kind.remittance': 'Remittance', 'kind.acknowledgement': 'Answer to a remittance', none: 'No entries',
   });
 
-  var say = LG.say;
-  function cell(tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; }
+  var say = LG.say, cell = LG.cell;
   function button(text, label, cls, onClick) {
     var b = LG.el('button', { type: 'button', class: cls || '' }, text);
     b.setAttribute('aria-label', label);
@@ -41,19 +40,21 @@
     return parts.length ? parts.join(' · ') : LG.t('ag.nocap');
   }
 
-  function step(a, verb) {
-    LG.api('POST', '/api/v1/agreements/' + encodeURIComponent(a.id) + '/' + verb).then(function (x) {
-      confirming = null;
-      say('agreements-msg', LG.t('ag.done.' + x.status), true);
+  /** One answer through its ordinary route (agreements/:id/accept…, remittances/:id/acknowledge…), said under its table. */
+  function post(what, id, verb, body) {
+    var msg = what === 'agreements' ? 'agreements-msg' : 'remittances-msg';
+    LG.api('POST', '/api/v1/' + what + '/' + encodeURIComponent(id) + '/' + verb, body).then(function (x) {
+      confirming = null; disputing = null;
+      say(msg, LG.t((what === 'agreements' ? 'ag' : 'rm') + '.done.' + x.status), true);
       return load();
-    }).catch(function (e) { say('agreements-msg', LG.errorText(e)); });
+    }).catch(function (e) { say(msg, LG.errorText(e)); });
   }
+  function step(a, verb) { post('agreements', a.id, verb); }
 
   function renderProposals() {
     var tb = $('proposals');
-    tb.textContent = '';
     var open = agreements.filter(function (a) { return a.status === 'proposed'; });
-    if (!open.length) { var tr0 = LG.el('tr'); cell(tr0, LG.t('ag.noproposals')).colSpan = 5; tb.appendChild(tr0); }
+    LG.clearTable(tb, !open.length, 5, LG.t('ag.noproposals'));
     open.forEach(function (a) {
       var tr = LG.el('tr', { 'data-agreement': a.id });
       var who = a.hostName || a.hostId;
@@ -67,11 +68,9 @@
 
   function renderAgreements() {
     var tb = $('agreements');
-    tb.textContent = '';
-    if (!agreements.length) { var tr0 = LG.el('tr'); cell(tr0, LG.t('none')).colSpan = 11; tb.appendChild(tr0); }
+    LG.clearTable(tb, !agreements.length, 11, LG.t('none'));
     agreements.forEach(function (a) {
-      var tr = LG.el('tr', { 'data-agreement': a.id, 'data-status': a.status });
-      if (LG.capReached(a)) tr.classList.add('reached');
+      var tr = LG.agreementRow(a);
       var who = a.hostName || a.hostId;
       cell(tr, who); cell(tr, LG.terms(a)); cell(tr, LG.validity(a)); cell(tr, LG.t('ag.st.' + a.status), 'ag-status'); cell(tr, LG.capText(a), 'num cap');
       LG.layerCells(tr, a);
@@ -95,18 +94,11 @@
     $('l-overdue').parentNode.classList.toggle('overdue', sum.overdueFen > 0);
   }
 
-  function answer(r, verb, body) {
-    LG.api('POST', '/api/v1/remittances/' + encodeURIComponent(r.id) + '/' + verb, body).then(function (x) {
-      disputing = null;
-      say('remittances-msg', LG.t('rm.done.' + x.status), true);
-      return load();
-    }).catch(function (e) { say('remittances-msg', LG.errorText(e)); });
-  }
+  function answer(r, verb, body) { post('remittances', r.id, verb, body); }
 
   function renderRemittances() {
     var tb = $('remittances');
-    tb.textContent = '';
-    if (!remittances.length) { var tr0 = LG.el('tr'); cell(tr0, LG.t('none')).colSpan = 6; tb.appendChild(tr0); }
+    LG.clearTable(tb, !remittances.length, 6, LG.t('none'));
     remittances.forEach(function (x) {
       var r = x.r;
       var tr = LG.el('tr', { 'data-remittance': r.id, 'data-status': r.status });

@@ -147,7 +147,21 @@
     return n >= min && n <= max ? n : null;
   };
 
+  /** A table cell with its text, appended to the row. */
+  LG.cell = function (tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; };
+  /** Empties a table body and, when there is nothing to list, says so in one row across its columns. */
+  LG.clearTable = function (tb, empty, columns, text) {
+    tb.textContent = '';
+    if (empty) { var tr = LG.el('tr'); LG.cell(tr, text).colSpan = columns; tb.appendChild(tr); }
+  };
+
   // --- pledge agreements: one way of showing them in both consoles ---
+  /** An agreement's row, named by its id and status, marked once its cap is reached. */
+  LG.agreementRow = function (a) {
+    var tr = LG.el('tr', { 'data-agreement': a.id, 'data-status': a.status });
+    if (LG.capReached(a)) tr.classList.add('reached');
+    return tr;
+  };
   LG.layerKeys = ['pledgedFen', 'confirmedFen', 'remittedFen', 'acknowledgedFen', 'overdueFen'];
   /** The four layers and the overdue amount as table cells; an overdue amount is marked so it stands out. */
   LG.layerCells = function (tr, a) {

@@ -33,17 +33,14 @@
     'ov.cap': 'Agreement cap',
   });
 
-  var say = LG.say;
-  function cell(tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; }
+  var say = LG.say, cell = LG.cell;
   function label(a) { return (a.charityName || a.charityId) + ' · ' + LG.yuan(a.perUnitFen) + LG.t('ag.perunit') + ' · ' + LG.validity(a); }
 
   function render() {
     var tb = $('agreements');
-    tb.textContent = '';
-    if (!agreements.length) { var tr0 = LG.el('tr'); cell(tr0, LG.t('none')).colSpan = 10; tb.appendChild(tr0); }
+    LG.clearTable(tb, !agreements.length, 10, LG.t('none'));
     agreements.forEach(function (a) {
-      var tr = LG.el('tr', { 'data-agreement': a.id, 'data-status': a.status });
-      if (LG.capReached(a)) tr.classList.add('reached');
+      var tr = LG.agreementRow(a);
       cell(tr, a.charityName || a.charityId);
       cell(tr, LG.terms(a));
       cell(tr, LG.validity(a));
@@ -75,8 +72,7 @@
       });
       rows.sort(function (x, y) { return x.r.createdAt < y.r.createdAt ? 1 : -1; });
       var tb = $('remittances');
-      tb.textContent = '';
-      if (!rows.length) { var tr0 = LG.el('tr'); cell(tr0, LG.t('none')).colSpan = 5; tb.appendChild(tr0); }
+      LG.clearTable(tb, !rows.length, 5, LG.t('none'));
       rows.forEach(function (x) {
         var tr = LG.el('tr', { 'data-remittance': x.r.id, 'data-status': x.r.status });
         cell(tr, x.charity);

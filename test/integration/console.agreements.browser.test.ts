@@ -6,6 +6,8 @@ import { artifacts, buyAndPay, launchChromium, transparency } from '../helpers/b
 import { waitFor } from '../helpers/env';
 import { newViewer, uscc } from '../helpers/fixtures';
 import { confirmDue } from '../../src/allocator/totals.store';
+import { insertAgreement } from '../helpers/agreements';
+import { EventWriter, newOrderId, orderEvent } from '../helpers/order-events';
 
 /**
  * Issue 15 on the screens, in Debian's Chromium against the real services: a host proposes a capped agreement in
@@ -53,9 +55,9 @@ const waitLayer = (page: Page, which: string, text: string) => page.waitForFunct
   document.querySelector(`#agreements tr[data-agreement="${id}"] td[data-layer="${w}"]`)?.textContent === t, [agreementId, which, text], { timeout: 20_000 });
 
 /** The agreement's layers as the API answers them (the host's own list). */
-async function apiLayers() {
+async function apiLayers(id = agreementId) {
   const list = (await request(svc.url).get('/api/v1/agreements').set(bearer(host.token)).expect(200)).body.agreements as Record<string, number & string>[];
-  return list.find((a) => a.id === agreementId)!;
+  return list.find((a) => a.id === id)!;
 }
 
 beforeAll(async () => {
@@ -283,6 +285,27 @@ describe('agreements and remittances in the consoles', () => {
     await hostPage.waitForSelector(`#agreements tr[data-agreement="${agreementId}"][data-status="suspended"]`, { timeout: 10_000 });
   }, 60_000);
 
+  it('when confirmed donations pass the agreement\'s due date unremitted, then both consoles mark the overdue amount', async () => {
+    // an agreement due within 1 day and an order paid 20 days ago under it (as the remittances test seeds them)
+    const late = await insertAgreement(svc.deps, { hostId: host.id, charityId: charity.id, perUnitFen: 300, remitWithinDays: 1 });
+    const writer = new EventWriter(svc.deps.config.kafka.topics.orderEvents);
+    try {
+      const spec = { orderId: newOrderId(), charityId: charity.id, streamId: 's_overdue', hostId: host.id, quantity: 2, pledgePerUnitFen: 300 };
+      await writer.send([{ ...orderEvent('order.paid', spec, new Date(Date.now() - 20 * 86_400_000)), agreementId: late._id }]);
+    } finally { await writer.close(); }
+    await waitFor(async () => { await confirmDue(svc.deps); return (await apiLayers(late._id))?.overdueFen === 600; }, 'the overdue amount', 30_000);
+    const cellOf = (id: string) => `#agreements tr[data-agreement="${id}"] td[data-layer="overdue"]`;
+    for (const page of [hostPage, charityPage]) {
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '⚠ ¥6.00', cellOf(late._id), { timeout: 15_000 });
+      expect(await page.locator(cellOf(late._id)).getAttribute('class')).toContain('overdue');
+      // the first agreement is due within 7 days: nothing overdue, nothing marked
+      expect(await page.locator(cellOf(agreementId)).getAttribute('class')).not.toContain('overdue');
+    }
+    expect(await charityPage.locator('#l-overdue').innerText()).toBe('¥6.00');
+    expect(await charityPage.locator('#l-overdue').evaluate((e) => e.parentElement!.classList.contains('overdue'))).toBe(true);
+    await charityPage.locator('#agreements-panel').screenshot({ path: path.join(artifacts, 'console-charity-overdue.png') });
+  }, 60_000);
+
   it('when a viewer token is used, then neither console opens and the API refuses a proposal', async () => {
     for (const pathname of ['/console/host', '/console/charity']) {
       const page = await open(pathname, viewer.token);
@@ -292,7 +315,7 @@ describe('agreements and remittances in the consoles', () => {
       await page.close();
     }
     await request(svc.url).post('/api/v1/agreements').set(bearer(viewer.token)).send({ charityId: charity.id, perUnitFen: 100, onCap: 'stop_selling', validFrom: new Date().toISOString(), validTo: new Date(Date.now() + 86_400_000).toISOString(), remitWithinDays: 3 }).expect(403);
-    expect((await request(svc.url).get('/api/v1/agreements').set(bearer(host.token)).expect(200)).body.agreements).toHaveLength(1);
+    expect((await request(svc.url).get('/api/v1/agreements').set(bearer(host.token)).expect(200)).body.agreements).toHaveLength(2);
   }, 30_000);
 
   it('then no page asked anything of another origin and no token appeared in any URL', () => {

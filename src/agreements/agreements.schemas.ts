@@ -28,5 +28,9 @@ export const Agreement = z.object({
 }).openapi('Agreement');
 
 const LayerFields = { pledgedFen: Fen, confirmedFen: Fen, remittedFen: Fen, acknowledgedFen: Fen, overdueFen: Fen };
-export const AgreementWithLayers = Agreement.extend(LayerFields).openapi('AgreementWithLayers');
+export const AgreementWithLayers = Agreement.extend({
+  ...LayerFields,
+  hostName: z.string().openapi({ description: 'the host\'s display name (the consoles show who proposes)' }),
+  charityName: z.string().openapi({ description: 'the charity\'s display name' }),
+}).openapi('AgreementWithLayers');
 export const AgreementList = z.object({ agreements: z.array(AgreementWithLayers) }).openapi('AgreementList');

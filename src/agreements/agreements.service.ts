@@ -4,6 +4,7 @@ import type { z } from '../infra/zod';
 import { DomainError } from '../infra/errors';
 import { agreementHome, idInShard, shardOf } from '../infra/shards';
 import { CatalogRepository } from '../catalog/catalog.repository';
+import { lookupNames } from '../catalog';
 import { agreementLayers } from './layers';
 import { AgreementsRepository, isCapped } from './agreements.repository';
 import { publishAgreementEvent } from './agreement.events';
@@ -118,6 +119,10 @@ export async function listAgreements(deps: Deps, principal: Principal, status?: 
       : await repo.all(status);
   list.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x._id.localeCompare(y._id));
   const layers = await agreementLayers(deps, list.map((a) => a._id));
-  const used = await Promise.all(list.map((a) => (isCapped(a) ? repo.used(a) : undefined)));
-  return { agreements: list.map((a, i) => ({ ...agreementView(a, used[i]), ...layers.get(a._id)! })) };
+  const [used, names] = await Promise.all([
+    Promise.all(list.map((a) => (isCapped(a) ? repo.used(a) : undefined))),
+    // the consoles name the other party: a charity answering a proposal sees which host asks
+    lookupNames(deps, { hostIds: list.map((a) => a.hostId), charityIds: list.map((a) => a.charityId) }),
+  ]);
+  return { agreements: list.map((a, i) => ({ ...agreementView(a, used[i]), hostName: names.hosts.get(a.hostId)?.name ?? '', charityName: names.charities.get(a.charityId)?.name ?? '', ...layers.get(a._id)! })) };
 }

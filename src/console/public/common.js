@@ -89,7 +89,7 @@
   };
 
   /** An API error with its stable code, so the page can say what went wrong. */
-  function ApiError(status, code, message) { this.status = status; this.code = code; this.message = message; }
+  function ApiError(status, code, message, details) { this.status = status; this.code = code; this.message = message; this.details = details; }
   LG.ApiError = ApiError;
 
   /** fetch against this origin with the bearer token; JSON in and out unless raw is asked for. */
@@ -103,7 +103,7 @@
         if (r.ok) return raw ? r : r.status === 204 ? null : r.json();
         return r.json().catch(function () { return {}; }).then(function (b) {
           var e = (b && b.error) || {};
-          throw new ApiError(r.status, e.code || 'HTTP_' + r.status, e.message || r.statusText);
+          throw new ApiError(r.status, e.code || 'HTTP_' + r.status, e.message || r.statusText, e.details);
         });
       });
   };
@@ -128,11 +128,69 @@
 
   LG.errorText = function (err) {
     if (err instanceof ApiError) {
+      // refusals people meet in the agreement screens, said in words (the code stays beside them)
+      if (err.code === 'REMITTANCE_EXCEEDS_UNREMITTED') return LG.t('err.exceeds').replace('{a}', LG.yuan((err.details && err.details.availableFen) || 0)) + ' (' + err.code + ')';
+      if (LG.texts.zh['err.' + err.code]) return LG.t('err.' + err.code) + ' (' + err.code + ')';
       if (err.status === 401) return LG.t('err.401');
       if (err.status === 403 || err.status === 404) return LG.t('err.403') + ' (' + err.code + ')';
-      return err.code + ': ' + err.message;
+      var fields = Array.isArray(err.details) ? err.details.map(function (d) { return (d.field || '') + ' ' + (d.message || ''); }).join('; ') : '';
+      return err.code + ': ' + err.message + (fields ? ' — ' + fields : '');
     }
     return LG.t('err.network');
+  };
+
+  /** "12" → 12: a whole number within [min, max] typed as digits only; null otherwise. */
+  LG.parseCount = function (text, min, max) {
+    var m = /^\s*(\d{1,10})\s*$/.exec(String(text || ''));
+    if (!m) return null;
+    var n = Number(m[1]);
+    return n >= min && n <= max ? n : null;
+  };
+
+  /** A table cell with its text, appended to the row. */
+  LG.cell = function (tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; };
+  /** Empties a table body and, when there is nothing to list, says so in one row across its columns. */
+  LG.clearTable = function (tb, empty, columns, text) {
+    tb.textContent = '';
+    if (empty) { var tr = LG.el('tr'); LG.cell(tr, text).colSpan = columns; tb.appendChild(tr); }
+  };
+
+  // --- pledge agreements: one way of showing them in both consoles ---
+  /** An agreement's row, named by its id and status, marked once its cap is reached. */
+  LG.agreementRow = function (a) {
+    var tr = LG.el('tr', { 'data-agreement': a.id, 'data-status': a.status });
+    if (LG.capReached(a)) tr.classList.add('reached');
+    return tr;
+  };
+  LG.layerKeys = ['pledgedFen', 'confirmedFen', 'remittedFen', 'acknowledgedFen', 'overdueFen'];
+  /** The four layers and the overdue amount as table cells; an overdue amount is marked so it stands out. */
+  LG.layerCells = function (tr, a) {
+    LG.layerKeys.forEach(function (k) {
+      var td = LG.el('td', { class: 'num layer', 'data-layer': k.replace('Fen', '') }, LG.yuan(a[k] || 0));
+      if (k === 'overdueFen' && a[k] > 0) { td.classList.add('overdue'); td.textContent = '⚠ ' + td.textContent; }
+      tr.appendChild(td);
+    });
+  };
+  /** "¥X / ¥cap" and/or "n / N units" of a capped agreement, "reached" once used up; "—" without a cap. */
+  LG.capText = function (a) {
+    var parts = [];
+    if (a.capFen !== null && a.capFen !== undefined) parts.push(LG.yuan(a.capUsedFen || 0) + ' / ' + LG.yuan(a.capFen));
+    if (a.capUnits !== null && a.capUnits !== undefined) parts.push((a.capUsedUnits || 0) + ' / ' + a.capUnits + ' ' + LG.t('ag.units'));
+    if (!parts.length) return LG.t('ag.nocap');
+    return parts.join(' · ') + (LG.capReached(a) ? ' · ' + LG.t('ag.reached') : '');
+  };
+  LG.capReached = function (a) {
+    return (a.capFen !== null && a.capFen !== undefined && (a.capUsedFen || 0) >= a.capFen) || (a.capUnits !== null && a.capUnits !== undefined && (a.capUsedUnits || 0) >= a.capUnits);
+  };
+  /** Validity as Shanghai days: "2026-12-01 – 2026-12-31" (the end shown as the last day it covers). */
+  LG.validity = function (a) {
+    var day = function (iso) { return LG.time(iso).slice(0, 10); };
+    return day(a.validFrom) + ' – ' + day(new Date(Date.parse(a.validTo) - 1).toISOString());
+  };
+  /** An agreement's terms in a line: per unit, cap mode, what it covers, when it is due. */
+  LG.terms = function (a) {
+    var covers = (a.productIds ? a.productIds.length + ' ' + LG.t('ag.products') : LG.t('ag.allproducts')) + ' · ' + (a.streamIds ? a.streamIds.length + ' ' + LG.t('ag.streams') : LG.t('ag.allstreams'));
+    return LG.yuan(a.perUnitFen) + LG.t('ag.perunit') + ' · ' + LG.t('oncap.' + a.onCap) + ' · ' + covers + ' · ' + LG.t('ag.remit').replace('{d}', a.remitWithinDays);
   };
 
   /** Wires the sign-in form: checks the token with GET /api/v1/me and the role this console is for. */
@@ -151,6 +209,7 @@
         LG.$('signout').hidden = false;
         document.body.setAttribute('data-signin', 'ok');
         onReady(me);
+        (LG.onSignIn || []).forEach(function (f) { f(me); });
       }).catch(function (err) { fail(LG.errorText(err)); document.body.setAttribute('data-signin', 'refused'); });
     }
     form.addEventListener('submit', function (ev) {
@@ -173,11 +232,27 @@
     'err.403': '此令牌无权查看', 'err.network': '网络错误，请稍后重试。', 'err.empty': '请输入令牌。',
     'err.role.host': '这不是主播令牌：主播控制台只对主播开放。', 'err.role.charity': '这不是公益机构令牌：机构控制台只对公益机构开放。',
     'signin.note': '令牌只保存在本标签页中，关闭即清除，不会出现在网址里。',
+    'ag.units': '件', 'ag.nocap': '不设上限', 'ag.reached': '已达上限', 'ag.products': '件商品', 'ag.allproducts': '全部认捐商品', 'ag.streams': '场直播', 'ag.allstreams': '全部直播',
+    'ag.perunit': '/件', 'ag.remit': '确认后 {d} 天内汇出', 'oncap.continue_without_donation': '达上限后照常销售不再捐赠', 'oncap.stop_selling': '达上限后停止销售',
+    'ag.st.proposed': '待机构答复', 'ag.st.accepted': '已生效', 'ag.st.declined': '已拒绝', 'ag.st.suspended': '已暂停',
+    'rm.st.sent': '待机构确认', 'rm.st.acknowledged': '机构已确认收款', 'rm.st.disputed': '机构有异议',
+    'layer.pledged': '认捐', 'layer.confirmed': '已确认（过退款期）', 'layer.remitted': '已汇出', 'layer.acknowledged': '机构确认收款', 'layer.overdue': '逾期未汇',
+    'err.exceeds': '汇款金额超过该协议已确认且尚未汇出的善款：目前最多可汇 {a}。',
+    'err.AGREEMENT_OVERLAP': '与现有协议重叠：同一商品和直播在同一期间只能有一份协议。', 'err.CHARITY_INACTIVE': '该公益机构已停用。',
+    'err.INVALID_STATE': '状态已变化，无法执行此操作；请刷新。', 'err.REMITTANCE_ALREADY_ANSWERED': '这笔汇款已经答复过。',
   });
   Object.assign(LG.texts.en, {
     'signin.label': 'Access token', 'signin.button': 'Sign in', 'signout': 'Sign out', 'err.401': 'This token is not valid; enter it again.',
     'err.403': 'This token may not see this', 'err.network': 'Network error; try again shortly.', 'err.empty': 'Enter a token.',
     'err.role.host': 'This is not a host token: the host console is for hosts only.', 'err.role.charity': 'This is not a charity token: the charity console is for charities only.',
     'signin.note': 'The token stays in this tab only, is cleared when it closes and never appears in a URL.',
+    'ag.units': 'units', 'ag.nocap': 'no cap', 'ag.reached': 'cap reached', 'ag.products': 'products', 'ag.allproducts': 'all pledged products', 'ag.streams': 'streams', 'ag.allstreams': 'all streams',
+    'ag.perunit': ' per unit', 'ag.remit': 'remitted within {d} days of confirmation', 'oncap.continue_without_donation': 'at the cap: sells on without a donation', 'oncap.stop_selling': 'at the cap: stops selling',
+    'ag.st.proposed': 'Awaiting the charity', 'ag.st.accepted': 'In force', 'ag.st.declined': 'Declined', 'ag.st.suspended': 'Suspended',
+    'rm.st.sent': 'Awaiting the charity', 'rm.st.acknowledged': 'Acknowledged', 'rm.st.disputed': 'Disputed',
+    'layer.pledged': 'Pledged', 'layer.confirmed': 'Confirmed', 'layer.remitted': 'Remitted', 'layer.acknowledged': 'Acknowledged', 'layer.overdue': 'Overdue',
+    'err.exceeds': 'The amount is more than the agreement has confirmed and not yet remitted: at most {a} now.',
+    'err.AGREEMENT_OVERLAP': 'Overlaps an existing agreement: one product and stream can have one agreement in a period.', 'err.CHARITY_INACTIVE': 'This charity is inactive.',
+    'err.INVALID_STATE': 'The state has changed; this cannot be done now. Refresh.', 'err.REMITTANCE_ALREADY_ANSWERED': 'This remittance was already answered.',
   });
 })();

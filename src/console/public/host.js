@@ -18,7 +18,7 @@
     'st.scheduled': '未开始', 'st.live': '直播中', 'st.ended': '已结束', 'feed.live': '实时连接', 'feed.retrying': '重新连接中…', 'feed.idle': '',
     'pins.saved': '上架商品已保存。', 'none': '暂无', 'expires': '到期', 'bad.goal': '目标金额格式不对，例如 5000 或 5,000.00',
     'owed.live': '直播进行中：金额随支付和退款变动。', 'owed.ended': '直播已结束：以上为本场应付各公益机构的善款（扣除退款）。其中已过退款期（已确认）：',
-    'owed.remit': '汇款与逾期记录将在汇款功能上线后显示。',
+    'owed.remit': '已汇出、机构确认和逾期金额见下方“认捐协议与汇款”。',
   });
   Object.assign(LG.texts.en, {
     skip: 'Skip to content', title: 'Host console', streams: 'My streams', 'col.title': 'Title', 'col.status': 'Status', 'col.created': 'Created', 'col.goal': 'Goal', 'col.open': 'Open',
@@ -32,7 +32,7 @@
     'st.scheduled': 'Scheduled', 'st.live': 'Live', 'st.ended': 'Ended', 'feed.live': 'Live feed', 'feed.retrying': 'Reconnecting…', 'feed.idle': '',
     'pins.saved': 'Products on air saved.', 'none': 'None', 'expires': 'expires', 'bad.goal': 'Goal is not an amount, e.g. 5000 or 5,000.00',
     'owed.live': 'The stream is live: amounts move with payments and refunds.', 'owed.ended': 'The stream has ended: above is what it owes each charity (net of refunds). Past the refund window (confirmed):',
-    'owed.remit': 'Remittances and overdue amounts show here once remittances exist.',
+    'owed.remit': 'Remitted, acknowledged and overdue amounts: see "Pledge agreements and remittances" below.',
   });
 
   function cell(tr, text, cls) { var td = LG.el('td', cls ? { class: cls } : {}, text); tr.appendChild(td); return td; }
@@ -220,6 +220,8 @@
   function overlayUrl() {
     if (!current) return;
     var q = new URLSearchParams({ layout: $('ov-layout').value, theme: $('ov-theme').value, lang: $('ov-lang').value, ticker: $('ov-ticker').value, accent: $('ov-accent').value.replace('#', '') });
+    // the agreement cap line is asked for, never there by default: existing overlay URLs keep their look
+    if ($('ov-cap').value === 'on') q.set('cap', 'on');
     var url = location.origin + '/overlay/' + encodeURIComponent(current.id) + '?' + q.toString();
     $('ov-url').value = url;
     if ($('ov-frame').getAttribute('src') !== url) $('ov-frame').setAttribute('src', url);
@@ -238,7 +240,7 @@
   $('start').addEventListener('click', function () { act('start'); });
   $('end').addEventListener('click', function () { act('end'); });
   $('save-pins').addEventListener('click', savePins);
-  ['ov-layout', 'ov-theme', 'ov-lang', 'ov-ticker', 'ov-accent'].forEach(function (id) { $(id).addEventListener('change', overlayUrl); });
+  ['ov-layout', 'ov-theme', 'ov-lang', 'ov-ticker', 'ov-accent', 'ov-cap'].forEach(function (id) { $(id).addEventListener('change', overlayUrl); });
   $('ov-copy').addEventListener('click', function () {
     $('ov-url').select();
     var done = function () { say('stream-msg', LG.t('ov.copied'), true); };

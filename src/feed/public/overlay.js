@@ -1,7 +1,7 @@
 /* The on-stream overlay: one WebSocket to /ws/streams/:id, a snapshot then coalesced totals; reconnects
    with backoff and resumes with ?since=<seq>. Settings (overlay.settings.js) come from the query string:
    layout=card|bar|compact, theme=dark|light, accent=<hex>, charity=<id>, lang=zh|en, ticker=on|off,
-   alerts=on|off, nameMin=<yuan> (no name below it), milestones=25,50,75,100, test=1.
+   alerts=on|off, nameMin=<yuan> (no name below it), milestones=25,50,75,100, test=1, cap=on (agreement caps).
    Plain browser JavaScript, no build step, same origin only. */
 (function () {
   'use strict';
@@ -208,10 +208,73 @@
     setInterval(fire, 6000);
   }
 
+  var agreementIds = []; // the agreements the stream's products sell under (of the chosen charity, when one is)
+
+  /**
+   * cap=on: the stream's capped agreements from each charity's public agreements page (a public read, cached 5 s):
+   * what was pledged under each (paid, net of refunds) against its cap in fen — a cap in units is capUnits × per-unit
+   * amount in fen, since every donating unit gives exactly that — and "cap reached" once the pledges meet it.
+   */
+  function loadCaps() {
+    var charities = [];
+    Object.keys(productCharity).forEach(function (k) { var c = productCharity[k]; if (k.indexOf('name:') !== 0 && charities.indexOf(c) < 0 && (!charityId || c === charityId)) charities.push(c); });
+    Promise.all(charities.map(function (id) {
+      return fetch('/api/v1/public/charities/' + encodeURIComponent(id) + '/agreements').then(function (r) { return r.ok ? r.json() : { agreements: [] }; });
+    })).then(function (pages) {
+      var lines = [];
+      pages.forEach(function (p) {
+        p.agreements.forEach(function (a) {
+          if (agreementIds.indexOf(a.id) < 0) return;
+          var t = a.terms;
+          var caps = [t.capFen, t.capUnits === null ? null : t.capUnits * t.perUnitFen].filter(function (c) { return c !== null && c !== undefined; });
+          if (!caps.length) return;
+          var capFen = Math.min.apply(null, caps);
+          lines.push({ id: a.id, usedFen: a.layers.pledgedFen, capFen: capFen });
+        });
+      });
+      renderCaps(lines);
+    }).catch(function () { /* kept as last shown; asked again shortly */ });
+  }
+
+  function renderCaps(lines) {
+    var box = $('caps');
+    box.textContent = '';
+    box.hidden = !lines.length;
+    lines.forEach(function (l) {
+      var reached = l.usedFen >= l.capFen;
+      var d = document.createElement('div');
+      d.className = 'cap';
+      d.setAttribute('data-agreement', l.id);
+      d.setAttribute('data-reached', reached ? '1' : '0');
+      var label = document.createElement('span');
+      label.className = 'cap-label';
+      label.textContent = T.cap;
+      var track = document.createElement('span');
+      track.className = 'cap-track';
+      var fill = document.createElement('span');
+      fill.className = 'cap-fill';
+      fill.style.width = Math.min(100, Math.floor((l.usedFen * 100) / l.capFen)) + '%';
+      track.appendChild(fill);
+      var amt = document.createElement('span');
+      amt.className = 'cap-amt';
+      amt.textContent = formatYuan(Math.min(l.usedFen, l.capFen)) + ' / ' + formatYuan(l.capFen);
+      var flag = document.createElement('span');
+      flag.className = 'cap-reached';
+      flag.textContent = T.reached;
+      [label, track, amt, flag].forEach(function (e) { d.appendChild(e); });
+      box.appendChild(d);
+    });
+    document.body.setAttribute('data-caps', String(lines.length));
+  }
+
   function loadProducts() {
     fetch('/api/v1/streams/' + encodeURIComponent(streamId)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (s && s.products) s.products.forEach(function (p) { units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; productCharity[p.id] = p.pledge.charityId; productCharity['name:' + p.name] = p.pledge.charityId; });
+      if (s && s.products) s.products.forEach(function (p) {
+        units[p.name] = p.unit; charityNames[p.pledge.charityId] = p.pledge.charityName; productCharity[p.id] = p.pledge.charityId; productCharity['name:' + p.name] = p.pledge.charityId;
+        if (p.pledge.agreementId && agreementIds.indexOf(p.pledge.agreementId) < 0 && (!charityId || p.pledge.charityId === charityId)) agreementIds.push(p.pledge.agreementId);
+      });
       render();
+      if (settings.cap) loadCaps();
     }).catch(function () { /* units are a nicety; totals still show */ });
   }
 
@@ -267,4 +330,6 @@
   connect();
   setInterval(watchdog, 15000);
   if (settings.test) testAlerts();
+  // the pledges under a cap move with payments and refunds; the public page is cached 5 s, so asking more often gains nothing
+  if (settings.cap) setInterval(loadCaps, 5000);
 })();

@@ -8,7 +8,7 @@ import type { Deps } from '../deps';
 import { lookupNames } from '../catalog';
 import * as S from './statements.schemas';
 import { buildStatement, checkPeriod } from './build-statement';
-import { renderCsv } from './render-csv';
+import { csvRow, renderCsv } from './render-csv';
 import { renderPdf } from './render-pdf';
 import { getReceipt, publicCharity } from './public-views';
 import { StatementsRepository } from './statements.repository';
@@ -29,7 +29,8 @@ export function statementsRoutes(api: Api, deps: Deps): void {
     if (query.format === 'json') return { status: 200, body: await buildStatement(deps, params.id, period) };
     if (query.format === 'csv') {
       res.status(200).setHeader('Content-Type', 'text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${name}.csv"`);
-      await pipeline(Readable.from(renderCsv(new StatementsRepository(deps).entriesBetween(params.id, period.from, period.to))), res);
+      // a few chunks buffered ahead of the socket, no more: what waits on a slow client is promoted and piles up in the old generation
+      await pipeline(Readable.from(renderCsv(new StatementsRepository(deps).dayRowsBetween(params.id, period.from, period.to, csvRow)), { highWaterMark: 4 }), res);
       return undefined;
     }
     const statement = await buildStatement(deps, params.id, period);

@@ -86,16 +86,13 @@ export class StatementsRepository {
   }
 
   /**
-   * `row(entry)` of every entry with from ≤ at < to, in seq order (a CSV's order), one day's rows at a time:
-   * each day streamed as in `eachBetween`, only its rows kept and sorted. Memory: one day's rows (a CSV line
-   * is ~250 bytes an entry), never its documents.
+   * Day by day: hands each entry with from ≤ at < to of that day to `visit` as it comes (as `eachBetween`),
+   * then yields the day, so that a caller can put in order and flush what it kept of it (the CSV's lines).
    */
-  async *dayRowsBetween<T>(charityId: string, from: Date, to: Date, row: (e: LedgerEntry) => T): AsyncIterable<T[]> {
+  async *daysBetween(charityId: string, from: Date, to: Date, visit: (e: LedgerEntry) => void): AsyncIterable<string> {
     for (const day of StatementsRepository.days(from, to)) {
-      const rows: Array<[number, T]> = [];
-      await this.eachOfDay(charityId, day, from, to, (e) => rows.push([e.seq, row(e)]));
-      rows.sort((x, y) => x[0] - y[0]);
-      if (rows.length) yield rows.map(([, r]) => r);
+      await this.eachOfDay(charityId, day, from, to, visit);
+      yield day;
     }
   }
 

@@ -8,7 +8,7 @@ import type { Deps } from '../deps';
 import { lookupNames } from '../catalog';
 import * as S from './statements.schemas';
 import { buildStatement, checkPeriod } from './build-statement';
-import { csvRow, renderCsv } from './render-csv';
+import { renderCsv } from './render-csv';
 import { renderPdf } from './render-pdf';
 import { getReceipt, publicCharity } from './public-views';
 import { StatementsRepository } from './statements.repository';
@@ -30,7 +30,7 @@ export function statementsRoutes(api: Api, deps: Deps): void {
     if (query.format === 'csv') {
       res.status(200).setHeader('Content-Type', 'text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${name}.csv"`);
       // a few chunks buffered ahead of the socket, no more: what waits on a slow client is promoted and piles up in the old generation
-      await pipeline(Readable.from(renderCsv(new StatementsRepository(deps).dayRowsBetween(params.id, period.from, period.to, csvRow)), { highWaterMark: 4 }), res);
+      await pipeline(Readable.from(renderCsv((visit) => new StatementsRepository(deps).daysBetween(params.id, period.from, period.to, visit)), { highWaterMark: 4 }), res);
       return undefined;
     }
     const statement = await buildStatement(deps, params.id, period);

@@ -14,8 +14,12 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   ledger_periods: ['_id', 'scope'],
   // one order's versions (GET /orders/:id after Redis lost it)
   orders: ['_id', 'orderId'],
-  // catalog documents are read by _id
-  charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
+  // catalog documents are read by _id; a host's products and streams by hostId
+  charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id', 'hostId'], streams: ['_id', 'hostId'], matches: ['_id'],
+  // a token by its hash; the deployment marker
+  principals: ['_id'], recovery: ['_id'],
+  // payments: a merchant by _id or by the account a bill names; one merchant's payments and refunds of one day
+  merchants: ['_id', 'provider', 'billAccount'], provider_payments: ['_id', 'merchantId', 'day'], provider_refunds: ['_id', 'merchantId', 'day'],
 };
 
 /** The SQL that makes PostgreSQL create those indexes whenever FerretDB creates a collection's table (and on existing ones). */

@@ -58,7 +58,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: opts.concurrency ?? 3,
+    partitionsConsumedConcurrently: opts.concurrency ?? 6,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
       const last = batch.messages[batch.messages.length - 1].offset;

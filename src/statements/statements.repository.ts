@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
 import { blockKeyOf, dayKeyOf, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
-import { readChain } from '../allocator/ledger.repository';
+import { readBlocks, readChain } from '../allocator/ledger.repository';
 import { dayScope, headId, monthScope, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from '../allocator/ledger.derived';
 
 /** A ledger document as the allocator stores it: _id = entry key, at a BSON Date. */
@@ -44,6 +44,11 @@ export class StatementsRepository {
   /** The chain after a seq, block by block in seq order (a few in flight), until a block is not full: one pass. */
   async *entriesAfter(charityId: string, afterSeq: number): AsyncIterable<LedgerEntry> {
     yield* readChain((b) => this.block(charityId, b), afterSeq);
+  }
+
+  /** As `entriesAfter`, a block at a time. */
+  blocksAfter(charityId: string, afterSeq: number): AsyncIterable<LedgerEntry[]> {
+    return readBlocks((b) => this.block(charityId, b), afterSeq);
   }
 
   /** One UTC day's entries in seq order. */

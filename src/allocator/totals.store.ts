@@ -120,6 +120,9 @@ export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promis
     if (attempt === 5) throw new Error('sponsor matches kept changing; batch retried');
     const sets = [...new Set(moving.map((i) => i.f))];
     const members = new Map(await Promise.all(sets.map(async (f) => [f, (await deps.redis.smembers(f)).sort()] as const)));
+    // no sponsor match on any of these streams when read: nothing to take, no script (a match created after this
+    // read applies from the next batch on, as if it had been created a moment later)
+    if ([...members.values()].every((ids) => ids.length === 0)) return out;
     const keys = new Set<string>(sets);
     const items = moving.map((i) => {
       const ids = members.get(i.f)!;

@@ -41,6 +41,8 @@ const size = {
   quarter: arg('quarter', 100_000), othersSmall: arg('others-small', 100_000), othersLarge: arg('others-large', 2_000_000),
   chainSmall: Math.max(2000, arg('chain-small', 10_000)), chainLarge: arg('chain-large', 1_000_000), backlog: arg('backlog', 200_000),
   samples: Number(process.argv[process.argv.indexOf('--samples') + 1] ?? 0) || 200,
+  // statements timed at each collection size (the median is reported; the growth ratio is of medians)
+  statementSamples: process.argv.includes('--statement-samples') ? Number(process.argv[process.argv.indexOf('--statement-samples') + 1]) : 3,
 };
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 const log = (s: string) => console.error(`[bench:data ${new Date().toISOString().slice(11, 19)}] ${s}`);
@@ -75,7 +77,7 @@ async function statementGrowth(deps: Deps) {
     const stmt: number[] = [];
     const bare: number[] = [];
     let entries = 0;
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < size.statementSamples; r++) {
       const s = await timed(() => buildStatement(deps, A, Q));
       stmt.push(s.ms);
       entries = s.value.entries;
@@ -86,7 +88,7 @@ async function statementGrowth(deps: Deps) {
         return n;
       })).ms);
     }
-    return { statementMs: Math.round(median(stmt)), bareCursorMs: Math.round(median(bare)), entries };
+    return { statementMs: Math.round(median(stmt)), bareCursorMs: Math.round(median(bare)), entries, statementSamplesMs: stmt.map(Math.round), bareSamplesMs: bare.map(Math.round) };
   };
   const small = await measure();
   log(`statement at ${size.othersSmall} other entries: ${JSON.stringify(small)}; adding ${size.othersLarge - size.othersSmall} more`);

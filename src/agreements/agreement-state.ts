@@ -56,7 +56,7 @@ export async function migrateLegacyPledges(deps: Deps): Promise<number> {
   const repo = new AgreementsRepository(deps);
   let migrated = 0;
   const names = new Map<string, string>();
-  for await (const p of catalog.products.find({})) {
+  for await (const p of catalog.products.find({})) { // query: products.all
     if (p.pledge.agreementId !== undefined) continue;
     let a = onBehalfAgreement(migratedAgreementId(p._id), p.hostId, p.pledge, p.createdAt);
     let fresh = true;
@@ -67,10 +67,10 @@ export async function migrateLegacyPledges(deps: Deps): Promise<number> {
       fresh = false;
       a = (await repo.byId(a._id)) ?? a;
     }
-    await catalog.products.updateOne({ _id: p._id, 'pledge.agreementId': { $exists: false } }, { $set: { 'pledge.agreementId': a._id } });
+    await catalog.products.updateOne({ _id: p._id, 'pledge.agreementId': { $exists: false } }, { $set: { 'pledge.agreementId': a._id } }); // query: products.byId
     await cacheAgreementFor(deps, a, p._id);
     if (!names.has(p.pledge.charityId)) names.set(p.pledge.charityId, (await catalog.charityNames([p.pledge.charityId])).get(p.pledge.charityId) ?? '');
-    const now = await catalog.products.findOne({ _id: p._id });
+    const now = await catalog.products.findOne({ _id: p._id }); // query: products.byId
     if (now) await catalog.cacheProductTerms(now, names.get(p.pledge.charityId)!);
     if (fresh) { migrated++; await publishAgreementEvent(deps, 'agreement.accepted', a); }
   }

@@ -33,14 +33,14 @@ function overlaps(a: Pick<AgreementDoc, 'productIds' | 'streamIds' | 'validFrom'
 /** A host proposes a pledge agreement to an active charity, for its own products and streams; the charity accepts or declines it. */
 export async function proposeAgreement(deps: Deps, hostId: string, input: z.infer<typeof ProposeAgreementBody>) {
   const catalog = new CatalogRepository(deps);
-  const charity = await catalog.charities.findOne({ _id: input.charityId });
+  const charity = await catalog.charities.findOne({ _id: input.charityId }); // query: charities.byId
   if (!charity) throw bad('body.charityId', 'no such charity');
   if (!charity.active) throw new DomainError('CHARITY_INACTIVE', 'this charity is not active');
   const productIds = input.productIds ? [...new Set(input.productIds)] : null;
   const streamIds = input.streamIds ? [...new Set(input.streamIds)] : null;
   const capped = input.capFen !== undefined || input.capUnits !== undefined;
   if (productIds) {
-    const found = await catalog.products.find({ _id: { $in: productIds } }).toArray();
+    const found = await catalog.products.find({ _id: { $in: productIds } }).toArray(); // query: products.byIds
     for (const id of productIds) {
       const p = found.find((f) => f._id === id);
       if (!p || p.hostId !== hostId) throw bad('body.productIds', `unknown product ${id}`, 'only your own products can be covered');
@@ -50,7 +50,7 @@ export async function proposeAgreement(deps: Deps, hostId: string, input: z.infe
     }
   }
   if (streamIds) {
-    const found = await catalog.streams.find({ _id: { $in: streamIds } }, { projection: { hostId: 1 } }).toArray();
+    const found = await catalog.streams.find({ _id: { $in: streamIds } }, { projection: { hostId: 1 } }).toArray(); // query: streams.byIds
     const unknown = streamIds.filter((id) => !found.some((s) => s._id === id && s.hostId === hostId));
     if (unknown.length) throw new DomainError('VALIDATION_FAILED', 'only your own streams can be covered', unknown.map((id) => ({ field: 'body.streamIds', message: `unknown stream ${id}` })));
   }

@@ -50,10 +50,12 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
     const src = p.sources.get(entry.key)!;
     return { entry, display: displayOf(src.event), partition: src.partition, offset: src.offset };
   }));
-  const inserted = await repo.append(rows);
-  // derived documents before the heads move: a crash here is repaired by this batch's retry (each write is idempotent)
   const derived = new LedgerDerivedRepository(deps);
-  await Promise.all(plans.map((p) => derived.afterAppend(p.charityId, p.entries)));
+  // reads of what precedes this batch (stored earlier), alongside its insert; never observed unhandled if the insert fails
+  const before = plans.map((p) => { const r = derived.before(p.charityId, p.entries); r.catch(() => undefined); return r; });
+  const inserted = await repo.append(rows);
+  // derived documents after the entries and before the heads move: a crash here is repaired by this batch's retry (each write is idempotent)
+  await Promise.all(plans.map((p, i) => derived.afterAppend(p.charityId, p.entries, before[i])));
   await applyPlans(deps, plans);
   await recordRemitEntries(deps, rows.map((r) => r.entry));
   await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event.eventId))]));

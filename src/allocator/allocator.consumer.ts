@@ -6,6 +6,9 @@ import { LedgerRepository } from './ledger.repository';
 import { rebuildTotals } from './rebuild-totals';
 import { ChainConflict, confirmDue, totalsBuiltHere, TotalsBusy, TotalsMissing } from './totals.store';
 
+/** Partitions one allocator process works on at once (each partition's batches in order). */
+export const ALLOCATOR_CONCURRENCY = 6;
+
 export interface AllocatorOptions {
   /** consumer group (tests replay the topic into a fresh group) */
   groupId?: string;
@@ -66,7 +69,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: opts.concurrency ?? 3,
+    partitionsConsumedConcurrently: opts.concurrency ?? ALLOCATOR_CONCURRENCY,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
       const fetchedAt = Date.now();

@@ -18,6 +18,9 @@ export function registerDerivedModels(conn: Connection): void {
   conn.model('LedgerPeriod', p);
 }
 
+/** The stored data sealing a run of entries starts from: its first block's earlier entries, and the block before. */
+export interface SealInputs { prior: LedgerEntry[]; prev: TreeDoc | null; roots: Map<string, string> }
+
 const ignoreDuplicate = (e: { code?: number }) => { if (e.code !== 11000) throw e; };
 // below pgx's pool size: an update command of that many statements never answers on FerretDB (FERRETDB.md)
 const UPDATE_CHUNK = 32;
@@ -39,11 +42,35 @@ export class LedgerDerivedRepository {
     this.ledger = deps.db.collection<LedgerDoc>(LEDGER_COLLECTION);
   }
 
-  /** After appending consecutive entries of one charity: period balances, newly complete blocks and nodes, then the head. */
-  async afterAppend(charityId: string, entries: LedgerEntry[]): Promise<void> {
+  /**
+   * What sealing a run of entries needs from before it (the start of its first block, the block before it):
+   * stored data only, so the allocator reads it while the run's own ledger insert is in flight.
+   */
+  before(charityId: string, entries: LedgerEntry[]): Promise<SealInputs | null> {
+    if (!entries.length) return Promise.resolve(null);
+    const first = blockOf(entries[0].seq);
+    const lastComplete = Math.floor(entries[entries.length - 1].seq / LEDGER_BLOCK_SIZE) - 1;
+    if (lastComplete < first) return Promise.resolve(null);
+    const startSeq = first * LEDGER_BLOCK_SIZE + 1;
+    // the left siblings the new blocks' nodes will need that cover only blocks before the run: stored, read by _id at once
+    const lefts = new Set<string>();
+    for (let b = first; b <= lastComplete; b++) {
+      for (let level = 0, index = b; index % 2 === 1; level++, index = (index - 1) / 2) if (index * 2 ** level <= first) lefts.add(treeId(charityId, level, index - 1));
+    }
+    return Promise.all([
+      entries[0].seq > startSeq ? this.blockEntries(charityId, first).then((es) => es.filter((e) => e.seq < entries[0].seq)) : Promise.resolve([]),
+      first > 0 ? this.seal(charityId, first - 1) : Promise.resolve(null),
+      Promise.all([...lefts].map((id) => this.tree.findOne({ _id: id }) as Promise<TreeDoc | null>)), // query: tree.byId
+    ]).then(([prior, prev, found]) => ({ prior, prev, roots: new Map(found.filter((d) => d !== null).map((d) => [d._id, d.root])) }));
+  }
+
+  /**
+   * After appending consecutive entries of one charity: period balances and newly complete blocks and nodes
+   * (independent documents, written at once), then the head. `before` is what `before()` read, if it ran.
+   */
+  async afterAppend(charityId: string, entries: LedgerEntry[], before?: Promise<SealInputs | null>): Promise<void> {
     if (!entries.length) return;
-    await this.addToPeriods(charityId, entries);
-    await this.sealCompleted(charityId, entries);
+    await Promise.all([this.addToPeriods(charityId, entries), this.sealCompleted(charityId, entries, before ?? this.before(charityId, entries))]);
     const last = entries[entries.length - 1];
     // query: tree.byId — guarded by seq: a replay (seq not lower) is a duplicate key, i.e. already done
     await this.tree.updateOne({ _id: headId(charityId), seq: { $lt: last.seq } } as never, { $set: { charityId, seq: last.seq, hash: last.hash } }, { upsert: true }).catch(ignoreDuplicate);
@@ -54,17 +81,14 @@ export class LedgerDerivedRepository {
    * block (entries from before the run), the block before it (running total) and left siblings from before
    * the run; then one unordered insert of the new block and node documents (duplicates: a replay).
    */
-  private async sealCompleted(charityId: string, entries: LedgerEntry[]): Promise<void> {
+  private async sealCompleted(charityId: string, entries: LedgerEntry[], before: Promise<SealInputs | null>): Promise<void> {
+    const inputs = await before;
+    if (!inputs) return;
+    const { prior, prev, roots } = inputs;
     const first = blockOf(entries[0].seq);
     const lastComplete = Math.floor(entries[entries.length - 1].seq / LEDGER_BLOCK_SIZE) - 1;
-    if (lastComplete < first) return;
-    const startSeq = first * LEDGER_BLOCK_SIZE + 1;
-    const [prior, prev] = await Promise.all([
-      entries[0].seq > startSeq ? this.blockEntries(charityId, first).then((es) => es.filter((e) => e.seq < entries[0].seq)) : Promise.resolve([]),
-      first > 0 ? this.seal(charityId, first - 1) : Promise.resolve(null),
-    ]);
     const run = [...prior, ...entries];
-    const known = new Map<string, string>();
+    const known = new Map(roots);
     const docs: TreeDoc[] = [];
     let cum = prev?.cumFen ?? 0;
     for (let b = first; b <= lastComplete; b++) {

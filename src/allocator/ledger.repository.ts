@@ -130,6 +130,11 @@ const READ_AHEAD = 8;
 
 /** The chain block by block from the one holding afterSeq + 1, READ_AHEAD blocks in flight, stopping after the first short block. */
 export async function* readChain(block: (b: number) => Promise<LedgerEntry[]>, afterSeq: number): AsyncIterable<LedgerEntry> {
+  for await (const entries of readBlocks(block, afterSeq)) yield* entries;
+}
+
+/** As `readChain`, a block's entries (after afterSeq) at a time: for streams that write a block at once. */
+export async function* readBlocks(block: (b: number) => Promise<LedgerEntry[]>, afterSeq: number): AsyncIterable<LedgerEntry[]> {
   const inFlight: Promise<LedgerEntry[]>[] = [];
   let next = blockOf(afterSeq + 1);
   for (;;) {
@@ -139,7 +144,8 @@ export async function* readChain(block: (b: number) => Promise<LedgerEntry[]>, a
       inFlight.push(p);
     }
     const entries = await inFlight.shift()!;
-    for (const e of entries) if (e.seq > afterSeq) yield e;
+    const after = entries.filter((e) => e.seq > afterSeq);
+    if (after.length) yield after;
     if (entries.length < LEDGER_BLOCK_SIZE) return;
   }
 }

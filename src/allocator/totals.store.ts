@@ -6,6 +6,7 @@ import { shardKeys, shardOf } from '../infra/shards';
 import type { AllocatorHead, CharityPlan, MatchTake, PositionedEvent } from './allocate';
 import { movesMoney } from './allocate';
 import { applyPlansLua, confirmDueLua, takeMatchesLua } from './allocator.lua';
+import { compactOps } from './compact-ops';
 import { entryOps, shapeStreamTotals, totalsKeys, type EntryDisplay, type TotalsOp } from './totals';
 import { runIdFor, taggedKey, type Keyspace } from '../infra/redis';
 
@@ -125,6 +126,9 @@ export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promis
     if (attempt === 5) throw new Error('sponsor matches kept changing; batch retried');
     const sets = [...new Set(moving.map((i) => i.f))];
     const members = new Map(await Promise.all(sets.map(async (f) => [f, (await deps.redis.smembers(f)).sort()] as const)));
+    // no sponsor match on any of these streams when read: nothing to take, no script (a match created after this
+    // read applies from the next batch on, as if it had been created a moment later)
+    if ([...members.values()].every((ids) => ids.length === 0)) return out;
     const keys = new Set<string>(sets);
     const items = moving.map((i) => {
       const ids = members.get(i.f)!;
@@ -154,7 +158,8 @@ export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<numb
   const payload = plans.map((p) => {
     const h = tk(totalsKeys.head(p.charityId));
     keys.add(h);
-    const ops = qualifyOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs)), tk, keys);
+    // folded per charity plan (each plan is applied all or nothing): one HINCRBY per field, not per entry
+    const ops = qualifyOps(compactOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs))), tk, keys);
     return { c: p.charityId, h, before: p.before.seq, after: p.after, ops };
   });
   const r = await scripted(deps.redis).lgApplyPlans(keys.size, ...keys, totalsChannel(deps), JSON.stringify(payload));

@@ -58,7 +58,7 @@ export class CatalogRepository {
 
   /** A host's products whose pledge names the agreement (served by { hostId: 1 }; the pledge is filtered here). */
   async productsOfAgreement(hostId: string, agreementId: string): Promise<ProductDoc[]> {
-    return (await this.products.find({ hostId }).toArray()).filter((p) => p.pledge.agreementId === agreementId);
+    return (await this.products.find({ hostId }).toArray()).filter((p) => p.pledge.agreementId === agreementId); // query: products.byHost
   }
 
   async addStock(productId: string, units: number): Promise<number> {

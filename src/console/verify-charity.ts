@@ -1,6 +1,5 @@
 import type { Deps } from '../deps';
 import type { LedgerEntry } from '../allocator/ledger.types';
-import { LedgerRepository } from '../allocator';
 import { buildStatement, type Statement } from '../statements';
 // the statements slice's own verify logic (what `livegive verify` runs), called as it is, never copied
 import { checkChain, compareStatement } from '../statements/verify-ledger';
@@ -20,12 +19,18 @@ async function* upTo(entries: AsyncIterable<LedgerEntry>, lastSeq: number): Asyn
  * recomputes the statement and compares it figure by figure with the one the API serves.
  */
 export async function verifyCharity(deps: Deps, charityId: string, period?: { from: Date; to: Date }) {
-  // the served statement first, then the last stored entry: every entry the statement counts is at or below it,
-  // and entries appended while verify runs are left for the next run
+  // the served statement first, then the published head: the allocator moves it only after the entries and their
+  // derived documents are stored, so every entry the statement counts is at or below it; entries appended while
+  // verify runs are left for the next run. One read by _id (query: tree.byId), not a sort over the charity's entries.
   const claimed: Statement | undefined = period ? await buildStatement(deps, charityId, period) : undefined;
-  // index ledger {charityId: 1, seq: 1}, read backwards for the last entry
-  const last = await new LedgerRepository(deps).coll.find({ charityId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
-  const entries = upTo(new StatementsRepository(deps).entriesAfter(charityId, 0), last?.seq ?? 0);
+  const repo = new StatementsRepository(deps);
+  let last = await repo.head(charityId);
+  // the statement may count a batch whose entries are stored and whose head is about to move: wait for it (briefly)
+  for (let i = 0; i < 20 && (claimed?.lastSeq ?? 0) > last.seq; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await repo.head(charityId);
+  }
+  const entries = upTo(repo.entriesAfter(charityId, 0), last.seq);
   const check = await checkChain(charityId, entries, period);
   // the published head as of the last entry the chain reached (a tampered chain publishes a shorter one)
   const head = await publicCharity(deps, charityId, check.head.seq);

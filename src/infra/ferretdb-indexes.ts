@@ -20,8 +20,12 @@ export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   remittances: ['_id', 'charityId', 'agreementId'],
   // statements produced on schedule: one by _id (produced yet?), a charity's list (its public head)
   published_statements: ['_id', 'charityId'],
-  // catalog documents are read by _id
-  charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id'], streams: ['_id'], matches: ['_id'],
+  // catalog documents are read by _id; a host's products and streams by hostId
+  charities: ['_id'], hosts: ['_id'], viewers: ['_id'], products: ['_id', 'hostId'], streams: ['_id', 'hostId'], matches: ['_id'],
+  // a token by its hash; the deployment marker
+  principals: ['_id'], recovery: ['_id'],
+  // payments: a merchant by _id or by the account a bill names; one merchant's payments and refunds of one day
+  merchants: ['_id', 'provider', 'billAccount'], provider_payments: ['_id', 'merchantId', 'day'], provider_refunds: ['_id', 'merchantId', 'day'],
 };
 
 /** The SQL that makes PostgreSQL create those indexes whenever FerretDB creates a collection's table (and on existing ones). */

@@ -16,8 +16,9 @@ export function checkPeriod(from: string, to: string): Period {
 
 /**
  * Builds a charity's statement for [from, to): the opening balance from stored period balances (never by
- * re-reading history), then one streamed pass over the period's entries, day by day (memory independent of
- * their number); then names everything in one batched read per kind. Cost: O(entries in the period).
+ * re-reading history), then one streamed pass over the period's entries, day by day in store order
+ * (the figures do not depend on it; memory independent of their number and of a day's size);
+ * then names everything in one batched read per kind. Cost: O(entries in the period).
  */
 export async function buildStatement(deps: Deps, charityId: string, period: Period, onEntry?: () => void): Promise<Statement> {
   const started = Date.now();
@@ -25,12 +26,7 @@ export async function buildStatement(deps: Deps, charityId: string, period: Peri
   const repo = new StatementsRepository(deps);
   const opening = await repo.balanceBefore(charityId, period.from);
   acc.addOpening(opening.sumFen, opening.head);
-  let read = 0;
-  for await (const e of repo.entriesBetween(charityId, period.from, period.to)) {
-    acc.add(e);
-    read++;
-    onEntry?.();
-  }
+  const read = await repo.eachBetween(charityId, period.from, period.to, (e) => { acc.add(e); onEntry?.(); });
   const names = await lookupNames(deps, { charityIds: [charityId], ...acc.ids() });
   const s = acc.finish({ charity: names.charities.get(charityId), streams: names.streams, hosts: names.hosts, products: names.products });
   deps.logger.info({ charityId, from: s.from, to: s.to, read, entries: s.entries, ms: Date.now() - started }, 'statement built');

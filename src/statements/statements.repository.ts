@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Deps } from '../deps';
 import { blockKeyOf, dayKeyOf, extensionFields, GENESIS_HASH, type ChainHead, type LedgerEntry } from '../allocator/ledger.types';
-import { readChain } from '../allocator/ledger.repository';
+import { readBlocks, readChain } from '../allocator/ledger.repository';
 import { dayScope, headId, monthScope, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from '../allocator/ledger.derived';
 
 /** A ledger document as the allocator stores it: _id = entry key, at a BSON Date. */
@@ -16,6 +16,8 @@ export const toEntry = (d: LedgerDoc): LedgerEntry => ({
 
 const DAY_MS = 86_400_000;
 const bySeq = (a: LedgerEntry, b: LedgerEntry) => a.seq - b.seq;
+/** Documents per cursor batch when a period is streamed. */
+const STREAM_BATCH = 200;
 
 /**
  * Read-only access to the ledger (written only by the allocator) and what derives from it. Every query
@@ -44,26 +46,58 @@ export class StatementsRepository {
     yield* readChain((b) => this.block(charityId, b), afterSeq);
   }
 
+  /** As `entriesAfter`, a block at a time. */
+  blocksAfter(charityId: string, afterSeq: number): AsyncIterable<LedgerEntry[]> {
+    return readBlocks((b) => this.block(charityId, b), afterSeq);
+  }
+
   /** One UTC day's entries in seq order. */
   async day(charityId: string, day: string): Promise<LedgerEntry[]> {
     return (await this.ledger.find({ dayKey: dayKeyOf(charityId, day) }).toArray()).map(toEntry).sort(bySeq); // query: ledger.byDay
   }
 
-  /** Entries with from ≤ at < to, day by day (seq order within a day, two days read ahead): reads the period's days and nothing else. */
-  async *entriesBetween(charityId: string, from: Date, to: Date): AsyncIterable<LedgerEntry> {
-    const [f, t] = [from.getTime(), to.getTime()];
+  /** The UTC days [from, to) touches, as YYYY-MM-DD. */
+  private static days(from: Date, to: Date): string[] {
     const days: string[] = [];
-    for (let d = Math.floor(f / DAY_MS) * DAY_MS; d < t; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
-    // a read left in flight when the reader stops early (a client gone) must not become an unhandled rejection
-    const read = (d: string) => { const p = this.day(charityId, d); p.catch(() => undefined); return p; };
-    const inFlight = days.slice(0, 3).map(read);
-    for (let i = 0; i < days.length; i++) {
-      const entries = await inFlight.shift()!;
-      if (i + 3 < days.length) inFlight.push(read(days[i + 3]));
-      for (const e of entries) {
-        const at = Date.parse(e.at);
-        if (at >= f && at < t) yield e;
-      }
+    for (let d = Math.floor(from.getTime() / DAY_MS) * DAY_MS; d < to.getTime(); d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
+    return days;
+  }
+
+  /**
+   * Calls `visit` for every entry with from ≤ at < to, in no particular order (what a statement's figures
+   * need): one day after the other, each through a cursor read STREAM_BATCH documents at a time, none
+   * collected. Memory: one cursor batch, whatever the period's or a day's size. Answers how many it visited.
+   *
+   * Why a callback and one day at a time: an entry handed on through an async generator per document, or
+   * documents held by cursors waiting in parallel, outlive V8's young generation and are promoted; V8 lets
+   * the old generation grow to ~4× the live heap before collecting it, and the API's RSS rose from 140 to
+   * 290 MB streaming 100k entries that way (README, "Campaign-scale data").
+   */
+  async eachBetween(charityId: string, from: Date, to: Date, visit: (e: LedgerEntry) => void): Promise<number> {
+    let visited = 0;
+    for (const day of StatementsRepository.days(from, to)) visited += await this.eachOfDay(charityId, day, from, to, visit);
+    return visited;
+  }
+
+  /** One day's entries with from ≤ at < to through a cursor, handed to `visit` as they come. */
+  private async eachOfDay(charityId: string, day: string, from: Date, to: Date, visit: (e: LedgerEntry) => void): Promise<number> {
+    const [f, t] = [from.getTime(), to.getTime()];
+    let visited = 0;
+    for await (const d of this.ledger.find({ dayKey: dayKeyOf(charityId, day) }).batchSize(STREAM_BATCH)) { // query: ledger.byDay
+      const at = d.at.getTime();
+      if (at >= f && at < t) { visit(toEntry(d)); visited++; }
+    }
+    return visited;
+  }
+
+  /**
+   * Day by day: hands each entry with from ≤ at < to of that day to `visit` as it comes (as `eachBetween`),
+   * then yields the day, so that a caller can put in order and flush what it kept of it (the CSV's lines).
+   */
+  async *daysBetween(charityId: string, from: Date, to: Date, visit: (e: LedgerEntry) => void): AsyncIterable<string> {
+    for (const day of StatementsRepository.days(from, to)) {
+      await this.eachOfDay(charityId, day, from, to, visit);
+      yield day;
     }
   }
 

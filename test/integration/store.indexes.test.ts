@@ -22,12 +22,27 @@ const samples: Record<string, { collection: string; filter: Document }> = {
   'remittances.byAgreement': { collection: 'remittances', filter: { agreementId: 'a1' } },
   'published.byId': { collection: 'published_statements', filter: { _id: 'k77' } },
   'published.byCharity': { collection: 'published_statements', filter: { charityId: 'c1' } },
+  ...Object.fromEntries(['charities', 'hosts', 'viewers', 'products', 'streams', 'matches', 'principals', 'merchants', 'recovery'].map((c) => [`${c}.byId`, { collection: c, filter: { _id: 'k77' } }])),
+  'products.byHost': { collection: 'products', filter: { hostId: 'h7' } },
+  'streams.byHost': { collection: 'streams', filter: { hostId: 'h7' } },
+  'merchants.byBillAccount': { collection: 'merchants', filter: { provider: 'wechatpay', billAccount: 'a77' } },
+  'payments.byMerchantDay': { collection: 'provider_payments', filter: { merchantId: 'm7', day: '2026-11-03' } },
+  'refunds.byMerchantDay': { collection: 'provider_refunds', filter: { merchantId: 'm7', day: '2026-11-03', status: 'SUCCESS' } },
+  'refunds.byId': { collection: 'provider_refunds', filter: { _id: 'k77' } },
 };
+
+/**
+ * Rows whose GIN fields were added to FERRETDB_GIN after the running stack installed its list (`scripts/stack up`
+ * installs it; a running PostgreSQL keeps the list it was given): on FerretDB their filter must still be pushed
+ * down, and the index scan is asserted once the stack has the list (empty this once it has).
+ */
+const awaitingStack = new Set<string>([]);
 
 const ROWS = 3000;
 const docs = (i: number) => ({
   _id: `k${i}`, charityId: `c${i % 5}`, agreementId: `a${i % 50}`, orderId: `o${i}`, blockKey: `c${i % 5}:${i % 40}`, dayKey: `c${i % 5}:2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
-  scope: `c${i % 5}:${i % 50 === 0 ? 'M' : `D:${i % 12}`}`, seq: i, hostId: `h${i % 7}`, status: ['proposed', 'accepted', 'declined', 'suspended'][i % 4],
+  scope: `c${i % 5}:${i % 50 === 0 ? 'M' : `D:${i % 12}`}`, seq: i,
+  hostId: `h${i % 40}`, provider: 'wechatpay', billAccount: `a${i}`, merchantId: `m${i % 40}`, day: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`, status: ['proposed', 'accepted', 'declined', 'suspended', 'SUCCESS'][i % 5],
 });
 
 /** The plan as text, whatever the server: MongoDB's winning plan, or the PostgreSQL plan FerretDB returns. */
@@ -46,7 +61,8 @@ describe('the store serves every listed query from an index (explain)', () => {
 
   it('when the README lists a query, then this test has its shape', () => {
     const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-    const rows = [...readme.slice(readme.indexOf('## Queries and their indexes')).matchAll(/^\| `([a-z]+\.[A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    // the rows FerretDB cannot serve from an index say so ("— not served"): no index to show for those
+    const rows = [...readme.slice(readme.indexOf('## Queries and their indexes')).matchAll(/^\| `([a-z]+\.[A-Za-z]+)` \|(?!.*— not served)/gm)].map((m) => m[1]);
     expect(rows.filter((r) => !r.endsWith('.all') && !samples[r])).toEqual([]);
   });
 
@@ -56,6 +72,7 @@ describe('the store serves every listed query from an index (explain)', () => {
     if ('filterPushdown' in e && /"Node Type"/.test(plan)) {
       // FerretDB on PostgreSQL (the default): the filter reaches SQL and an index answers it, not a sequential scan
       expect(e.filterPushdown).toBe(true);
+      if (awaitingStack.has(_name) && !/Index Scan/.test(plan)) return;
       expect(plan).toMatch(/Index Scan/);
       expect(plan).not.toMatch(/"Node Type":"Seq Scan"/);
     } else if ('filterPushdown' in e) {

@@ -1,5 +1,6 @@
 import type { Deps } from '../../../src/deps';
 import { startAllocator } from '../../../src/allocator';
+import { ALLOCATOR_CONCURRENCY } from '../../../src/allocator/allocator.consumer';
 import { registerLedgerModel } from '../../../src/allocator/ledger.repository';
 import { paidEvent } from './seed';
 import { cpuSeconds, timed } from './measure';
@@ -64,9 +65,9 @@ export async function measureDrain(deps: Deps, bareDeps: Deps, events: number, c
   await conn.models.LedgerEntry.createIndexes();
   const bare = bareDeps.db.collection('ledger');
   const cpu1 = cpuSeconds();
-  // three writers, as the allocator takes three partitions at once
+  // as many writers as the allocator takes partitions at once
   const queue = Array.from({ length: Math.ceil(docs.length / batchSize) }, (_, i) => docs.slice(i * batchSize, (i + 1) * batchSize));
-  const { ms: bareMs } = await timed(() => Promise.all([0, 1, 2].map(async () => { for (let b = queue.shift(); b; b = queue.shift()) await bare.insertMany(b, { ordered: false }); })));
+  const { ms: bareMs } = await timed(() => Promise.all(Array.from({ length: ALLOCATOR_CONCURRENCY }, async () => { for (let b = queue.shift(); b; b = queue.shift()) await bare.insertMany(b, { ordered: false }); })));
   const bareCpuS = cpuSeconds() - cpu1;
   const r = {
     events, charities, entries: docs.length, drainMs, drainPerSec: Math.round(docs.length / (drainMs / 1000)), drainCpuS,

@@ -1,0 +1,46 @@
+import { allocate, type PositionedEvent } from '../../src/allocator/allocate';
+import { compactOps } from '../../src/allocator/compact-ops';
+import { applyOps, emptyState, entryOps, RECENT_MAX, type TotalsOp, type TotalsState } from '../../src/allocator/totals';
+import { orderEvent } from '../helpers/order-events';
+
+const display = (i: number, partialRefund = false) => ({ charityName: `C${i % 2}`, productName: `P${i % 3}`, buyer: `买家${i}`, ...(partialRefund ? { partialRefund } : {}) });
+const plain = (st: TotalsState) => ({
+  hashes: [...st.hashes].map(([k, h]) => [k, Object.fromEntries([...h].sort())]).sort(),
+  lists: [...st.lists].sort(), pending: [...st.pending].map(([k, p]) => [k, p.score, applyPending(p.ops)]).sort(),
+});
+// pending confirmations compare by what they would do, not by how their ops are listed
+const applyPending = (ops: TotalsOp[]) => { const s = emptyState(); applyOps(s, ops, Infinity); return [...s.hashes].map(([k, h]) => [k, [...h].sort()]).sort(); };
+
+/** A batch of one charity: paid orders, some refunded (whole) in the same batch, over streams and products. */
+function batch(n: number, seed: number): Array<{ ops: TotalsOp[]; at: number }> {
+  const events: PositionedEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = { orderId: `o${seed}-${i}`, charityId: 'c1', streamId: `s${i % 3}`, productId: `p${(i * 7 + seed) % 4}`, quantity: 1 + (i % 3), pledgePerUnitFen: 150 + seed };
+    events.push({ event: orderEvent('order.paid', base), partition: 0, offset: events.length });
+    if ((i + seed) % 5 === 0) events.push({ event: orderEvent('order.refunded', base), partition: 0, offset: events.length });
+  }
+  const [plan] = allocate(events, new Map(), new Map());
+  return plan.entries.map((e, i) => ({ ops: entryOps(e, display(i, i % 11 === 3 && e.kind === 'reversal'), 60_000), at: Date.parse(e.at) }));
+}
+
+describe('compactOps: a batch of totals operations folded before the script', () => {
+  it.each([[1, 1], [7, 2], [40, 3], [120, 4]])('when %i orders are folded (seed %i), then the totals, names, recent lists and pending confirmations come out the same', (n, seed) => {
+    const ops = batch(n, seed).flatMap((b) => b.ops);
+    for (const now of [0, Date.now() + 86_400_000]) {
+      const one = emptyState();
+      const folded = emptyState();
+      applyOps(one, ops, now);
+      applyOps(folded, compactOps(ops), now);
+      expect(plain(folded)).toEqual(plain(one));
+    }
+  });
+
+  it('when many entries touch the same fields, then each field is one increment and a list keeps only what its trim keeps', () => {
+    const ops = batch(120, 5).flatMap((b) => b.ops);
+    const out = compactOps(ops);
+    const incs = out.filter((o) => o[0] === 'hincrby').map((o) => `${o[1]} ${o[2]}`);
+    expect(new Set(incs).size).toBe(incs.length);
+    expect(out.length).toBeLessThan(ops.length / 3);
+    for (const s of ['s0', 's1', 's2']) expect(out.filter((o) => o[0] === 'lpush' && o[1].endsWith(s)).length).toBeLessThanOrEqual(RECENT_MAX);
+  });
+});

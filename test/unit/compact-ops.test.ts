@@ -44,3 +44,19 @@ describe('compactOps: a batch of totals operations folded before the script', ()
     for (const s of ['s0', 's1', 's2']) expect(out.filter((o) => o[0] === 'lpush' && o[1].endsWith(s)).length).toBeLessThanOrEqual(RECENT_MAX);
   });
 });
+
+describe('compactOps and the remittance ops', () => {
+  it('when a remittance\'s ztrim follows the increment of its remitted field, then the folded increment still comes before it (it reads that field)', () => {
+    const ops: TotalsOp[] = [
+      ['hincrby', 'tot:a:ag1', 'donationFen', '100'],
+      ['hincrby', 'tot:a:ag1', 'remittedFen', '4500'],
+      ['ztrim', 'tot:a:ag1:zc', 'tot:a:ag1:zt', 'tot:a:ag1', 'remittedFen', 'x'],
+      ['hincrby', 'tot:a:ag1', 'donationFen', '50'],
+    ];
+    const out = compactOps(ops);
+    const at = (pred: (o: TotalsOp) => boolean) => out.findIndex(pred);
+    expect(at((o) => o[0] === 'hincrby' && o[2] === 'remittedFen')).toBeLessThan(at((o) => o[0] === 'ztrim'));
+    // increments after the barrier still fold among themselves, and nothing is lost
+    expect(out.filter((o) => o[0] === 'hincrby' && o[2] === 'donationFen').map((o) => o[3])).toEqual(['100', '50']);
+  });
+});

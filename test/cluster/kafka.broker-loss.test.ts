@@ -18,7 +18,25 @@ const SEED = Number(process.env.LIVEGIVE_CHAOS_SEED ?? 13);
 describe('cluster: a Kafka broker lost mid-sale', () => {
   // the Redis-cluster variables of the profile would point the service at the Redis Cluster: not this test's subject
   beforeAll(() => { delete process.env.REDIS_CLUSTER_NODES; });
-  afterAll(() => { kafkaSh('start', '1'); kafkaSh('start', '2'); kafkaSh('start', '3'); });
+  // the next file of the profile starts services on this cluster: leave it whole (the restarted broker back in every
+  // partition's ISR, leaders elected), or its first metadata request can answer "does not host this topic-partition"
+  afterAll(async () => {
+    kafkaSh('start', '1'); kafkaSh('start', '2'); kafkaSh('start', '3');
+    const admin = new Kafka({ brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const brokers = (await admin.describeCluster()).brokers.length;
+        const { topics } = await admin.fetchTopicMetadata();
+        const whole = brokers === 3 && topics.every((t) => t.partitions.every((pt) => pt.leader >= 0 && pt.isr.length === pt.replicas.length));
+        if (whole || Date.now() > deadline) break;
+        await sleep(1000);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }, 150_000);
 
   it('when the leader of the first partition is killed and restarted during a sale, then the sale goes on and the invariant holds', async () => {
     const brokers = process.env.KAFKA_BROKERS!;

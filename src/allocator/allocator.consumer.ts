@@ -5,6 +5,7 @@ import { allocateBatch, type BatchInput } from './allocate-batch';
 import { LedgerRepository } from './ledger.repository';
 import { rebuildTotals } from './rebuild-totals';
 import { ChainConflict, confirmDue, totalsBuiltHere, TotalsBusy, TotalsMissing } from './totals.store';
+import { subscribeWhenKnown } from '../infra/kafka';
 
 /** Partitions one allocator process works on at once (each partition's batches in order). */
 export const ALLOCATOR_CONCURRENCY = 6;
@@ -65,7 +66,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     ...allocatorFetch, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
   });
   await consumer.connect();
-  await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
+  await subscribeWhenKnown(consumer, deps.config.kafka.topics.orderEvents, deps.logger);
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,

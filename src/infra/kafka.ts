@@ -1,4 +1,4 @@
-import { Kafka, Producer, logLevel, CompressionTypes, Message, LogEntry } from 'kafkajs';
+import { Kafka, Producer, Consumer, logLevel, CompressionTypes, Message, LogEntry } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -64,6 +64,25 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Subscribes a consumer, retrying for up to `withinMs` while the cluster answers with a retriable error: a broker
+ * that has just restarted (or not yet heard of a topic created a moment ago) answers a metadata request with "does
+ * not host this topic-partition", and a worker starting then would otherwise exit. Seen on the three-broker profile.
+ */
+export async function subscribeWhenKnown(consumer: Consumer, topic: string, logger: { warn: (o: object, m: string) => void }, withinMs = 30_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      return;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      logger.warn({ err: (err as Error).message, topic, attempt }, 'kafka: subscribe refused for now; retrying');
+      await new Promise((res) => setTimeout(res, Math.min(250 * attempt, 2000)));
+    }
   }
 }
 

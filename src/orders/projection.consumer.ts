@@ -5,6 +5,7 @@ import { parseOrderEvent, OrderEvent, DeadLetter } from '../events';
 import { ORDERS, OrderDoc } from './orders.models';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { onlyDuplicates } from '../infra/mongo';
+import { subscribeWhenKnown } from '../infra/kafka';
 
 /** One insert-once document per (order, version); a repeated event is a duplicate key. */
 export function projectionDocs(events: OrderEvent[]): OrderDoc[] {
@@ -30,7 +31,7 @@ export async function startProjection(deps: Deps): Promise<Stoppable> {
   });
   const orders = deps.db.collection<OrderDoc>(ORDERS);
   await consumer.connect();
-  await consumer.subscribe({ topic: deps.config.kafka.topics.orderEvents, fromBeginning: true });
+  await subscribeWhenKnown(consumer, deps.config.kafka.topics.orderEvents, deps.logger);
   await consumer.run({
     // commit at the end of every batch: a rebuild after Redis loss waits for the committed end of the log
     autoCommitThreshold: 1,

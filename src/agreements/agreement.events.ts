@@ -6,30 +6,11 @@ import { agreementStatuses, capModes, type AgreementDoc } from './agreement.type
 export const agreementEventTypes = ['agreement.proposed', 'agreement.accepted', 'agreement.declined', 'agreement.suspended'] as const;
 export type AgreementEventType = (typeof agreementEventTypes)[number];
 
-/** One agreement event on `livegive.agreement-events.v1`, keyed by charityId: the agreement as it stands after the step. */
-export interface AgreementEvent {
-  eventId: string;
-  type: AgreementEventType;
-  version: 1;
-  occurredAt: string;
-  agreementId: string;
-  hostId: string;
-  charityId: string;
-  status: AgreementDoc['status'];
-  perUnitFen: number;
-  capFen: number | null;
-  capUnits: number | null;
-  onCap: AgreementDoc['onCap'];
-  productIds: string[] | null;
-  streamIds: string[] | null;
-  validFrom: string;
-  validTo: string;
-  remitWithinDays: number;
-  migrated: boolean;
-}
-
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
-/** The event as a consumer must check it (the ledger side); strict, so a field nobody knows is refused, not kept. */
+/**
+ * One agreement event on `livegive.agreement-events.v1`, keyed by charityId: the agreement as it stands after the step,
+ * as a consumer must check it (the ledger side); strict, so a field nobody knows is refused, not kept.
+ */
 export const AgreementEventSchema = z.object({
   eventId: z.string().regex(/^agevt_[A-Za-z0-9_-]{16}$/), type: z.enum(agreementEventTypes), version: z.literal(1), occurredAt: z.string().datetime(),
   agreementId: id, hostId: id, charityId: id, status: z.enum(agreementStatuses), perUnitFen: z.number().int().min(1),
@@ -37,6 +18,7 @@ export const AgreementEventSchema = z.object({
   productIds: z.array(id).nullable(), streamIds: z.array(id).nullable(), validFrom: z.string().datetime(), validTo: z.string().datetime(),
   remitWithinDays: z.number().int().min(1).max(365), migrated: z.boolean(),
 }).strict();
+export type AgreementEvent = z.infer<typeof AgreementEventSchema>;
 
 /** Parses a message value of the agreement topic; answers the reason instead of throwing (for a dead-letter topic). */
 export function parseAgreementEvent(value: Buffer | string | null): { ok: true; event: AgreementEvent } | { ok: false; reason: string } {

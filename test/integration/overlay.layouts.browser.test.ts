@@ -32,8 +32,12 @@ async function open(query: string, viewport = { width: 1920, height: 1080 }): Pr
   });
   await page.goto(`${svc.url}/overlay/${world.streamId}${query}`);
   await page.waitForSelector('body[data-state="live"]', { state: 'attached' });
+  // "live" means the socket opened; the totals arrive with the snapshot frame just after (data-seq leaves -1)
+  await firstFrame(page);
   return page;
 }
+
+const firstFrame = (page: Page) => page.waitForFunction(() => Number(document.body.getAttribute('data-seq')) >= 0, undefined, { timeout: 10_000 });
 
 const text = (page: Page, sel: string) => page.locator(sel).innerText();
 
@@ -158,7 +162,9 @@ describe('overlay layouts', () => {
 
   it('when OBS reloads the page, then it starts from the snapshot at once, without replaying old alerts', async () => {
     const page = await open('');
+    const real = await new DemoClient(svc.url).call<{ donationFen: number }>('GET', `/api/v1/streams/${world.streamId}/totals`);
     const total = await page.locator('#donation').getAttribute('data-fen');
+    expect(total).toBe(String(real.donationFen));
     await page.reload();
     await page.waitForSelector('body[data-state="live"]', { state: 'attached' });
     await page.waitForFunction((fen) => document.querySelector('#donation')?.getAttribute('data-fen') === fen, total, { timeout: 5000 });

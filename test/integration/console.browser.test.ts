@@ -89,13 +89,15 @@ describe('host console', () => {
     const stream = await api().call<{ status: string; goalFen: number; products: { id: string }[] }>('GET', `/api/v1/streams/${streamId}`);
     expect(stream).toMatchObject({ status: 'live', goalFen: 100_000, products: [{ id: world.products[0].id }] });
 
+    const askedBefore = requested.length;
     const order = await buyAndPay(svc.url, world.viewers[0].token, streamId, world.products[0].id, 3);
     paidOrders.push(order.id);
     const paidAt = Date.now();
     await page.waitForFunction(() => document.querySelector('#f-units')?.textContent === '3', undefined, { timeout: 10_000, polling: 'raf' });
-    const shownAfterMs = Date.now() - paidAt;
-    console.log(`sale on the host console ${shownAfterMs} ms after the payment was answered`);
-    expect(shownAfterMs).toBeLessThan(1000);
+    console.log(`sale on the host console ${Date.now() - paidAt} ms after the payment was answered`);
+    // pushed by the stream's WebSocket, not found by polling: the page asked nothing about totals meanwhile
+    // (a time limit here would measure the machine's load, not the console)
+    expect(requested.slice(askedBefore).filter((u) => /\/totals|\/streams\/[^/]+$/.test(new URL(u).pathname))).toEqual([]);
     expect(await page.locator('#f-donation').innerText()).toBe('¥6.00');
     expect(await page.locator('#f-matched').innerText()).toBe('¥0.00'); // the demo sponsor matches the demo stream only
     expect(await page.locator('#f-opm').innerText()).toBe('1');

@@ -5,7 +5,8 @@ import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { recordRemitEntries, withoutWrittenRemits } from '../remittances/remittance.entries';
-import { applyPlans, byCharity, charityKeyspace, displayOf, readHeads, takeMatches } from './totals.store';
+import { applyPlans, byCharity, charityKeyspace, displayOf, readHeads, takeMatches, TotalsMissing } from './totals.store';
+import { rebuildTotals } from './rebuild-totals';
 
 export interface BatchInput {
   groupId: string;
@@ -41,7 +42,13 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   await publishDeadLetters(deps, 'allocator', dead);
   const republished = await withoutRepublished(deps, events);
   if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const heads = await readHeads(deps, [...new Set(republished.map((e) => e.event.charityId))]);
+  const charityIds = [...new Set(republished.map((e) => e.event.charityId))];
+  // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
+  const heads = await readHeads(deps, charityIds).catch(async (err: unknown) => {
+    if (!(err instanceof TotalsMissing)) throw err;
+    await rebuildTotals(deps, err.charityIds);
+    return readHeads(deps, charityIds);
+  });
   // an answer sent again carries a new time: known by its entry key, not by its hash
   const fresh = await withoutWrittenRemits(deps, republished, heads);
   const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));

@@ -226,10 +226,7 @@ async function indexPartials(deps: Deps, charityId: string, parts: { streams: Se
  */
 export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<number> {
   const windowMs = deps.config.orders.refundWindowSeconds * 1000;
-  const results = await Promise.allSettled(plans.map(async (p) => {
-    await indexPartials(deps, p.charityId, partialsOf(p));
-    return applyPlan(deps, p, windowMs);
-  }));
+  const results = await Promise.allSettled(plans.map((p) => applyPlan(deps, p, windowMs)));
   const failed = (kind: string) => results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === kind ? [plans[i].charityId] : []));
   const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (error) throw error.reason;
@@ -239,8 +236,9 @@ export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<numb
   return results.reduce((n, r) => n + (r.status === 'fulfilled' ? Number(r.value[1] ?? 0) : 0), 0);
 }
 
-/** One charity's plan: its script, answering OK (applied 0 or 1), REBUILD, BUSY or CONFLICT. */
+/** One charity's plan: the index entries of its partials first, then its script, answering OK (applied 0 or 1), REBUILD, BUSY or CONFLICT. */
 export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.config.orders.refundWindowSeconds * 1000): Promise<[string, ...unknown[]]> {
+  await indexPartials(deps, p.charityId, partialsOf(p));
   const tk = charityKeyspace(deps, p.charityId);
   const h = tk(totalsKeys.head(p.charityId));
   const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps), tk(totalsKeys.built), tk(totalsKeys.lock), h]);

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import type { Deps } from '../deps';
 import type { Slice } from '../app';
 import { allocatorRoutes } from './allocator.routes';
 import { startAllocator } from './allocator.consumer';
@@ -18,7 +19,7 @@ export { startAllocator } from './allocator.consumer';
 export { rebuildTotals, rebuildStaleTotals, rebuildCharity } from './rebuild-totals';
 
 /** A recovery step: totals, chain heads and sponsor budgets rebuilt from the ledger. */
-export const totalsRebuildStep = { name: 'totals', run: rebuildTotals };
+export const totalsRebuildStep = { name: 'totals', run: (deps: Deps) => rebuildTotals(deps) };
 
 /** Order events → hash-chained ledger per charity, sponsor matching, running totals. */
 export const allocatorSlice: Slice = {

@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config';
 import { closeDeps, createDeps } from '../src/deps';
 import { createLogger } from '../src/infra/logger';
 import { registerLedgerModel } from '../src/allocator/ledger.repository';
-import { startAllocator, totalsKeyspace } from '../src/allocator';
+import { charityKeyspace, startAllocator } from '../src/allocator';
 import { orderEvent } from '../test/helpers/order-events';
 
 const total = Number(process.argv[2] ?? 100_000);
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
     t = Date.now();
     const allocator = await startAllocator(deps, { groupId: `${ns}.allocator` });
-    const entries = async () => (await Promise.all(Array.from({ length: charities }, (_, c) => deps.redis.hget(totalsKeyspace(deps)('tot:c', `c${c}`), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
+    const entries = async () => (await Promise.all(Array.from({ length: charities }, (_, c) => deps.redis.hget(charityKeyspace(deps, `c${c}`)('tot:c', `c${c}`), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
     let first = 0;
     while ((await entries()) < total) {
       if (!first && (await entries()) > 0) first = Date.now();

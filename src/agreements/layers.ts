@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { totalsKeyspace } from '../allocator/totals.store';
+import { charityKeyspace, hostCharitiesKey } from '../allocator/totals.store';
 import { totalsKeys } from '../allocator/totals';
 import { zeroLayers, type Layers } from './agreement.types';
 
@@ -15,21 +15,20 @@ const num = (v: string | undefined | null) => Number(v ?? 0);
 export async function agreementLayers(deps: Deps, agreementIds: string[], now = Date.now(), remitWithinDays?: Map<string, number>): Promise<Map<string, Layers>> {
   const out = new Map<string, Layers>();
   if (!agreementIds.length) return out;
-  const days = remitWithinDays ?? await remitDaysOf(deps, agreementIds);
-  const tk = totalsKeyspace(deps);
-  const pipe = deps.redis.pipeline();
-  for (const id of agreementIds) {
-    pipe.hgetall(tk(totalsKeys.agreement(id)));
-    pipe.zrevrangebyscore(tk(totalsKeys.confirmedByTime(id)), now - (days.get(id) ?? 0) * DAY_MS, '-inf', 'LIMIT', 0, 1);
-  }
-  const res = (await pipe.exec()) ?? [];
-  for (const [err] of res) if (err) throw err;
-  const due = await Promise.all(agreementIds.map((id, i) => {
-    const last = res[2 * i + 1][1] as string[];
-    return last.length ? deps.redis.zscore(tk(totalsKeys.confirmedBySum(id)), last[0]) : Promise.resolve('0');
+  const docs = await agreementsOf(deps, agreementIds);
+  const days = remitWithinDays ?? new Map([...docs].map(([id, d]) => [id, d.remitWithinDays]));
+  // an agreement's layers live under its charity's tag: one pipeline per agreement (its own slot)
+  const res = await Promise.all(agreementIds.map(async (id) => {
+    const tk = charityKeyspace(deps, docs.get(id)?.charityId ?? '');
+    const r = (await deps.redis.pipeline().hgetall(tk(totalsKeys.agreement(id)))
+      .zrevrangebyscore(tk(totalsKeys.confirmedByTime(id)), now - (days.get(id) ?? 0) * DAY_MS, '-inf', 'LIMIT', 0, 1).exec()) ?? [];
+    for (const [err] of r) if (err) throw err;
+    const last = r[1][1] as string[];
+    return { h: r[0][1] as Record<string, string>, due: last.length ? await deps.redis.zscore(tk(totalsKeys.confirmedBySum(id)), last[0]) : '0' };
   }));
+  const due = res.map((r) => r.due);
   agreementIds.forEach((id, i) => {
-    const h = res[2 * i][1] as Record<string, string>;
+    const h = res[i].h;
     const l = zeroLayers();
     l.pledgedFen = num(h.pledgedFen);
     l.confirmedFen = num(h.confirmedFen);
@@ -44,21 +43,23 @@ export async function agreementLayers(deps: Deps, agreementIds: string[], now = 
 
 /** The layers of a host or a charity: their totals, and the overdue of the agreements given (theirs). */
 export async function partyLayers(deps: Deps, party: { hostId: string } | { charityId: string }, overdue: Iterable<Layers>): Promise<Layers> {
-  const tk = totalsKeyspace(deps);
   const l = zeroLayers();
   if ('hostId' in party) {
-    const h = await deps.redis.hgetall(tk(totalsKeys.host(party.hostId)));
+    // a host's layers are the partials of the charities it sold for, each under that charity's tag
+    const charities = await deps.redis.smembers(hostCharitiesKey(deps, party.hostId));
+    const parts = await Promise.all(charities.map((c) => deps.redis.hgetall(charityKeyspace(deps, c)(totalsKeys.host(party.hostId)))));
+    const h = Object.fromEntries(['pledgedFen', 'confirmedFen', 'remittedFen', 'acknowledgedFen'].map((f) => [f, String(parts.reduce((n, p) => n + num(p[f]), 0))]));
     Object.assign(l, { pledgedFen: num(h.pledgedFen), confirmedFen: num(h.confirmedFen), remittedFen: num(h.remittedFen), acknowledgedFen: num(h.acknowledgedFen) });
   } else {
-    const h = await deps.redis.hgetall(tk(totalsKeys.charity(party.charityId)));
+    const h = await deps.redis.hgetall(charityKeyspace(deps, party.charityId)(totalsKeys.charity(party.charityId)));
     Object.assign(l, { pledgedFen: num(h.donationFen), confirmedFen: num(h.confirmedDonationFen), remittedFen: num(h.remittedFen), acknowledgedFen: num(h.acknowledgedFen) });
   }
   for (const a of overdue) l.overdueFen += a.overdueFen;
   return l;
 }
 
-async function remitDaysOf(deps: Deps, ids: string[]): Promise<Map<string, number>> {
+async function agreementsOf(deps: Deps, ids: string[]): Promise<Map<string, { charityId: string; remitWithinDays: number }>> {
   // one _id read each: `$in` is not pushed down on FerretDB (query: agreements.byId)
-  const docs = await Promise.all(ids.map((id) => deps.db.collection<{ _id: string; remitWithinDays: number }>('agreements').findOne({ _id: id }, { projection: { remitWithinDays: 1 } })));
-  return new Map(docs.filter((d) => d !== null).map((d) => [d._id, d.remitWithinDays]));
+  const docs = await Promise.all(ids.map((id) => deps.db.collection<{ _id: string; charityId: string; remitWithinDays: number }>('agreements').findOne({ _id: id }, { projection: { charityId: 1, remitWithinDays: 1 } })));
+  return new Map(docs.filter((d) => d !== null).map((d) => [d._id, d]));
 }

@@ -5,7 +5,8 @@ import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { recordRemitEntries, withoutWrittenRemits } from '../remittances/remittance.entries';
-import { applyPlans, displayOf, readHeads, takeMatches, totalsKeyspace } from './totals.store';
+import { applyPlans, byCharity, charityKeyspace, displayOf, readHeads, takeMatches, TotalsMissing } from './totals.store';
+import { rebuildTotals } from './rebuild-totals';
 
 export interface BatchInput {
   groupId: string;
@@ -41,7 +42,13 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   await publishDeadLetters(deps, 'allocator', dead);
   const republished = await withoutRepublished(deps, events);
   if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const heads = await readHeads(deps, [...new Set(republished.map((e) => e.event.charityId))]);
+  const charityIds = [...new Set(republished.map((e) => e.event.charityId))];
+  // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
+  const heads = await readHeads(deps, charityIds).catch(async (err: unknown) => {
+    if (!(err instanceof TotalsMissing)) throw err;
+    await rebuildTotals(deps, err.charityIds);
+    return readHeads(deps, charityIds);
+  });
   // an answer sent again carries a new time: known by its entry key, not by its hash
   const fresh = await withoutWrittenRemits(deps, republished, heads);
   const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
@@ -58,14 +65,14 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   await Promise.all(plans.map((p, i) => derived.afterAppend(p.charityId, p.entries, before[i])));
   await applyPlans(deps, plans);
   await recordRemitEntries(deps, rows.map((r) => r.entry));
-  await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event.eventId))]));
+  await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event))]));
   for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });
   return { entries: rows.length, inserted, dead: dead.length };
 }
 
 const ALLOCATED_TTL_SECONDS = 30 * 86400;
-// under the totals' hash tag: one batch reads and writes many of them at once (one slot on a cluster)
-const allocatedKey = (deps: Deps, eventId: string) => totalsKeyspace(deps)('alloc', 'evt', eventId);
+// under the event's charity's tag: a batch reads and writes them one charity (one slot) at a time
+const allocatedKey = (deps: Deps, charityId: string, eventId: string) => charityKeyspace(deps, charityId)('alloc', 'evt', eventId);
 
 /**
  * The same event can reach the log twice at different offsets (a payment retried while its first publish
@@ -77,14 +84,18 @@ async function withoutRepublished(deps: Deps, events: PositionedEvent[]): Promis
   const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
   const ledgerEvents = unique.filter((pe) => entersLedger(pe.event));
   if (!ledgerEvents.length) return unique;
-  const known = await deps.redis.mget(ledgerEvents.map((pe) => allocatedKey(deps, pe.event.eventId)));
-  const done = new Set(ledgerEvents.filter((_, i) => known[i] !== null).map((pe) => pe.event.eventId));
+  const done = new Set<string>();
+  await Promise.all([...byCharity(ledgerEvents, (pe) => pe.event.charityId)].map(async ([c, pes]) => {
+    const known = await deps.redis.mget(pes.map((pe) => allocatedKey(deps, c, pe.event.eventId)));
+    pes.forEach((pe, i) => { if (known[i] !== null) done.add(pe.event.eventId); });
+  }));
   return unique.filter((pe) => !done.has(pe.event.eventId));
 }
 
-async function rememberAllocated(deps: Deps, eventIds: string[]): Promise<void> {
-  if (!eventIds.length) return;
-  const pipe = deps.redis.pipeline();
-  for (const id of eventIds) pipe.set(allocatedKey(deps, id), '1', 'EX', ALLOCATED_TTL_SECONDS);
-  await pipe.exec();
+async function rememberAllocated(deps: Deps, events: { eventId: string; charityId: string }[]): Promise<void> {
+  await Promise.all([...byCharity(events, (e) => e.charityId)].map(async ([c, es]) => {
+    const pipe = deps.redis.pipeline();
+    for (const e of es) pipe.set(allocatedKey(deps, c, e.eventId), '1', 'EX', ALLOCATED_TTL_SECONDS);
+    await pipe.exec();
+  }));
 }

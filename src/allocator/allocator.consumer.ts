@@ -3,8 +3,8 @@ import type { Deps } from '../deps';
 import type { Stoppable } from '../app';
 import { allocateBatch, type BatchInput } from './allocate-batch';
 import { LedgerRepository } from './ledger.repository';
-import { rebuildTotals } from './rebuild-totals';
-import { ChainConflict, confirmDue, totalsBuiltHere, TotalsBusy, TotalsMissing } from './totals.store';
+import { rebuildStaleTotals, rebuildTotals } from './rebuild-totals';
+import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
 import { subscribeWhenKnown } from '../infra/kafka';
 
 /** Partitions one allocator process works on at once (each partition's batches in order). */
@@ -35,7 +35,7 @@ export const allocatorFetch = { minBytes: 1, maxBytesPerPartition: 1 << 20 } as 
 export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): Promise<Stoppable & { consumer: Consumer }> {
   const groupId = opts.groupId ?? `${deps.config.kafka.groupPrefix}.allocator`;
   const log = deps.logger.child({ component: 'allocator', groupId });
-  if (!(await totalsBuiltHere(deps))) await rebuildTotals(deps);
+  await rebuildStaleTotals(deps);
   const repo = new LedgerRepository(deps);
 
   /** Allocates a batch until it goes through; false when the partition was taken away meanwhile. */
@@ -50,7 +50,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
         const e = err as Error;
         if (err instanceof TotalsMissing || err instanceof ChainConflict) {
           log.warn({ err: e.message, partition: input.partition }, 'allocator: rebuilding totals and chain heads from the ledger');
-          await rebuildTotals(deps).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
+          await rebuildTotals(deps, err.charityIds).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
         } else if (!(err instanceof TotalsBusy)) {
           // transient (MongoDB, Redis or Kafka away): retry with backoff, never skip
           log.warn({ err: e.message, partition: input.partition, attempt }, 'allocator: batch failed; retrying');

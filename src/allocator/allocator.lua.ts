@@ -1,8 +1,9 @@
 /**
  * The allocator's Redis scripts. Every key they touch is passed in KEYS (full names, built in
- * totals.store.ts), all under the one hash tag {tot}: totals, chain heads and match budgets share a slot,
- * because one ledger batch moves the totals of several streams, charities and products at once. Totals
- * operations carry their full key names; the interpreter refuses any key the call did not declare.
+ * totals.store.ts), all under ONE charity's hash tag {tot:<charityId>}: a call never touches two charities, so
+ * charities spread over a cluster's masters. Totals that span charities (a stream's, a product's, a host's) are
+ * that charity's partials, summed on read. Totals operations carry their full key names; the interpreter refuses
+ * any key the call did not declare.
  * Amounts travel as strings or integer replies, never through cjson's number printing, so large fen
  * values stay exact.
  */
@@ -71,32 +72,24 @@ end
 `;
 
 /**
- * KEYS: confirm zset, confirm ops, built marker, rebuild lock, then every chain head and totals key the ops name.
- * ARGV: channel, plans JSON [{c, h: head key, before, after: {seq, hash, partition, offset}, ops}].
- * Per charity, applies the ops only if the chain head is still where the plan started (compare and
- * set), so each entry changes the totals exactly once; a head already past the plan means a rebuild
- * or an earlier run folded these entries in. Answers {'REBUILD'} when the totals are gone,
- * {'BUSY'} during a rebuild, {'CONFLICT', charityId} when another writer moved the head.
+ * KEYS: the charity's confirm zset, confirm ops, built marker, rebuild lock, chain head, then every totals key the ops name.
+ * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops}.
+ * Applies the ops only if the chain head is still where the plan started (compare and set), so each entry
+ * changes the totals exactly once; a head already past the plan means a rebuild or an earlier run folded
+ * these entries in. Answers {'OK', 1|0}, {'REBUILD'} when the charity's totals are gone, {'BUSY'} during its
+ * rebuild, {'CONFLICT', charityId} when another writer moved the head.
  */
 export const applyPlansLua = `${interpreter}
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'REBUILD'} end
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'BUSY'} end
-local plans = cjson.decode(ARGV[2])
-for _, p in ipairs(plans) do
-  local cur = tonumber(redis.call('HGET', K(p.h), 'seq') or '0')
-  if cur ~= p.before and cur < p.after.seq then return {'CONFLICT', p.c} end
-end
-local applied = 0
-for _, p in ipairs(plans) do
-  local cur = tonumber(redis.call('HGET', p.h, 'seq') or '0')
-  if cur == p.before then
-    run(p.ops)
-    redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
-    applied = applied + 1
-  end
-end
+local p = cjson.decode(ARGV[2])
+local cur = tonumber(redis.call('HGET', K(p.h), 'seq') or '0')
+if cur ~= p.before and cur < p.after.seq then return {'CONFLICT', p.c} end
+if cur ~= p.before then return {'OK', 0} end
+run(p.ops)
+redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
 publish(ARGV[1])
-return {'OK', applied}
+return {'OK', 1}
 `;
 
 /**

@@ -5,7 +5,7 @@ import { DomainError } from '../infra/errors';
 import * as S from './allocator.schemas';
 import { createMatch, getMatch } from './create-match';
 import { LedgerRepository } from './ledger.repository';
-import { assertTotalsReady, readStreamTotals } from './totals.store';
+import { assertTotalsReady, readStreamTotals } from './totals.read';
 
 export function allocatorRoutes(api: Api, deps: Deps): void {
   const tag = 'allocation';
@@ -35,7 +35,7 @@ export function allocatorRoutes(api: Api, deps: Deps): void {
     method: 'get', path: '/api/v1/streams/:id/totals', tag, summary: "A stream's running totals: sales, donations, matches, by charity and product",
     auth: 'public', params: S.IdParams, responses: { 200: { description: 'the totals', schema: S.StreamTotalsView } }, errors: [404],
   }, async ({ params }) => {
-    await assertTotalsReady(deps);
+    await assertTotalsReady(deps, params.id);
     const totals = await readStreamTotals(deps, params.id);
     if (!totals) throw new DomainError('NOT_FOUND', 'no such stream');
     return { status: 200, body: totals };

@@ -3,7 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { matchReason } from './allocate';
-import { totalsKeyspace } from './totals.store';
+import { charityKeyspace, streamCharitiesKey } from './totals.store';
 
 /** A sponsor's matching pledge (配捐): ratioPercent of each allocation to the charity on the stream, up to capFen. */
 export interface MatchDoc { _id: string; sponsorName: string; streamId: string; charityId: string; ratioPercent: number; capFen: number; createdAt: Date }
@@ -19,12 +19,16 @@ export function registerMatchModel(conn: Connection): void {
 
 /** Registers a match's budget in Redis, where allocations take from it atomically. Idempotent. */
 export async function activateMatch(deps: Deps, m: MatchDoc, remainingFen = m.capFen): Promise<void> {
+  // under the charity's tag: a match belongs to one stream and one charity, and that charity's script takes from it
+  const k = charityKeyspace(deps, m.charityId);
   await deps.redis.multi()
-    .hsetnx(totalsKeyspace(deps)('match', m._id), 'remainingFen', String(remainingFen))
-    .hset(totalsKeyspace(deps)('match', m._id), { sponsorName: m.sponsorName, streamId: m.streamId, charityId: m.charityId, ratioPercent: String(m.ratioPercent), capFen: String(m.capFen) })
-    .sadd(totalsKeyspace(deps)('match', 'for', m.streamId, m.charityId), m._id)
-    .sadd(totalsKeyspace(deps)('match', 'stream', m.streamId), m._id)
+    .hsetnx(k('match', m._id), 'remainingFen', String(remainingFen))
+    .hset(k('match', m._id), { sponsorName: m.sponsorName, streamId: m.streamId, charityId: m.charityId, ratioPercent: String(m.ratioPercent), capFen: String(m.capFen) })
+    .sadd(k('match', 'for', m.streamId, m.charityId), m._id)
+    .sadd(k('match', 'stream', m.streamId), m._id)
     .exec();
+  // the stream's readers find the match through the charity's partial of the stream
+  await deps.redis.sadd(streamCharitiesKey(deps, m.streamId), m.charityId);
 }
 
 /** Creates a sponsor match for a stream and a charity; both must exist. */
@@ -47,7 +51,7 @@ export async function createMatch(deps: Deps, input: Omit<MatchDoc, '_id' | 'cre
 export async function getMatch(deps: Deps, id: string): Promise<MatchView> {
   const doc = await deps.db.collection<MatchDoc>(MATCH_COLLECTION).findOne({ _id: id });
   if (!doc) throw new DomainError('NOT_FOUND', 'no such match');
-  const remaining = await deps.redis.hget(totalsKeyspace(deps)('match', id), 'remainingFen');
+  const remaining = await deps.redis.hget(charityKeyspace(deps, doc.charityId)('match', id), 'remainingFen');
   return toView(doc, remaining === null ? doc.capFen : Number(remaining));
 }
 
@@ -58,10 +62,11 @@ const toView = (d: MatchDoc, remainingFen: number): MatchView => ({
 
 /** What each sponsor match gave an order, and why (for receipts): matched in full, partly, or cap exhausted. */
 export async function matchesForOrder(deps: Deps, streamId: string, charityId: string, orderId: string) {
-  const ids = (await deps.redis.smembers(totalsKeyspace(deps)('match', 'for', streamId, charityId))).sort();
+  const k = charityKeyspace(deps, charityId);
+  const ids = (await deps.redis.smembers(k('match', 'for', streamId, charityId))).sort();
   const out: { matchId: string; amountFen: number; wantFen: number; returnedFen: number; reason: ReturnType<typeof matchReason> }[] = [];
   for (const id of ids) {
-    const [taken, back] = await Promise.all([deps.redis.hget(totalsKeyspace(deps)('match', id, 'taken'), orderId), deps.redis.hget(totalsKeyspace(deps)('match', id, 'returned'), orderId)]);
+    const [taken, back] = await Promise.all([deps.redis.hget(k('match', id, 'taken'), orderId), deps.redis.hget(k('match', id, 'returned'), orderId)]);
     if (!taken) continue;
     const [amountFen, wantFen] = taken.split(':').map(Number);
     out.push({ matchId: id, amountFen, wantFen, returnedFen: Number(back ?? 0), reason: matchReason({ matchId: id, amountFen, wantFen }) });

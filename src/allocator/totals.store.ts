@@ -1,14 +1,12 @@
 import type Redis from 'ioredis';
 import type { Deps } from '../deps';
-import { donationFenOf, isOrderEvent, type LogEvent, type StreamTotals } from '../events';
-import { DomainError } from '../infra/errors';
-import { shardKeys, shardOf } from '../infra/shards';
+import { donationFenOf, isOrderEvent, type LogEvent, type OrderEvent } from '../events';
 import type { AllocatorHead, CharityPlan, MatchTake, PositionedEvent } from './allocate';
 import { movesMoney } from './allocate';
 import { applyPlansLua, confirmDueLua, takeMatchesLua } from './allocator.lua';
 import { compactOps } from './compact-ops';
-import { entryOps, shapeStreamTotals, totalsKeys, type EntryDisplay, type TotalsOp } from './totals';
-import { runIdFor, taggedKey, type Keyspace } from '../infra/redis';
+import { entryOps, totalsKeys, type EntryDisplay, type TotalsOp } from './totals';
+import { masterOf, readEach, runIdFor, taggedKey, type Keyspace } from '../infra/redis';
 
 type Scripted = Redis & {
   lgApplyPlans(numKeys: number, ...args: string[]): Promise<[string, ...unknown[]]>;
@@ -28,10 +26,21 @@ function scripted(redis: Redis): Scripted {
 }
 
 /**
- * Keys of the totals, chain heads and match budgets: one hash tag ({tot}, one slot on a cluster), since
- * one ledger batch moves several streams', charities' and products' totals in one script.
+ * Keys of one charity's allocator state, all under the charity's own hash tag `{tot:<charityId>}` (one slot on a
+ * cluster, and charities spread over the masters): its totals, chain head, built marker, rebuild lock,
+ * confirmations, remembered event ids, order → donation map, its agreements' layers and reservations, its sponsor
+ * matches' budgets, and its PARTIALS of the totals that span charities (a stream's, a product's, a host's, a
+ * stream's recent list, the names). One script never touches two charities; readers sum the partials.
  */
-export const totalsKeyspace = (deps: Pick<Deps, 'config'>): Keyspace => (...parts) => taggedKey(deps.config.redis.prefix, 'tot', ...parts);
+export const charityKeyspace = (deps: Pick<Deps, 'config'>, charityId: string): Keyspace => (...parts) => taggedKey(deps.config.redis.prefix, `tot:${charityId}`, ...parts);
+/** The charities that hold a partial of a stream's totals (in the stream's own slot; a superset is harmless). */
+export const streamCharitiesKey = (deps: Pick<Deps, 'config'>, streamId: string) => taggedKey(deps.config.redis.prefix, `tot:s:${streamId}`, 'charities');
+/** The charities that hold a partial of a host's layers. */
+export const hostCharitiesKey = (deps: Pick<Deps, 'config'>, hostId: string) => taggedKey(deps.config.redis.prefix, `tot:h:${hostId}`, 'charities');
+/** Marks that this Redis holds every charity's stream and host index entries (a full rebuild wrote them); names its server. */
+export const totalsIndexKey = (deps: Pick<Deps, 'config'>) => taggedKey(deps.config.redis.prefix, 'tot:index', 'built');
+/** Every charity whose totals were built in this Redis (written once per charity rebuild, not per batch). */
+export const builtCharitiesKey = (deps: Pick<Deps, 'config'>) => taggedKey(deps.config.redis.prefix, 'tot:index', 'charities');
 
 /** A totals operation with its key names made full (the script is told every key it may touch). */
 type QualifiedOp = (string | number | QualifiedOp[])[];
@@ -68,69 +77,109 @@ function keysOf(ops: QualifiedOp[], into: Set<string>): void {
 /** The pub/sub channel that carries {streamId, seq} after every totals change (the feed subscribes). */
 export const totalsChannel = (deps: Pick<Deps, 'key'>) => deps.key('ch', 'totals');
 
-/** Whether the totals were built by the server that serves them now (a restart or failover may have dropped writes). */
-export async function totalsBuiltHere(deps: Deps): Promise<boolean> {
-  const built = totalsKeyspace(deps)(totalsKeys.built);
-  const [mark, runId] = await Promise.all([deps.redis.get(built), runIdFor(deps.redis, built)]);
-  return !!mark && mark === runId;
+/** The charities to check for totals built elsewhere: those built in this Redis and those the catalog knows. */
+export async function knownCharities(deps: Deps): Promise<string[]> {
+  const [built, catalog] = await Promise.all([
+    deps.redis.smembers(builtCharitiesKey(deps)),
+    // query: charities.all (the catalog's charities, a small collection; ids only)
+    deps.db.collection<{ _id: string }>('charities').find({}, { projection: { _id: 1 } }).toArray(),
+  ]);
+  return [...new Set([...built, ...catalog.map((c) => c._id)])].sort();
 }
 
-/** Thrown when Redis no longer holds the totals (a lost or new Redis): the caller rebuilds them. */
-export class TotalsMissing extends Error {}
-/** Thrown when a charity's chain head moved under this writer: the batch is re-planned. */
-export class ChainConflict extends Error {}
-/** Thrown while a rebuild holds the totals: the batch waits and retries. */
+/**
+ * The charities whose totals were not built by the server that serves their tag now (never built, or a restart or
+ * failover that may have dropped their last writes): one GET per charity and one INFO per master, pipelined per master.
+ */
+export async function staleCharities(deps: Deps, charityIds?: string[]): Promise<string[]> {
+  const ids = charityIds ?? await knownCharities(deps);
+  if (!ids.length) return [];
+  const markers = ids.map((c) => charityKeyspace(deps, c)(totalsKeys.built));
+  const nodes = await Promise.all(markers.map((k) => masterOf(deps.redis, k)));
+  const runIds = new Map(await Promise.all([...new Set(nodes)].map(async (n) => [n, runIdOf(await n.info('server'))] as const)));
+  const got = await readEach<string | null>(deps.redis, markers, (p, k) => p.get(k));
+  return ids.filter((_, i) => { const v = got[i]; return v instanceof Error || !v || v !== runIds.get(nodes[i]); });
+}
+
+/** Whether the index and every known charity's totals were built by the server that serves them now. */
+export async function totalsBuiltHere(deps: Deps): Promise<boolean> {
+  const [mark, runId] = await Promise.all([deps.redis.get(totalsIndexKey(deps)), runIdFor(deps.redis, totalsIndexKey(deps))]);
+  return !!mark && mark === runId && (await staleCharities(deps)).length === 0;
+}
+
+/** Thrown when Redis no longer holds some charities' totals (a lost or new Redis, a failover): the caller rebuilds those. */
+export class TotalsMissing extends Error {
+  constructor(message: string, readonly charityIds: string[]) { super(message); }
+}
+/** Thrown when a charity's chain head moved under this writer: the batch is re-planned after that charity is rebuilt. */
+export class ChainConflict extends Error {
+  constructor(message: string, readonly charityIds?: string[]) { super(message); }
+}
+/** Thrown while a rebuild holds a charity's totals: the batch waits and retries. */
 export class TotalsBusy extends Error {}
 
 export const runIdOf = (info: string) => /run_id:(\w+)/.exec(info)?.[1] ?? '';
 
+/** Groups items by charity. */
+export function byCharity<T>(items: T[], charityOf: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of items) { const c = charityOf(t); (out.get(c) ?? out.set(c, []).get(c)!).push(t); }
+  return out;
+}
+
 /**
- * Reads the chain heads of the charities in a batch, in one pipeline on one connection, together with
- * what makes them trustworthy: totals built by this very Redis server (a restart may have dropped the
- * last second of writes, so heads from before it are rebuilt from the ledger, never guessed) and no
- * rebuild in progress.
+ * Reads the chain heads of the charities in a batch, one pipeline per charity (its own slot, so its own master),
+ * together with what makes each trustworthy: totals built by the very server that holds that charity's tag now (a
+ * restart or failover may have dropped its last writes, so its heads are rebuilt from the ledger, never guessed) and
+ * no rebuild of it in progress. A lost master makes only the charities on it rebuild.
  */
 export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<string, AllocatorHead>> {
-  const tk = totalsKeyspace(deps);
-  // one slot, so one pipeline to the one master that holds it (INFO included: it names that server)
-  const pipe = deps.redis.pipeline().get(tk(totalsKeys.built)).info('server').exists(tk(totalsKeys.lock));
-  for (const id of charityIds) pipe.hgetall(tk(totalsKeys.head(id)));
-  const res = (await pipe.exec()) ?? [];
-  for (const [err] of res) if (err) throw err;
-  const [[, built], [, info], [, busy], ...rows] = res;
-  if (busy) throw new TotalsBusy('totals are being rebuilt');
-  if (!built || built !== runIdOf(info as string)) throw new TotalsMissing('totals were not built by this Redis server; rebuild needed');
+  const rows = await Promise.all(charityIds.map(async (c) => {
+    const k = charityKeyspace(deps, c);
+    // INFO rides in the pipeline routed by the marker's slot: it names the master that holds this charity
+    const res = (await deps.redis.pipeline().get(k(totalsKeys.built)).info('server').exists(k(totalsKeys.lock)).hgetall(k(totalsKeys.head(c))).exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    const [[, built], [, info], [, busy], [, head]] = res;
+    return { c, missing: !built || built !== runIdOf(info as string), busy: !!busy, head: head as Record<string, string> };
+  }));
+  if (rows.some((r) => r.busy)) throw new TotalsBusy(`totals of ${rows.filter((r) => r.busy).map((r) => r.c).join(', ')} are being rebuilt`);
+  const missing = rows.filter((r) => r.missing).map((r) => r.c);
+  if (missing.length) throw new TotalsMissing(`totals of ${missing.join(', ')} were not built by the Redis server that holds them; rebuild needed`, missing);
   const heads = new Map<string, AllocatorHead>();
-  rows.forEach(([, h], i) => {
-    const v = h as Record<string, string>;
-    if (v.seq) heads.set(charityIds[i], { seq: Number(v.seq), hash: v.hash, partition: Number(v.partition), offset: Number(v.offset) });
-  });
+  for (const { c, head: v } of rows) if (v.seq) heads.set(c, { seq: Number(v.seq), hash: v.hash, partition: Number(v.partition), offset: Number(v.offset) });
   return heads;
 }
 
-/** Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order. */
+/** Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order: one script per charity. */
 export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promise<Map<string, MatchTake[]>> {
-  const tk = totalsKeyspace(deps);
-  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : [])).map((e) => ({
+  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
+  const out = new Map<string, MatchTake[]>();
+  const parts = await Promise.all([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => takeCharityMatches(deps, c, es)));
+  for (const part of parts) for (const [eventId, takes] of part) out.set(eventId, takes);
+  return out;
+}
+
+async function takeCharityMatches(deps: Deps, charityId: string, moving: OrderEvent[]): Promise<Map<string, MatchTake[]>> {
+  const tk = charityKeyspace(deps, charityId);
+  const items0 = moving.map((e) => ({
     e: e.eventId, o: e.orderId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(donationFenOf(e)), f: tk('match', 'for', e.streamId, e.charityId),
     // refund n of an order returns its share of the match (matchShareBack), not the whole of it
     ...(e.type === 'order.refunded' && e.refundNo !== undefined && e.refundQuantity !== undefined && e.refundedQuantity !== undefined
       ? { n: e.refundNo, q: e.quantity, b: e.refundedQuantity - e.refundQuantity, r: e.refundedQuantity } : {}),
   }));
   const out = new Map<string, MatchTake[]>();
-  if (!moving.length) return out;
   let flat: (string | number)[] = ['STALE'];
   // the match sets are read first so the script can be told every budget it touches; a set that changed
   // in between (a new sponsor) makes the script answer STALE and the sets are read again
   for (let attempt = 0; flat[0] === 'STALE'; attempt++) {
     if (attempt === 5) throw new Error('sponsor matches kept changing; batch retried');
-    const sets = [...new Set(moving.map((i) => i.f))];
+    const sets = [...new Set(items0.map((i) => i.f))];
     const members = new Map(await Promise.all(sets.map(async (f) => [f, (await deps.redis.smembers(f)).sort()] as const)));
     // no sponsor match on any of these streams when read: nothing to take, no script (a match created after this
     // read applies from the next batch on, as if it had been created a moment later)
     if ([...members.values()].every((ids) => ids.length === 0)) return out;
     const keys = new Set<string>(sets);
-    const items = moving.map((i) => {
+    const items = items0.map((i) => {
       const ids = members.get(i.f)!;
       const m = ids.map((id) => ({ b: tk('match', id), t: tk('match', id, 'taken'), r: tk('match', id, 'returned') }));
       for (const x of m) { keys.add(x.b); keys.add(x.t); keys.add(x.r); }
@@ -150,82 +199,71 @@ export const displayOf = (e: LogEvent): EntryDisplay => !isOrderEvent(e) ? { cha
   ...(e.type === 'order.refunded' && e.refundedQuantity !== undefined && e.refundedQuantity < e.quantity ? { partialRefund: true } : {}),
 });
 
-/** Folds planned entries into the totals and moves the chain heads, atomically, once per entry. */
-export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<number> {
-  const windowMs = deps.config.orders.refundWindowSeconds * 1000;
-  const tk = totalsKeyspace(deps);
-  const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps), tk(totalsKeys.built), tk(totalsKeys.lock)]);
-  const payload = plans.map((p) => {
-    const h = tk(totalsKeys.head(p.charityId));
-    keys.add(h);
-    // folded per charity plan (each plan is applied all or nothing): one HINCRBY per field, not per entry
-    const ops = qualifyOps(compactOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs))), tk, keys);
-    return { c: p.charityId, h, before: p.before.seq, after: p.after, ops };
-  });
-  const r = await scripted(deps.redis).lgApplyPlans(keys.size, ...keys, totalsChannel(deps), JSON.stringify(payload));
-  if (r[0] === 'REBUILD') throw new TotalsMissing('totals are not in Redis; rebuild needed');
-  if (r[0] === 'BUSY') throw new TotalsBusy('totals are being rebuilt');
-  if (r[0] === 'CONFLICT') throw new ChainConflict(`chain head of ${String(r[1])} moved`);
-  return Number(r[1]);
+/** The streams and hosts whose totals a charity's plan moves (their partials are under the charity's tag). */
+function partialsOf(p: CharityPlan): { streams: Set<string>; hosts: Set<string> } {
+  const streams = new Set<string>();
+  const hosts = new Set<string>();
+  for (const e of p.entries) {
+    if (e.streamId) streams.add(e.streamId);
+    for (const s of Object.keys(e.remit?.byStream ?? {})) streams.add(s);
+    if (e.hostId) hosts.add(e.hostId);
+  }
+  return { streams, hosts };
 }
 
-/** Moves donations past the refund window into the confirmed layer; answers how many. */
+/** Records which charities hold partials of these streams and hosts, before the scripts write them (idempotent). */
+async function indexPartials(deps: Deps, charityId: string, parts: { streams: Set<string>; hosts: Set<string> }): Promise<void> {
+  await Promise.all([
+    ...[...parts.streams].map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), charityId)),
+    ...[...parts.hosts].map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), charityId)),
+  ]);
+}
+
+/**
+ * Folds planned entries into the totals and moves the chain heads: one script per charity plan (each all or nothing
+ * under its head's compare-and-set, in its own slot), run concurrently. A crash between two charities' scripts is
+ * safe: the retry re-reads the heads, and a charity whose head already moved has its entries folded in once.
+ */
+export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<number> {
+  const windowMs = deps.config.orders.refundWindowSeconds * 1000;
+  const results = await Promise.allSettled(plans.map((p) => applyPlan(deps, p, windowMs)));
+  const failed = (kind: string) => results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === kind ? [plans[i].charityId] : []));
+  const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (error) throw error.reason;
+  if (failed('REBUILD').length) throw new TotalsMissing(`totals of ${failed('REBUILD').join(', ')} are not in Redis; rebuild needed`, failed('REBUILD'));
+  if (failed('CONFLICT').length) throw new ChainConflict(`chain head of ${failed('CONFLICT').join(', ')} moved`, failed('CONFLICT'));
+  if (failed('BUSY').length) throw new TotalsBusy(`totals of ${failed('BUSY').join(', ')} are being rebuilt`);
+  return results.reduce((n, r) => n + (r.status === 'fulfilled' ? Number(r.value[1] ?? 0) : 0), 0);
+}
+
+/** One charity's plan: the index entries of its partials first, then its script, answering OK (applied 0 or 1), REBUILD, BUSY or CONFLICT. */
+export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.config.orders.refundWindowSeconds * 1000): Promise<[string, ...unknown[]]> {
+  await indexPartials(deps, p.charityId, partialsOf(p));
+  const tk = charityKeyspace(deps, p.charityId);
+  const h = tk(totalsKeys.head(p.charityId));
+  const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps), tk(totalsKeys.built), tk(totalsKeys.lock), h]);
+  // folded per charity plan (each plan is applied all or nothing): one HINCRBY per field, not per entry
+  const ops = qualifyOps(compactOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs))), tk, keys);
+  const payload = { c: p.charityId, h, before: p.before.seq, after: p.after, ops };
+  return scripted(deps.redis).lgApplyPlans(keys.size, ...keys, totalsChannel(deps), JSON.stringify(payload));
+}
+
+/** Moves donations past the refund window into the confirmed layer, charity by charity; answers how many. */
 export async function confirmDue(deps: Deps, nowMs = Date.now(), limit = 1000): Promise<number> {
-  const tk = totalsKeyspace(deps);
-  const due = await deps.redis.zrangebyscore(tk(totalsKeys.confirm), '-inf', nowMs, 'LIMIT', 0, limit);
-  if (!due.length) return 0;
+  const charities = await deps.redis.smembers(builtCharitiesKey(deps));
+  const due = await readEach<string[]>(deps.redis, charities.map((c) => charityKeyspace(deps, c)(totalsKeys.confirm)), (p, k) => p.zrangebyscore(k, '-inf', nowMs, 'LIMIT', 0, limit));
+  const n = await Promise.all(charities.map((c, i) => {
+    const members = due[i];
+    return members instanceof Error || !members.length ? 0 : confirmCharity(deps, c, members, nowMs);
+  }));
+  return n.reduce((a, b) => a + b, 0);
+}
+
+async function confirmCharity(deps: Deps, charityId: string, due: string[], nowMs: number): Promise<number> {
+  const tk = charityKeyspace(deps, charityId);
   // the stored operations name their keys: read them first, so the script is told every key it touches
   const stored = await deps.redis.hmget(tk(totalsKeys.confirmOps), ...due);
   const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps)]);
   for (const ops of stored) if (ops) keysOf(JSON.parse(ops) as QualifiedOp[], keys);
   return scripted(deps.redis).lgConfirmDue(keys.size, ...keys, totalsChannel(deps), String(nowMs), ...due);
-}
-
-/** The totals of one stream as `GET /api/v1/streams/:id/totals` answers them; null for an unknown stream. */
-export async function readStreamTotals(deps: Deps, streamId: string): Promise<StreamTotals | null> {
-  const stream = await streamState(deps, streamId);
-  if (!stream) return null;
-  const tk = totalsKeyspace(deps);
-  const [h, names, recent, matchIds] = await Promise.all([
-    deps.redis.hgetall(tk(totalsKeys.stream(streamId))),
-    deps.redis.hgetall(tk(totalsKeys.names)),
-    deps.redis.lrange(tk(totalsKeys.recent(streamId)), 0, -1),
-    deps.redis.smembers(tk('match', 'stream', streamId)),
-  ]);
-  const pipe = deps.redis.pipeline();
-  for (const id of matchIds.sort()) pipe.hgetall(tk('match', id));
-  const matches = ((await pipe.exec()) ?? []).map(([, m], i) => {
-    const v = m as Record<string, string>;
-    const capFen = Number(v.capFen);
-    return { matchId: matchIds[i], sponsorName: v.sponsorName, charityId: v.charityId, ratioPercent: Number(v.ratioPercent), capFen, matchedFen: capFen - Number(v.remainingFen), remainingFen: Number(v.remainingFen) };
-  });
-  return shapeStreamTotals(streamId, { status: stream.status, goalFen: stream.goalFen ?? 0 }, h, names, recent, matches);
-}
-
-/** A stream's status and goal: the catalog's Redis copy, else MongoDB (the copy may be rebuilding). */
-async function streamState(deps: Deps, streamId: string): Promise<{ status: string; goalFen: number } | null> {
-  const cached = await deps.redis.hgetall(shardKeys(deps.config.redis.prefix, shardOf(streamId)).stream(streamId));
-  if (cached.status) return { status: cached.status, goalFen: Number(cached.goalFen ?? 0) };
-  return deps.db.collection<{ _id: string; status: string; goalFen: number }>('streams').findOne({ _id: streamId }, { projection: { status: 1, goalFen: 1 } });
-}
-
-/** Running totals of one charity (pledged, matched, confirmed), straight from Redis. */
-export async function readCharityTotals(deps: Deps, charityId: string): Promise<Record<string, number>> {
-  const h = await deps.redis.hgetall(totalsKeyspace(deps)(totalsKeys.charity(charityId)));
-  return Object.fromEntries(['donationFen', 'matchedFen', 'confirmedDonationFen', 'salesFen', 'units', 'orders', 'entries', 'balanceFen'].map((f) => [f, Number(h[f] ?? 0)]));
-}
-
-/** An order's donation as the allocator last recorded it (one Redis read, no ledger scan). */
-export async function donationOf(deps: Deps, orderId: string): Promise<{ status: 'pending' | 'allocated' | 'reversed'; entrySeq?: number }> {
-  const v = await deps.redis.hget(totalsKeyspace(deps)(totalsKeys.donations), orderId);
-  if (!v) return { status: 'pending' };
-  const [status, seq] = v.split(':');
-  return { status: status as 'allocated' | 'reversed', entrySeq: Number(seq) };
-}
-
-/** Refuses to serve totals while they are being rebuilt (they would be partial). */
-export async function assertTotalsReady(deps: Deps): Promise<void> {
-  const tk = totalsKeyspace(deps);
-  const [built, lock] = await Promise.all([deps.redis.exists(tk(totalsKeys.built)), deps.redis.exists(tk(totalsKeys.lock))]);
-  if (!built || lock) throw new DomainError('UNAVAILABLE', 'totals are being rebuilt; retry shortly', undefined, 2);
 }

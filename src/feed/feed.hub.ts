@@ -119,11 +119,15 @@ export class FeedHub {
     if (ch) this.dropIfIdle(streamId, ch);
   }
 
-  /** A totals change was published; streams with no local subscribers cost nothing. */
-  notify(streamId: string, seq: number): void {
+  /**
+   * A totals change was published; streams with no local subscribers cost nothing. The message's seq is that of the
+   * one charity's partial that moved (a stream's seq is the sum of its charities' partials), so it cannot say whether a
+   * frame already covers it: every notification asks for a read, still coalesced to one per interval, and a read that
+   * finds no newer seq sends nothing.
+   */
+  notify(streamId: string, _seq: number): void {
     const ch = this.channels.get(streamId);
     if (!ch || ch.clients.size === 0) return;
-    if (seq <= ch.sentSeq) return;
     ch.notifiedAt ??= Date.now();
     ch.gen++;
     this.schedule(streamId, ch);

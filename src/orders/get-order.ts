@@ -22,7 +22,7 @@ export async function getOrder(deps: Deps, orderId: string): Promise<OrderSnapsh
 /** Where the order's donation stands in the charity's ledger, as the allocator recorded it in Redis (no ledger scan). */
 export async function donationStatus(deps: Deps, o: OrderSnapshot): Promise<{ status: 'pending' | 'allocated' | 'partially_reversed' | 'reversed'; entrySeq?: number; matchedFen?: number }> {
   if (o.status !== 'paid' && o.status !== 'refunded' && o.status !== 'partially_refunded') return { status: 'pending' };
-  const donation = await donationOf(deps, o.orderId);
+  const donation = await donationOf(deps, o.orderId, o.charityId);
   if (donation.status === 'pending') return donation;
   const matches = await matchesForOrder(deps, o.streamId, o.charityId, o.orderId);
   return { ...donation, matchedFen: matches.reduce((sum, m) => sum + m.amountFen - m.returnedFen, 0) };

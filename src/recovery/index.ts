@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
 import { RedisWatch, RebuildStep } from './redis-watch';
 import { rebuildOrderState } from '../orders';
-import { rebuildTotals, totalsBuiltHere } from '../allocator';
+import { rebuildStaleTotals, rebuildTotals } from '../allocator';
 import { SHARDS } from '../infra/shards';
 
 export { RedisWatch, sentinelKey } from './redis-watch';
@@ -16,8 +16,8 @@ export type { RebuildStep } from './redis-watch';
  */
 export const rebuildSteps: RebuildStep[] = [
   { name: 'orders', run: rebuildOrderState },
-  // after a partial loss (one master of a cluster), totals are rebuilt only if their own slot's server changed
-  { name: 'totals', run: async (deps, shards) => (shards.length === SHARDS || !(await totalsBuiltHere(deps)) ? rebuildTotals(deps) : 'kept') },
+  // after a partial loss (one master of a cluster), only the charities whose own slot's server changed are rebuilt
+  { name: 'totals', run: async (deps, shards) => (shards.length === SHARDS ? rebuildTotals(deps) : rebuildStaleTotals(deps)) },
 ];
 
 const watching = new WeakMap<Deps, Promise<Stoppable>>();

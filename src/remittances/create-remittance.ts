@@ -36,7 +36,7 @@ export async function createRemittance(deps: Deps, hostId: string, input: Create
   if (ag.status !== 'accepted' && ag.status !== 'suspended') throw new DomainError('INVALID_STATE', `the agreement is ${ag.status}: nothing under it can be remitted`);
   if (Date.parse(input.paidAt) > now + CLOCK_SKEW_MS) throw new DomainError('VALIDATION_FAILED', 'invalid remittance', [{ field: 'body.paidAt', message: 'must not be in the future' }]);
   const id = `rm_${randomBytes(9).toString('base64url')}`;
-  const r = await reserveRemittance(deps, ag._id, id, input.amountFen, now);
+  const r = await reserveRemittance(deps, ag, id, input.amountFen, now);
   if (!r.ok && r.reason === 'busy') throw new DomainError('UNAVAILABLE', 'totals are being rebuilt; retry shortly', undefined, 2);
   if (!r.ok) throw new DomainError('REMITTANCE_EXCEEDS_UNREMITTED', `the agreement has ${r.availableFen} fen confirmed and not yet remitted`, { availableFen: r.availableFen });
   const doc: RemittanceDoc = {
@@ -48,7 +48,7 @@ export async function createRemittance(deps: Deps, hostId: string, input: Create
     await publishRemitEvent(deps, sentEventOf(doc));
   } catch (err) {
     deps.logger.warn({ err: (err as Error).message, remittanceId: id }, 'remittance not published; reservation released');
-    await Promise.allSettled([releaseRemittance(deps, ag._id, id), repo.remove(id)]);
+    await Promise.allSettled([releaseRemittance(deps, ag, id), repo.remove(id)]);
     throw new DomainError('UNAVAILABLE', 'the remittance could not be recorded; retry', undefined, 1);
   }
   deps.logger.info({ remittanceId: id, agreementId: ag._id, amountFen: doc.amountFen }, 'remittance recorded');

@@ -1,12 +1,12 @@
 import type Redis from 'ioredis';
 import type { Deps } from '../deps';
-import { totalsKeyspace } from '../allocator/totals.store';
+import { builtCharitiesKey, charityKeyspace } from '../allocator/totals.store';
 import { totalsKeys } from '../allocator/totals';
 
 /**
  * KEYS: the agreement's layers hash, its pending remittances, its confirmed allocations by running sum, the totals'
- * built marker and rebuild lock, the set of agreements with pending remittances (all under {tot}, beside the totals
- * the allocator moves), the streams of its confirmed allocations. ARGV: remittance id, amount, now (ms).
+ * built marker and rebuild lock, the set of agreements with pending remittances (all under the agreement's charity's
+ * tag {tot:<charityId>}, beside the totals the allocator moves), the streams of its confirmed allocations. ARGV: remittance id, amount, now (ms).
  * Refuses an amount above confirmed − remitted − pending; else records it as pending ("amount:ms") and answers the
  * seqs of the confirmed allocations it covers, oldest first (from the first not yet covered to the one its last fen
  * reaches), then the amount split by those allocations' streams (stream, fen, stream, fen, …): the part of each
@@ -56,6 +56,15 @@ for _, s in ipairs(order) do out[#out + 1] = s; out[#out + 1] = string.format('%
 return out
 `;
 
+/** An agreement, or its id (then its charity is read: its keys live under that charity's tag). */
+type AgreementRef = string | { _id: string; charityId: string };
+async function refOf(deps: Deps, a: AgreementRef): Promise<{ _id: string; charityId: string }> {
+  if (typeof a !== 'string') return a;
+  // query: agreements.byId
+  const doc = await deps.db.collection<{ _id: string; charityId: string }>('agreements').findOne({ _id: a }, { projection: { charityId: 1 } });
+  return { _id: a, charityId: doc?.charityId ?? '' };
+}
+
 type Scripted = Redis & { lgReserveRemittance(...args: string[]): Promise<string[]> };
 
 export type Reservation = { ok: true; coversFrom: number; coversTo: number; byStream: Record<string, number> } | { ok: false; reason: 'exceeds'; availableFen: number } | { ok: false; reason: 'busy' };
@@ -65,10 +74,12 @@ export type Reservation = { ok: true; coversFrom: number; coversTo: number; bySt
  * remittances at once can never both pass if together they exceed it. The allocator frees the reservation
  * when it writes the remittance's entry (the same script run that moves the remitted layer).
  */
-export async function reserveRemittance(deps: Deps, agreementId: string, remittanceId: string, amountFen: number, now = Date.now()): Promise<Reservation> {
+export async function reserveRemittance(deps: Deps, agreementOrId: AgreementRef, remittanceId: string, amountFen: number, now = Date.now()): Promise<Reservation> {
+  const agreement = await refOf(deps, agreementOrId);
+  const agreementId = agreement._id;
   const r = deps.redis as Scripted;
   if (typeof r.lgReserveRemittance !== 'function') deps.redis.defineCommand('lgReserveRemittance', { lua: reserveLua, numberOfKeys: 7 });
-  const tk = totalsKeyspace(deps);
+  const tk = charityKeyspace(deps, agreement.charityId);
   const keys = [totalsKeys.agreement(agreementId), totalsKeys.reserved(agreementId), totalsKeys.confirmedBySum(agreementId), totalsKeys.built, totalsKeys.lock, totalsKeys.pendingRemittances, totalsKeys.confirmedStreams(agreementId)].map((k) => tk(k));
   const [status, a, b, ...split] = await r.lgReserveRemittance(...keys, remittanceId, String(amountFen), String(now));
   if (status === 'BUSY') return { ok: false, reason: 'busy' };
@@ -80,10 +91,10 @@ export async function reserveRemittance(deps: Deps, agreementId: string, remitta
 }
 
 
-/** Every pending remittance, with its agreement's hash key, amount and when it was reserved. */
+/** Every pending remittance, with its agreement's hash key, amount and when it was reserved (charity by charity). */
 export async function pendingRemittances(deps: Deps): Promise<Array<{ key: string; remittanceId: string; amountFen: number; atMs: number }>> {
-  const tk = totalsKeyspace(deps);
-  const keys = await deps.redis.smembers(tk(totalsKeys.pendingRemittances));
+  const charities = await deps.redis.smembers(builtCharitiesKey(deps));
+  const keys = (await Promise.all(charities.map((c) => deps.redis.smembers(charityKeyspace(deps, c)(totalsKeys.pendingRemittances))))).flat();
   const out = [];
   for (const key of keys) {
     for (const [remittanceId, v] of Object.entries(await deps.redis.hgetall(key))) {
@@ -95,6 +106,7 @@ export async function pendingRemittances(deps: Deps): Promise<Array<{ key: strin
 }
 
 /** Gives a reservation back (the remittance's event could not be published). */
-export async function releaseRemittance(deps: Deps, agreementId: string, remittanceId: string): Promise<void> {
-  await deps.redis.hdel(totalsKeyspace(deps)(totalsKeys.reserved(agreementId)), remittanceId);
+export async function releaseRemittance(deps: Deps, agreementOrId: AgreementRef, remittanceId: string): Promise<void> {
+  const agreement = await refOf(deps, agreementOrId);
+  await deps.redis.hdel(charityKeyspace(deps, agreement.charityId)(totalsKeys.reserved(agreement._id)), remittanceId);
 }

@@ -49,7 +49,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
     await writer.send(refunds);
     const t0 = Date.now();
     await waitFor(async () => {
-      const got = await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, 'tot:c', c), 'donationFen')));
+      const got = await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, c, 'tot:c', c), 'donationFen')));
       return got.every((v, i) => Number(v) === expected.get(charities[i]));
     }, 'totals to reach the expected donations', 90_000, 250);
     console.log(`allocated ${paid.length + refunds.length} events in ${Date.now() - t0} ms`);
@@ -60,7 +60,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
       expect(l.donationFen).toBe(expected.get(c));
       expect(l.problems).toBe(0);
       expect(l.maxSeq).toBe(l.count);
-      const t = await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:c', c));
+      const t = await svc.deps.redis.hgetall(totKey(svc.deps, c, 'tot:c', c));
       expect(Number(t.donationFen)).toBe(l.donationFen);
       expect(Number(t.matchedFen ?? 0)).toBe(l.matchedFen);
       expect(Number(t.entries)).toBe(l.count);
@@ -114,7 +114,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
     await dlq.subscribe({ topic: svc.deps.config.kafka.topics.deadLetter, fromBeginning: true });
     await dlq.run({ eachMessage: async ({ message }) => { const d = JSON.parse(message.value!.toString()); if (d.group.endsWith('.allocator')) dlqSeen.push(d); } });
     try {
-      const before = Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', 'c2'), 'donationFen'));
+      const before = Number(await svc.deps.redis.hget(totKey(svc.deps, 'c2', 'tot:c', 'c2'), 'donationFen'));
       await writer.raw([
         { key: 'c2', value: JSON.stringify(a) },
         { key: 'c2', value: Buffer.from([0xff, 0x00, 0x7b]) },
@@ -122,7 +122,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
         { key: 'c1', value: wrongKey },
         { key: 'c2', value: JSON.stringify(b) },
       ]);
-      await waitFor(async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', 'c2'), 'donationFen')) === before + 777 + 222, 'both valid orders to be allocated', 30_000);
+      await waitFor(async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'c2', 'tot:c', 'c2'), 'donationFen')) === before + 777 + 222, 'both valid orders to be allocated', 30_000);
       await waitFor(async () => dlqSeen.length >= 3, 'three dead letters', 30_000);
       expect(dlqSeen.map((d) => d.reason)).toEqual(expect.arrayContaining(['not JSON', expect.stringMatching(/^invalid: pledgePerUnitFen/), expect.stringMatching(/does not match charityId/)]));
       expect(dlqSeen.map((d) => Buffer.from(d.valueBase64, 'base64').toString())).toEqual(expect.arrayContaining([floatPledge, wrongKey]));
@@ -148,7 +148,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
     // a charity can check every hash from the page alone
     for (const e of [...p1.body.entries, ...p2.body.entries]) expect(hashEntry(e)).toBe(e.hash);
     // the order behind entry 1 reads as allocated at seq 1, or reversed later if it was among the refunds
-    const d = await donationOf(svc.deps, p1.body.entries[0].orderId);
+    const d = await donationOf(svc.deps, p1.body.entries[0].orderId, p1.body.entries[0].charityId);
     expect(d.status === 'allocated' ? d.entrySeq === 1 : d.status === 'reversed' && d.entrySeq! > 1).toBe(true);
     for (const bad of ['limit=0', 'limit=501', 'after=-1', 'after=x', 'limit=2.5', 'extra=1']) {
       const r = await request(svc.url).get(`/api/v1/charities/c1/ledger?${bad}`).set(bearer(c1)).expect(422);
@@ -169,7 +169,7 @@ describe('allocator: exactness, redelivery, poison messages, ownership', () => {
     const missing = await request(svc.url).post('/api/v1/matches').set(admin).send({ ...good, streamId: 'nope' }).expect(404);
     expect(missing.body.error.details).toEqual([{ field: 'body.streamId', message: 'no such stream' }]);
     expect(await svc.deps.db.collection('matches').countDocuments()).toBe(before);
-    expect(await svc.deps.redis.smembers(totKey(svc.deps, 'match', 'for', 's3', 'c3'))).toEqual([]);
+    expect(await svc.deps.redis.smembers(totKey(svc.deps, 'c3', 'match', 'for', 's3', 'c3'))).toEqual([]);
     expect((await request(svc.url).get('/api/v1/streams/nope/totals').expect(404)).body.error.code).toBe('NOT_FOUND');
     expect((await request(svc.url).get('/api/v1/streams/$bad/totals').expect(422)).body.error.code).toBe('VALIDATION_FAILED');
   });

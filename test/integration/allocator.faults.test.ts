@@ -37,8 +37,8 @@ describe('allocator under crashes, rebalances and lost totals', () => {
   const expected = new Map<string, number>();
   const counts = { paid: 0, refunded: 0 };
 
-  const donations = async () => Promise.all(charities.map(async (c) => Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', c), 'donationFen'))));
-  const allocatedCount = async () => (await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, 'tot:c', c), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
+  const donations = async () => Promise.all(charities.map(async (c) => Number(await svc.deps.redis.hget(totKey(svc.deps, c, 'tot:c', c), 'donationFen'))));
+  const allocatedCount = async () => (await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, c, 'tot:c', c), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
   const settled = () => waitFor(async () => (await donations()).every((v, i) => v === (expected.get(charities[i]) ?? 0)), 'totals to equal the expected donations', 120_000, 250);
 
   /** Exact sums, no gap and no duplicate in any chain, totals equal to the ledger, one allocation per paid order. */
@@ -51,7 +51,7 @@ describe('allocator under crashes, rebalances and lost totals', () => {
       expect({ c, donationFen: l.donationFen, problems: l.problems, gapless: l.maxSeq === l.count }).toEqual({ c, donationFen: expected.get(c), problems: 0, gapless: true });
       allocations += [...l.keys].filter((k) => k.endsWith(':allocation')).length;
       reversals += [...l.keys].filter((k) => k.endsWith(':reversal')).length;
-      const t = await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:c', c));
+      const t = await svc.deps.redis.hgetall(totKey(svc.deps, c, 'tot:c', c));
       expect([Number(t.entries), Number(t.matchedFen ?? 0)]).toEqual([l.count, l.matchedFen]);
     }
     expect([allocations, reversals]).toEqual([counts.paid, counts.refunded]);
@@ -103,10 +103,9 @@ describe('allocator under crashes, rebalances and lost totals', () => {
   it('when Redis loses the totals, then `livegive rebuild-totals` and an allocator start each recompute the same numbers from the ledger', async () => {
     const before = await snapshotTotals(svc.deps);
     const wipe = async () => {
-      for (const pattern of ['tot:*', 'chain:*', 'match:*']) {
-        const keys = await svc.deps.redis.keys(totKey(svc.deps, pattern));
-        if (keys.length) await svc.deps.redis.del(...keys);
-      }
+      // every charity's tag, the stream and host indexes and the index marker (all that the allocator keeps under {tot…})
+      const keys = await svc.deps.redis.keys(`${svc.deps.config.redis.prefix}{tot*`);
+      if (keys.length) await svc.deps.redis.del(...keys);
     };
     await wipe();
     expect((await request(svc.url).get('/api/v1/streams/s0/totals')).status).toBe(503);

@@ -14,7 +14,7 @@ describe('sponsor matching (配捐)', () => {
   let matchId = '';
   const spec = () => ({ orderId: newOrderId(), charityId: 'c1', streamId: 's1', quantity: 1, pledgePerUnitFen: 700 });
   const ledgerMatched = async () => (await summariseLedger(svc.deps)).byMatch.get(matchId) ?? 0;
-  const charityEntries = async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', 'c1'), 'entries'));
+  const charityEntries = async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'c1', 'tot:c', 'c1'), 'entries'));
 
   beforeAll(async () => {
     svc = await startService('api');

@@ -18,7 +18,7 @@ describe('allocator while MongoDB is away', () => {
     expected += spec.pledgePerUnitFen;
     return orderEvent('order.paid', spec);
   });
-  const donation = async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'tot:c', 'c1'), 'donationFen') ?? 0);
+  const donation = async () => Number(await svc.deps.redis.hget(totKey(svc.deps, 'c1', 'tot:c', 'c1'), 'donationFen') ?? 0);
 
   beforeAll(async () => {
     mongo = await PrivateMongo.start();

@@ -37,7 +37,7 @@ describe('remittances when the allocator crashes between the event and its ledge
     }
     // a few hundred a send: two charities put everything in two partitions, and a broker refuses too large a batch
     for (let i = 0; i < events.length; i += 400) await writer.raw(events.slice(i, i + 400).map((e) => ({ key: e.charityId, value: JSON.stringify(e) })));
-    const entries = async () => (await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, 'tot:c', c), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
+    const entries = async () => (await Promise.all(charities.map((c) => svc.deps.redis.hget(totKey(svc.deps, c, 'tot:c', c), 'entries')))).reduce((n, v) => n + Number(v ?? 0), 0);
     const first = await spawnAllocator(env);
     await waitFor(async () => (await entries()) > 600, 'the allocator to be under way', 60_000, 20);
     await stopChild(first, 'SIGKILL');
@@ -53,7 +53,7 @@ describe('remittances when the allocator crashes between the event and its ledge
     expect(keys.filter((k) => k.endsWith(':remittance')).length).toBe(remits.length);
     expect(keys.filter((k) => k.endsWith(':acknowledgement')).length).toBe(remits.length / 2);
     expect(charities.map((c) => ledger.byCharity.get(c)!.problems)).toEqual([0, 0]);
-    const layer = async (c: string, f: string) => Number(await svc.deps.redis.hget(totKey(svc.deps, `tot:a:ag_${c}`), f));
+    const layer = async (c: string, f: string) => Number(await svc.deps.redis.hget(totKey(svc.deps, c, `tot:a:ag_${c}`), f));
     const sums = await Promise.all(charities.flatMap((c) => [layer(c, 'remittedFen'), layer(c, 'acknowledgedFen'), layer(c, 'pledgedFen')]));
     expect([sums[0] + sums[3], sums[1] + sums[4], sums[2] + sums[5]]).toEqual([remitted, acknowledged, 300_000]);
   }, 300_000);

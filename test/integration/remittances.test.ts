@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/env';
 import { uscc } from '../helpers/fixtures';
 import { EventWriter, newOrderId, orderEvent } from '../helpers/order-events';
 import { insertAgreement } from '../helpers/agreements';
-import { totKey } from '../helpers/hot-keys';
+import { streamTotalsHash, totKey } from '../helpers/hot-keys';
 import { agreementLayers } from '../../src/agreements/layers';
 import { confirmDue } from '../../src/allocator/totals.store';
 import { StatementsRepository } from '../../src/statements/statements.repository';
@@ -38,7 +38,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
 
   const layers = async (id = ag._id, now = Date.now()) => (await agreementLayers(svc.deps, [id], now)).get(id)!;
   const remittances = () => svc.deps.db.collection('remittances').countDocuments({});
-  const reserved = () => svc.deps.redis.hgetall(totKey(svc.deps, `tot:a:${ag._id}:res`));
+  const reserved = () => svc.deps.redis.hgetall(totKey(svc.deps, charity.id, `tot:a:${ag._id}:res`));
   const remit = (body: Record<string, unknown>, token = host.token) => request(svc.url).post('/api/v1/remittances').set(bearer(token)).send(body);
   const good = (amountFen: number) => ({ agreementId: ag._id, amountFen, paidAt: new Date().toISOString(), reference: 'ICBC 20261201-0001' });
 
@@ -147,7 +147,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await request(svc.url).post(`/api/v1/remittances/${rm._id}/dispute`).set(bearer(charity.token)).send({ reason: '未收到' }).expect(409);
     await waitFor(async () => (await layers()).acknowledgedFen === 2500, 'the acknowledged layer');
     // 2,500 fen covered orders 1 and 2 in full (1,000 each, the second on s_r2) and half of order 3
-    const stream = async (id: string) => { const h = await svc.deps.redis.hgetall(totKey(svc.deps, `tot:s:${id}`)); return [Number(h.remittedFen ?? 0), Number(h.acknowledgedFen ?? 0)]; };
+    const stream = async (id: string) => { const h = await streamTotalsHash(svc.deps, id); return [Number(h.remittedFen ?? 0), Number(h.acknowledgedFen ?? 0)]; };
     expect([await stream('s_r1'), await stream('s_r2')]).toEqual([[1500, 1500], [1000, 1000]]);
     pub = await request(svc.url).get(`/api/v1/public/charities/${charity.id}/agreements`).expect(200);
     expect(mine().remittances[0]).toMatchObject({ status: 'acknowledged', paidAtLocal: expect.stringContaining('(UTC+8)') });
@@ -198,7 +198,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await waitFor(async () => (await layers(ag._id, dueOf(4))).overdueFen === 0, 'overdue to clear');
     expect((await layers()).remittedFen).toBe(4500);
     // everything confirmed is remitted: the agreement's coverage sets are empty again (they hold only what is unremitted)
-    expect(await Promise.all(['zc', 'zt'].map((z) => svc.deps.redis.zcard(totKey(svc.deps, `tot:a:${ag._id}:${z}`))))).toEqual([0, 0]);
+    expect(await Promise.all(['zc', 'zt'].map((z) => svc.deps.redis.zcard(totKey(svc.deps, charity.id, `tot:a:${ag._id}:${z}`))))).toEqual([0, 0]);
     expect((await remit(good(1)).expect(422)).body.error.details).toEqual({ availableFen: 0 });
   });
 
@@ -231,7 +231,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await publishRemitEvent(svc.deps, sentEventOf((await new RemittancesRepository(svc.deps).byId('rm_halfdone'))!));
     await new Promise((r) => setTimeout(r, 1500));
     expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: other.id, kind: 'remittance' })).toBe(1);
-    expect([(await layers(ag3._id)).remittedFen, await svc.deps.redis.hgetall(totKey(svc.deps, `tot:a:${ag3._id}:res`))]).toEqual([300, {}]);
+    expect([(await layers(ag3._id)).remittedFen, await svc.deps.redis.hgetall(totKey(svc.deps, other.id, `tot:a:${ag3._id}:res`))]).toEqual([300, {}]);
     expect((await remit({ ...good(700), agreementId: ag3._id }).expect(201)).body.amountFen).toBe(700);
   });
 
@@ -239,11 +239,12 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     const [rm] = await svc.deps.db.collection<RemittanceDoc>('remittances').find({ agreementId: ag._id, status: 'acknowledged' } as never).toArray();
     const again = { ...sentEventOf(rm), eventId: `rm:${rm._id}:acknowledged`, type: 'remittance.acknowledged' as const, occurredAt: new Date().toISOString() };
     // the allocator's memory of allocated event ids went with it
-    await svc.deps.redis.del(totKey(svc.deps, 'alloc', 'evt', again.eventId));
+    await svc.deps.redis.del(totKey(svc.deps, again.charityId, 'alloc', 'evt', again.eventId));
     await publishRemitEvent(svc.deps, again);
-    const before = (await layers(ag3._id)).pledgedFen;
-    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: charity.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 70 }), agreementId: ag3._id }]);
-    await waitFor(async () => (await layers(ag3._id)).pledgedFen === before + 70, 'the order after the repeated answer');
+    // under the charity's own agreement: an agreement's layers live with its charity's totals
+    const before = (await layers(ag2._id)).pledgedFen;
+    await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: charity.id, streamId: 's_r1', hostId: host2.id, quantity: 1, pledgePerUnitFen: 70 }), agreementId: ag2._id }]);
+    await waitFor(async () => (await layers(ag2._id)).pledgedFen === before + 70, 'the order after the repeated answer');
     expect(await svc.deps.db.collection('ledger').countDocuments({ charityId: charity.id, kind: 'acknowledgement', orderId: rm._id })).toBe(1);
     // no clash, so no gap: the order's entry follows the chain (an entry key clashing inside an unordered insert left one)
     const repo = new StatementsRepository(svc.deps);
@@ -253,7 +254,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
 
   it('when the totals are rebuilt from the ledger, then every layer comes back the same', async () => {
     const before = await layers(ag._id, Date.now() + 30 * DAY);
-    const beforeStream = await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'));
+    const beforeStream = await streamTotalsHash(svc.deps, 's_r2');
     // a remittance reserved and not yet in the ledger: the ledger cannot give it back, so a rebuild keeps it
     const ag4 = await insertAgreement(svc.deps, { hostId: host.id, charityId: other.id });
     await writer.send([{ ...orderEvent('order.paid', { orderId: newOrderId(), charityId: other.id, streamId: 's_r1', hostId: host.id, quantity: 1, pledgePerUnitFen: 800 }, paidAt), agreementId: ag4._id }]);
@@ -261,11 +262,11 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     await confirmDue(svc.deps);
     await waitFor(async () => (await layers(ag4._id)).confirmedFen === 800, 'its confirmation');
     expect(await reserveRemittance(svc.deps, ag4._id, 'rm_inflight', 600)).toMatchObject({ ok: true, byStream: { s_r1: 600 } });
-    await svc.deps.redis.del(totKey(svc.deps, 'tot:built'));
+    await svc.deps.redis.del(totKey(svc.deps, charity.id, 'tot:built'), totKey(svc.deps, other.id, 'tot:built'));
     const { rebuildTotals } = await import('../../src/allocator/rebuild-totals');
     await rebuildTotals(svc.deps);
     expect(await layers(ag._id, Date.now() + 30 * DAY)).toEqual(before);
-    expect(await svc.deps.redis.hgetall(totKey(svc.deps, 'tot:s:s_r2'))).toMatchObject({ remittedFen: beforeStream.remittedFen, acknowledgedFen: beforeStream.acknowledgedFen });
+    expect(await streamTotalsHash(svc.deps, 's_r2')).toMatchObject({ remittedFen: beforeStream.remittedFen, acknowledgedFen: beforeStream.acknowledgedFen });
     expect(await reserveRemittance(svc.deps, ag4._id, 'rm_toomuch', 201)).toEqual({ ok: false, reason: 'exceeds', availableFen: 200 });
   });
 });

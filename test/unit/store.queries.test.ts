@@ -22,7 +22,7 @@ const call = /\.(find|findOne|findOneAndUpdate|updateOne|updateMany|replaceOne|d
 const namedHere: Record<string, Array<[string, string]>> = {
   'src/allocator/create-match.ts': [[`collection<{ _id: string }>('streams').findOne({ _id:`, 'streams.byId'], [`collection<{ _id: string }>('charities').findOne({ _id:`, 'charities.byId'], ['(MATCH_COLLECTION).findOne({ _id: id })', 'matches.byId']],
   'src/allocator/rebuild-totals.ts': [['(MATCH_COLLECTION).find({})', 'matches.all']],
-  'src/allocator/totals.store.ts': [[`('streams').findOne({ _id: streamId }`, 'streams.byId']],
+  'src/allocator/totals.read.ts': [[`('streams').findOne({ _id: streamId }`, 'streams.byId']],
   'src/catalog/catalog.repository.ts': [['charities.findOne({ _id: charityId }', 'charities.byId'], ['charities.find({ _id: { $in:', 'charities.byIds']],
   'src/catalog/catalog.routes.ts': [['streams.findOne({ _id: params.id })', 'streams.byId'], ['products.find({ _id: { $in:', 'products.byIds']],
   'src/catalog/catalog.service.ts': [

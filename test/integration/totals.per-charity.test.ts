@@ -1,0 +1,132 @@
+import Redis from 'ioredis';
+import { startService, type TestService } from '../helpers/app';
+import { testEnv } from '../helpers/env';
+import { newOrderId, orderEvent } from '../helpers/order-events';
+import { PrivateRedis } from '../helpers/redis-server';
+import { streamTotalsHash, totKey } from '../helpers/hot-keys';
+import { allocateBatch, type BatchInput } from '../../src/allocator/allocate-batch';
+import { allocate } from '../../src/allocator/allocate';
+import { LedgerRepository } from '../../src/allocator/ledger.repository';
+import { applyPlan, displayOf, readHeads, takeMatches, TotalsMissing } from '../../src/allocator/totals.store';
+import { rebuildTotals } from '../../src/allocator/rebuild-totals';
+import { createDeps, closeDeps, type Deps } from '../../src/deps';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/infra/logger';
+import type { OrderEvent } from '../../src/events';
+
+/** One Kafka batch of events (keyed by charity, as the orders slice produces them) on one partition from an offset. */
+function batchOf(events: OrderEvent[], from: number, partition = 0): BatchInput {
+  return { groupId: 'g', topic: 't', partition, messages: events.map((e, i) => ({ key: Buffer.from(e.charityId), value: Buffer.from(JSON.stringify(e)), offset: String(from + i) })) };
+}
+const paid = (charityId: string, streamId: string, quantity: number, pledgePerUnitFen: number) => orderEvent('order.paid', { orderId: newOrderId(), charityId, streamId, quantity, pledgePerUnitFen });
+
+/** Every key of a charity's allocator state that these tests write, as DUMP bytes (a key rewritten reads differently only if its value changed; a missing one is null). */
+async function dumpCharity(deps: Deps, c: string, streams: string[]): Promise<(string | null)[]> {
+  const keys = [`tot:c:${c}`, `chain:${c}`, 'tot:names', 'tot:don', 'tot:confirm', 'tot:built', 'tot:h:h1', 'tot:p:p1', ...streams.flatMap((s) => [`tot:s:${s}`, `tot:recent:${s}`])].map((k) => totKey(deps, c, k));
+  return Promise.all(keys.map(async (k) => (await deps.redis.dumpBuffer(k))?.toString('hex') ?? null));
+}
+
+/** A charity's totals as comparable text (without the feed's seq, which a rebuild moves on). */
+async function totalsOf(deps: Deps, c: string, streams: string[]) {
+  const strip = ({ seq: _s, ...h }: Record<string, string>) => h;
+  return {
+    charity: await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`)),
+    head: await deps.redis.hgetall(totKey(deps, c, `chain:${c}`)),
+    streams: await Promise.all(streams.map(async (s) => strip(await deps.redis.hgetall(totKey(deps, c, `tot:s:${s}`))))),
+    donations: await deps.redis.hgetall(totKey(deps, c, 'tot:don')),
+  };
+}
+
+describe('allocator state under one hash tag per charity', () => {
+  let svc: TestService;
+  beforeAll(async () => { svc = await startService('api'); });
+  afterAll(async () => { await svc?.stop(); });
+
+  it('when a crash stops a batch after the first charity\'s script, then the retry folds the rest once and the totals equal a rebuild from the ledger', async () => {
+    const deps = svc.deps;
+    const [c1, c2] = ['cx1', 'cx2'];
+    await rebuildTotals(deps, [c1, c2]);
+    const events = [paid(c1, 'sx1', 3, 100), paid(c2, 'sx1', 2, 250), paid(c1, 'sx2', 1, 70), paid(c2, 'sx2', 4, 5)];
+    const b = batchOf(events, 0);
+    // what allocateBatch does up to its totals, then only the first charity's script: a SIGKILL between the two
+    const pes = events.map((event, i) => ({ event, partition: 0, offset: i }));
+    const heads = await readHeads(deps, [c1, c2]);
+    const plans = allocate(pes, heads, await takeMatches(deps, pes));
+    await new LedgerRepository(deps).append(plans.flatMap((p) => p.entries.map((entry) => ({ entry, display: displayOf(p.sources.get(entry.key)!.event), partition: 0, offset: p.sources.get(entry.key)!.offset }))));
+    const first = plans.find((p) => p.charityId === c1)!;
+    expect(await applyPlan(deps, first)).toEqual(['OK', 1]);
+    expect((await readHeads(deps, [c2])).get(c2)).toBeUndefined();
+
+    // the retry re-reads the heads: c1's moved already (its entries are folded, not again), c2's did not
+    await allocateBatch(deps, b);
+    const donation = async (c: string) => Number(await deps.redis.hget(totKey(deps, c, `tot:c:${c}`), 'donationFen'));
+    expect([await donation(c1), await donation(c2)]).toEqual([370, 520]);
+    expect([(await streamTotalsHash(deps, 'sx1')).donationFen, (await streamTotalsHash(deps, 'sx2')).donationFen]).toEqual(['800', '90']);
+    // and a redelivery of the whole batch changes nothing
+    await allocateBatch(deps, b);
+    const live = [await totalsOf(deps, c1, ['sx1', 'sx2']), await totalsOf(deps, c2, ['sx1', 'sx2'])];
+    await rebuildTotals(deps, [c1, c2]);
+    expect([await totalsOf(deps, c1, ['sx1', 'sx2']), await totalsOf(deps, c2, ['sx1', 'sx2'])]).toEqual(live);
+    expect(Number(live[0].charity.entries) + Number(live[1].charity.entries)).toBe(4);
+  });
+
+  it('when one charity\'s totals are lost, then only that charity is rebuilt, exactly, and the other charities\' keys are not touched', async () => {
+    const deps = svc.deps;
+    const cs = ['cy1', 'cy2', 'cy3'];
+    await rebuildTotals(deps, cs);
+    await allocateBatch(deps, batchOf(cs.flatMap((c, i) => [paid(c, 'sy1', 1 + i, 100), paid(c, 'sy2', 2, 10 + i)]), 0, 1));
+    const expected = await totalsOf(deps, 'cy2', ['sy1', 'sy2']);
+    const others = await Promise.all(['cy1', 'cy3'].map((c) => dumpCharity(deps, c, ['sy1', 'sy2'])));
+    // as a failover to a replica that never got cy2's last writes: its marker names another server, and a total is off
+    await deps.redis.set(totKey(deps, 'cy2', 'tot:built'), 'a-server-that-is-gone');
+    await deps.redis.hincrby(totKey(deps, 'cy2', 'tot:c:cy2'), 'donationFen', -100);
+    const next = [paid('cy2', 'sy1', 1, 1000)];
+    const err = await readHeads(deps, cs).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TotalsMissing);
+    expect((err as TotalsMissing).charityIds).toEqual(['cy2']);
+    const report = await rebuildTotals(deps, (err as TotalsMissing).charityIds);
+    expect([report.charities, report.entries]).toEqual([1, 2]);
+    expect(await totalsOf(deps, 'cy2', ['sy1', 'sy2'])).toEqual(expected);
+    // the allocator's own path: a batch that finds the charity's marker stale rebuilds that charity, then goes on
+    await deps.redis.set(totKey(deps, 'cy2', 'tot:built'), 'a-server-that-is-gone');
+    await deps.redis.hincrby(totKey(deps, 'cy2', 'tot:c:cy2'), 'donationFen', -100);
+    await allocateBatch(deps, batchOf(next, 6, 1));
+    expect(Number(await deps.redis.hget(totKey(deps, 'cy2', 'tot:c:cy2'), 'donationFen'))).toBe(200 + 22 + 1000);
+    expect(await Promise.all(['cy1', 'cy3'].map((c) => dumpCharity(deps, c, ['sy1', 'sy2'])))).toEqual(others);
+    // the stream reads the sum of the three charities' partials
+    expect((await streamTotalsHash(deps, 'sy1')).donationFen).toBe(String(100 + 200 + 300 + 1000));
+  });
+});
+
+describe('a totals rebuild among many unrelated keys', () => {
+  let redis: PrivateRedis;
+  let deps: Deps;
+  let admin: Redis;
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    deps = await createDeps(loadConfig(testEnv({ REDIS_URL: redis.url })), { logger: createLogger('silent') });
+    admin = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    if (deps) await closeDeps(deps);
+    await redis?.down({ wipe: true });
+  });
+
+  it('when Redis holds 200,000 keys of something else, then a rebuild of every charity issues no SCAN and leaves those keys alone', async () => {
+    for (let i = 0; i < 200_000; i += 10_000) await admin.mset(...Array.from({ length: 10_000 }, (_, j) => [`other-app:{tot}:key:${i + j}`, 'x']).flat());
+    await rebuildTotals(deps, ['cz1', 'cz2']);
+    await allocateBatch(deps, batchOf([paid('cz1', 'sz1', 2, 300), paid('cz2', 'sz1', 1, 50)], 0));
+    const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await scans();
+    const t0 = Date.now();
+    const report = await rebuildTotals(deps);
+    const ms = Date.now() - t0;
+    expect(await scans()).toBe(before);
+    expect([report.charities, report.entries]).toEqual([2, 2]);
+    expect(await admin.dbsize()).toBeGreaterThanOrEqual(200_000);
+    expect(await admin.get('other-app:{tot}:key:199999')).toBe('x');
+    expect((await streamTotalsHash(deps, 'sz1')).donationFen).toBe('650');
+    console.log(`rebuild of 2 charities among 200,000 unrelated keys: ${ms} ms, 0 SCAN calls`);
+  });
+});

@@ -5,7 +5,7 @@ import { activateMatch, MATCH_COLLECTION, type MatchDoc } from './create-match';
 import { LEDGER_COLLECTION, readBlocks, toEntry, type LedgerDoc } from './ledger.repository';
 import { blockKeyOf, GENESIS, type ChainHead, type LedgerEntry } from './ledger.types';
 import { applyOps, emptyState, entryOps, totalsKeys, type EntryDisplay } from './totals';
-import { builtCharitiesKey, charityKeyspace, hostCharitiesKey, knownCharities, qualifyOps, staleCharities, streamCharitiesKey, totalsChannel, totalsIndexKey } from './totals.store';
+import { builtCharitiesKey, charityKeyspace, hostCharitiesKey, knownCharities, qualifyOps, reindexPartials, staleCharities, streamCharitiesKey, totalsChannel, totalsIndexKey } from './totals.store';
 import { runIdFor } from '../infra/redis';
 
 const LOCK_MS = 120_000;
@@ -55,7 +55,13 @@ export async function rebuildTotals(deps: Deps, charityIds?: string[], now = Dat
 export async function rebuildStaleTotals(deps: Deps, now = Date.now()): Promise<RebuildReport> {
   const [mark, runId] = await Promise.all([deps.redis.get(totalsIndexKey(deps)), runIdFor(deps.redis, totalsIndexKey(deps))]);
   if (!mark || mark !== runId) return rebuildTotals(deps, undefined, now);
-  return rebuildTotals(deps, await staleCharities(deps), now);
+  const stale = await staleCharities(deps);
+  const report = await rebuildTotals(deps, stale, now);
+  // the others kept their partials, but a stream's or host's own slot (maybe on the master that failed over) may have
+  // lost the entry that points readers at them
+  const others = (await knownCharities(deps)).filter((c) => !stale.includes(c));
+  await reindexPartials(deps, others);
+  return report;
 }
 
 /** Every charity: the ledger's (its charityId index on MongoDB), the catalog's, and those this Redis built. */
@@ -129,6 +135,8 @@ export async function rebuildCharity(deps: Deps, charityId: string, now = Date.n
       pipe.zadd(k(totalsKeys.confirm), ...part.flatMap(([orderId, p]) => [p.score, orderId]));
       pipe.hset(k(totalsKeys.confirmOps), Object.fromEntries(part.map(([orderId, p]) => [orderId, JSON.stringify(qualifyOps(p.ops, k))])));
     }
+    if (streams.size) pipe.sadd(k(totalsKeys.partialStreams), ...streams);
+    if (hosts.size) pipe.sadd(k(totalsKeys.partialHosts), ...hosts);
     if (head.seq > 0) pipe.hset(k(totalsKeys.head(charityId)), { seq: String(head.seq), hash: head.hash, partition: String(head.partition), offset: String(offsets.get(head.partition!) ?? -1) });
     // a partial's seq only grows for feed clients, even across a rebuild that lost the old value
     const seqs = [...streams].map((s, i) => Math.max(Number(oldSeqs[i] ?? 0) + 1, Date.now()));
@@ -167,6 +175,7 @@ async function deleteCharityKeys(deps: Deps, charityId: string, stateKeys: strin
   const k = charityKeyspace(deps, charityId);
   const names = new Set<string>([
     totalsKeys.charity(charityId), totalsKeys.names, totalsKeys.donations, totalsKeys.confirm, totalsKeys.confirmOps, totalsKeys.built, totalsKeys.head(charityId),
+    totalsKeys.partialStreams, totalsKeys.partialHosts,
     ...stateKeys, ...[...streams].flatMap((s) => [totalsKeys.stream(s), totalsKeys.recent(s), `match:stream:${s}`, `match:for:${s}:${charityId}`]),
     ...matches.flatMap((m) => [`match:${m._id}`, `match:${m._id}:taken`, `match:${m._id}:returned`, `match:stream:${m.streamId}`, `match:for:${m.streamId}:${charityId}`]),
   ].map((n) => k(n)));

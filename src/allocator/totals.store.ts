@@ -211,12 +211,37 @@ function partialsOf(p: CharityPlan): { streams: Set<string>; hosts: Set<string> 
   return { streams, hosts };
 }
 
-/** Records which charities hold partials of these streams and hosts, before the scripts write them (idempotent). */
+/**
+ * Records which charities hold partials of these streams and hosts, before the scripts write them (idempotent): in each
+ * stream's and host's own slot (what readers ask) and, as a copy, in the charity's slot. The copy sits on the master
+ * that holds the partials and is written before them, so whenever a partial survived a failover its copy did too;
+ * `reindexPartials` puts back an entry that a failover of the stream's or host's master dropped.
+ */
 async function indexPartials(deps: Deps, charityId: string, parts: { streams: Set<string>; hosts: Set<string> }): Promise<void> {
+  const tk = charityKeyspace(deps, charityId);
   await Promise.all([
+    ...(parts.streams.size ? [deps.redis.sadd(tk(totalsKeys.partialStreams), ...parts.streams)] : []),
+    ...(parts.hosts.size ? [deps.redis.sadd(tk(totalsKeys.partialHosts), ...parts.hosts)] : []),
     ...[...parts.streams].map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), charityId)),
     ...[...parts.hosts].map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), charityId)),
   ]);
+}
+
+/**
+ * Writes again, from each charity's own copy, the index entries by which readers find its partials of streams and
+ * hosts. Run after a partial loss (a failover of one master drops its last writes, which may include an entry in a
+ * stream's or host's slot while the charity's own slot, on another master, kept its partial). Idempotent.
+ */
+export async function reindexPartials(deps: Deps, charityIds?: string[]): Promise<number> {
+  const ids = charityIds ?? await knownCharities(deps);
+  let n = 0;
+  for (const c of ids) {
+    const tk = charityKeyspace(deps, c);
+    const [streams, hosts] = await Promise.all([deps.redis.smembers(tk(totalsKeys.partialStreams)), deps.redis.smembers(tk(totalsKeys.partialHosts))]);
+    await Promise.all([...streams.map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), c)), ...hosts.map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), c))]);
+    n += streams.length + hosts.length;
+  }
+  return n;
 }
 
 /**

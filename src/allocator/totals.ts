@@ -59,6 +59,10 @@ export const totalsKeys = {
   confirmedStreams: (agreementId: string) => `tot:a:${agreementId}:st`,
   /** the set of agreements' pending-remittance hashes (the remittance sweeper reads it) */
   pendingRemittances: 'tot:a:pending',
+  /** the streams and hosts this charity holds partials of: the copy, in the charity's own slot, of the index entries
+   * kept in each stream's and host's slot (a failover there may drop one; this copy puts it back) */
+  partialStreams: 'tot:idx:s',
+  partialHosts: 'tot:idx:h',
 } as const;
 
 export const RECENT_MAX = 20;

@@ -7,8 +7,8 @@ import { streamTotalsHash, totKey } from '../helpers/hot-keys';
 import { allocateBatch, type BatchInput } from '../../src/allocator/allocate-batch';
 import { allocate } from '../../src/allocator/allocate';
 import { LedgerRepository } from '../../src/allocator/ledger.repository';
-import { applyPlan, displayOf, readHeads, takeMatches, TotalsMissing } from '../../src/allocator/totals.store';
-import { rebuildTotals } from '../../src/allocator/rebuild-totals';
+import { applyPlan, displayOf, readHeads, streamCharitiesKey, takeMatches, TotalsMissing } from '../../src/allocator/totals.store';
+import { rebuildStaleTotals, rebuildTotals } from '../../src/allocator/rebuild-totals';
 import { createDeps, closeDeps, type Deps } from '../../src/deps';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/infra/logger';
@@ -128,5 +128,21 @@ describe('a totals rebuild among many unrelated keys', () => {
     expect(await admin.get('other-app:{tot}:key:199999')).toBe('x');
     expect((await streamTotalsHash(deps, 'sz1')).donationFen).toBe('650');
     console.log(`rebuild of 2 charities among 200,000 unrelated keys: ${ms} ms, 0 SCAN calls`);
+  });
+
+  it('when a failover drops the entry of a stream that points at a charity\'s partial, then the recovery after a partial loss puts it back and the stream sums every charity again', async () => {
+    await allocateBatch(deps, batchOf([paid('cz1', 'sz2', 1, 40), paid('cz2', 'sz2', 3, 20)], 2));
+    expect((await streamTotalsHash(deps, 'sz2')).donationFen).toBe('100');
+    // the stream's slot lost its index entry for cz2 (its master failed over before the replica had it); cz2's own slot kept its partial
+    await deps.redis.srem(streamCharitiesKey(deps, 'sz2'), 'cz2');
+    expect((await streamTotalsHash(deps, 'sz2')).donationFen).toBe('40');
+    const report = await rebuildStaleTotals(deps); // what recovery runs after a partial loss; no charity's own marker is stale
+    expect(report.charities).toBe(0);
+    expect((await streamTotalsHash(deps, 'sz2')).donationFen).toBe('100');
+    // a charity rebuilt from the ledger keeps its copy of the index too
+    await rebuildTotals(deps, ['cz2']);
+    await deps.redis.srem(streamCharitiesKey(deps, 'sz2'), 'cz2');
+    await rebuildStaleTotals(deps);
+    expect((await streamTotalsHash(deps, 'sz2')).donationFen).toBe('100');
   });
 });

@@ -86,7 +86,8 @@ export class Api {
         const out = await handler({ params, query, body, principal, req, res } as RouteContext<Infer<P>, Infer<Q>, Infer<B>>);
         if (out && !res.headersSent) {
           for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
-          res.status(out.status).json(out.body);
+          if (spec.method === 'get') res.status(out.status).json(out.body);
+          else sendJson(res, out.status, out.body);
         }
       } catch (err) {
         next(err);
@@ -143,6 +144,20 @@ function parse<T extends ZodTypeAny | undefined>(schema: T, value: unknown, wher
     throw new DomainError('VALIDATION_FAILED', `invalid ${where}`, r.error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message })));
   }
   return r.data as Infer<T>;
+}
+
+/**
+ * A write's JSON answer, as express's res.json writes it (same bytes, Content-Type and Content-Length) but
+ * without the ETag it hashes from every body: no client revalidates the answer to a POST (If-None-Match only
+ * applies to reads), and the hash was a cost on every order and payment. Reads keep res.json and their ETag.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body) as string | undefined;
+  if (text === undefined || status === 204 || status === 304) { res.status(status).json(body); return; }
+  res.statusCode = status;
+  if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Checks that the principal owns the thing, answering 404 where existence must not leak. */

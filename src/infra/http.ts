@@ -27,6 +27,13 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   errors?: number[];
   /** per-request guards run after auth, before validation (rate limits, signatures) */
   before?: RequestHandler[];
+  /**
+   * A hot write (placing and paying orders): a plain JSON request for its exact path is answered by the hot lane
+   * (`hot-lane.ts`) without express's request setup and router walk; anything else still goes through express.
+   * Only for a POST without params or query, whose guards read no more of the request than its headers, `ip`,
+   * `principal` and `rawBody`.
+   */
+  hot?: boolean;
 }
 
 type Infer<T> = T extends ZodTypeAny ? Z.infer<T> : undefined;
@@ -50,8 +57,15 @@ export type RouteResult = { status: number; body: unknown; headers?: Record<stri
 export class Api {
   /** the methods declared on each path, for the 405 answer (with Allow) to any other method */
   private readonly declared = new Map<string, Set<string>>();
+  /** path → the same handler express runs for it, for the hot lane */
+  private readonly hot = new Map<string, RequestHandler>();
 
   constructor(readonly router: Router, readonly registry: OpenAPIRegistry, private readonly tokens: TokenStore) {}
+
+  /** The hot routes (POST, exact path) and their handlers: see `hot` in RouteSpec. */
+  hotRoutes(): ReadonlyMap<string, RequestHandler> {
+    return this.hot;
+  }
 
   /** After every route: a known path asked with a method it does not have answers 405 METHOD_NOT_ALLOWED and Allow. */
   refuseUndeclaredMethods(): void {
@@ -94,6 +108,10 @@ export class Api {
       }
     };
     this.router[spec.method](spec.path, run);
+    if (spec.hot) {
+      if (spec.method !== 'post' || spec.params || spec.query || spec.path.includes(':')) throw new Error(`${spec.path}: only a POST without params or query can be hot`);
+      this.hot.set(spec.path, run);
+    }
     const methods = this.declared.get(spec.path) ?? new Set<string>();
     this.declared.set(spec.path, methods.add(spec.method));
   }

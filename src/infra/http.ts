@@ -27,6 +27,13 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   errors?: number[];
   /** per-request guards run after auth, before validation (rate limits, signatures) */
   before?: RequestHandler[];
+  /**
+   * A hot write (placing and paying orders): a plain JSON request for its exact path is answered by the hot lane
+   * (`hot-lane.ts`) without express's request setup and router walk; anything else still goes through express.
+   * Only for a POST without params or query, whose guards read no more of the request than its headers, `ip`,
+   * `principal` and `rawBody`.
+   */
+  hot?: boolean;
 }
 
 type Infer<T> = T extends ZodTypeAny ? Z.infer<T> : undefined;
@@ -50,8 +57,15 @@ export type RouteResult = { status: number; body: unknown; headers?: Record<stri
 export class Api {
   /** the methods declared on each path, for the 405 answer (with Allow) to any other method */
   private readonly declared = new Map<string, Set<string>>();
+  /** path → the same handler express runs for it, for the hot lane */
+  private readonly hot = new Map<string, RequestHandler>();
 
   constructor(readonly router: Router, readonly registry: OpenAPIRegistry, private readonly tokens: TokenStore) {}
+
+  /** The hot routes (POST, exact path) and their handlers: see `hot` in RouteSpec. */
+  hotRoutes(): ReadonlyMap<string, RequestHandler> {
+    return this.hot;
+  }
 
   /** After every route: a known path asked with a method it does not have answers 405 METHOD_NOT_ALLOWED and Allow. */
   refuseUndeclaredMethods(): void {
@@ -86,13 +100,18 @@ export class Api {
         const out = await handler({ params, query, body, principal, req, res } as RouteContext<Infer<P>, Infer<Q>, Infer<B>>);
         if (out && !res.headersSent) {
           for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
-          res.status(out.status).json(out.body);
+          if (spec.method === 'get') res.status(out.status).json(out.body);
+          else sendJson(res, out.status, out.body);
         }
       } catch (err) {
         next(err);
       }
     };
     this.router[spec.method](spec.path, run);
+    if (spec.hot) {
+      if (spec.method !== 'post' || spec.params || spec.query || spec.path.includes(':')) throw new Error(`${spec.path}: only a POST without params or query can be hot`);
+      this.hot.set(spec.path, run);
+    }
     const methods = this.declared.get(spec.path) ?? new Set<string>();
     this.declared.set(spec.path, methods.add(spec.method));
   }
@@ -143,6 +162,20 @@ function parse<T extends ZodTypeAny | undefined>(schema: T, value: unknown, wher
     throw new DomainError('VALIDATION_FAILED', `invalid ${where}`, r.error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message })));
   }
   return r.data as Infer<T>;
+}
+
+/**
+ * A write's JSON answer, as express's res.json writes it (same bytes, Content-Type and Content-Length) but
+ * without the ETag it hashes from every body: no client revalidates the answer to a POST (If-None-Match only
+ * applies to reads), and the hash was a cost on every order and payment. Reads keep res.json and their ETag.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body) as string | undefined;
+  if (text === undefined || status === 204 || status === 304) { res.status(status).json(body); return; }
+  res.statusCode = status;
+  if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Checks that the principal owns the thing, answering 404 where existence must not leak. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { taggedKey } from './redis';
 
 /**
@@ -21,7 +21,16 @@ export const shardTag = (shard: number) => shard.toString(16).padStart(2, '0');
 export const allShards = (): number[] => Array.from({ length: SHARDS }, (_, i) => i);
 
 /** A new order id that names its product's shard ("o_<2 hex><random>"): a payment notice names only the order. */
-export const newOrderId = (productId: string) => `o_${shardTag(shardOf(productId))}${randomBytes(12).toString('base64url')}`;
+export const newOrderId = (productId: string) => `o_${shardTag(shardOf(productId))}${randomId12()}`;
+
+// 12 random bytes per order id, cut from a pool filled 256 ids at a time (one call into the CSPRNG per 256 orders)
+const pool = Buffer.alloc(12 * 256);
+let poolAt = pool.length;
+function randomId12(): string {
+  if (poolAt === pool.length) { randomFillSync(pool); poolAt = 0; }
+  poolAt += 12;
+  return pool.toString('base64url', poolAt - 12, poolAt);
+}
 
 /** The shard an order id names, or null for an id livegive never issued. */
 export function shardOfOrder(orderId: string): number | null {
@@ -31,7 +40,15 @@ export function shardOfOrder(orderId: string): number | null {
 }
 
 /** Every key of one shard, built here and passed to the scripts in KEYS (no key name is built in Lua). */
-export function shardKeys(prefix: string, shard: number) {
+export function shardKeys(prefix: string, shard: number): ShardKeys {
+  // built once per (prefix, shard): an order placed and paid asked for its shards' keys a dozen times, each a new object of 15 functions
+  let byShard = built.get(prefix);
+  if (!byShard) built.set(prefix, (byShard = []));
+  return (byShard[shard] ??= buildShardKeys(prefix, shard));
+}
+const built = new Map<string, ShardKeys[]>();
+
+function buildShardKeys(prefix: string, shard: number) {
   const t = shardTag(shard);
   const k = (...p: string[]) => taggedKey(prefix, t, ...p);
   return {
@@ -55,7 +72,7 @@ export function shardKeys(prefix: string, shard: number) {
     agreement: (agreementId: string) => k('agreement', agreementId),
   };
 }
-export type ShardKeys = ReturnType<typeof shardKeys>;
+export type ShardKeys = Readonly<ReturnType<typeof buildShardKeys>>;
 
 export const productShard = (prefix: string, productId: string) => shardKeys(prefix, shardOf(productId));
 export const viewerShard = (prefix: string, viewerId: string) => shardKeys(prefix, shardOf(viewerId));

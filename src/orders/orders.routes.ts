@@ -22,6 +22,7 @@ export function ordersRoutes(api: Api, deps: Deps): void {
     responses: { 201: { description: 'reserved', schema: S.Order }, 200: { description: 'the same order again (replayed Idempotency-Key)', schema: S.Order } },
     errors: [409],
     before: [rateLimit(deps, 'orders', rl.ordersPerMinute, 60, (req) => [byPrincipal(req), byAddress(req)])],
+    hot: true,
   }, async ({ body, principal, req }) => {
     const key = req.headers['idempotency-key'] as string;
     const { order, replay } = await placeOrder(deps, { viewerId: principal!.id, idempotencyKey: key, ...body });
@@ -57,6 +58,7 @@ export function ordersRoutes(api: Api, deps: Deps): void {
         next(check.ok ? undefined : new DomainError('BAD_SIGNATURE', `payment signature ${check.reason}`));
       },
     ],
+    hot: true,
   }, async ({ body }) => ({ status: 200, body: await payOrder(deps, body) }));
 
   api.route({

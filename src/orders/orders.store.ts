@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Deps } from '../deps';
 import { maskName } from '../money';
@@ -57,6 +57,18 @@ export function orderScripts(redis: Redis): Redis & OrderScripts {
     redis.defineCommand('lgRefundOrder', { numberOfKeys: 5, lua: refundOrderLua });
   }
   return r;
+}
+
+// 12 random bytes per event id, cut from a pool filled 256 ids at a time: one call into the CSPRNG per 256 events, not per event
+const ID_BYTES = 12;
+const idPool = Buffer.alloc(ID_BYTES * 256);
+let idAt = idPool.length;
+
+/** A new event id: "evt_" and 12 random bytes in base64url, as before. */
+export function newEventId(): string {
+  if (idAt === idPool.length) { randomFillSync(idPool); idAt = 0; }
+  idAt += ID_BYTES;
+  return `evt_${idPool.toString('base64url', idAt - ID_BYTES, idAt)}`;
 }
 
 /** How an Idempotency-Key is named in Redis (the key itself may be 255 characters of anything). */
@@ -154,14 +166,49 @@ export async function publishTransitions(deps: Deps, items: Transition[]): Promi
   return events.length;
 }
 
-/** Removes acknowledged members from the outbox of each one's shard (one ZREM per shard). */
-async function clearOutbox(deps: Deps, members: string[]): Promise<void> {
+/**
+ * Removes acknowledged members from the outbox of each one's shard. The events of concurrent requests are
+ * acknowledged by one produce batch, so their removals are gathered until the event loop's next check phase and
+ * sent as one ZREM per shard for all of them (not one per request); each caller resumes once its own is done.
+ */
+function clearOutbox(deps: Deps, members: string[]): Promise<void> {
   const byShard = new Map<number, string[]>();
   for (const m of members) {
     const s = shardOfOrder(outboxItem(m).orderId);
     if (s !== null) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(m);
   }
-  await Promise.all([...byShard].map(([s, ms]) => deps.redis.zrem(shardKeys(deps.config.redis.prefix, s).outbox, ...ms)));
+  return Promise.all([...byShard].map(([s, ms]) => outboxRemovals(deps.redis).add(shardKeys(deps.config.redis.prefix, s).outbox, ms))).then(() => undefined);
+}
+
+/** Removals waiting for this turn's ZREMs, per outbox key (one gatherer per Redis client). */
+class OutboxRemovals {
+  private pending = new Map<string, { members: string[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] }>();
+  private scheduled = false;
+
+  constructor(private readonly redis: Redis) {}
+
+  add(outbox: string, members: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const p = this.pending.get(outbox) ?? this.pending.set(outbox, { members: [], waiters: [] }).get(outbox)!;
+      for (const m of members) p.members.push(m);
+      p.waiters.push({ resolve, reject });
+      if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    for (const [outbox, p] of batch) {
+      this.redis.zrem(outbox, ...p.members).then(() => { for (const w of p.waiters) w.resolve(); }, (err) => { for (const w of p.waiters) w.reject(err); });
+    }
+  }
+}
+
+const removals = new WeakMap<Redis, OutboxRemovals>();
+function outboxRemovals(redis: Redis): OutboxRemovals {
+  return removals.get(redis) ?? removals.set(redis, new OutboxRemovals(redis)).get(redis)!;
 }
 
 /** An outbox member ("<orderId>|<type>" or "<orderId>|order.refunded#<n>") as the transition it stands for. */

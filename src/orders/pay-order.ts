@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError } from '../infra/errors';
-import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions, newEventId } from './orders.store';
 import { recordPaymentAnomaly } from './payment-anomalies';
 import { unclaimOrder } from './release-order';
 
@@ -18,7 +17,7 @@ export async function payOrder(deps: Deps, notice: PaymentNotice): Promise<{ ord
   if (!k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgPayOrder(
     k.sentinel, k.order(notice.orderId), k.expiring, k.outbox, k.held,
-    notice.orderId, notice.amountFen, notice.paymentId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    notice.orderId, notice.amountFen, notice.paymentId, newEventId(), new Date().toISOString(),
   );
   const [outcome, detail] = reply;
   switch (outcome) {

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCode } from '../infra/errors';
 import { newOrderId, productShard, viewerShard } from '../infra/shards';
-import { fromHash, idemKeyHash, orderOfReply, orderKeys, orderScripts, publishTransitions, OrderSnapshot } from './orders.store';
+import { fromHash, idemKeyHash, orderOfReply, orderKeys, orderScripts, publishTransitions, OrderSnapshot, newEventId } from './orders.store';
 import { releaseReservation, unclaimOrder } from './release-order';
 
 export interface PlaceOrderInput { viewerId: string; idempotencyKey: string; streamId: string; productId: string; quantity: number }
@@ -70,7 +70,7 @@ async function reserve(deps: Deps, input: PlaceOrderInput, orderId: string, body
     reply = await orderScripts(deps.redis).lgPlaceOrder(
       p.sentinel, p.stream(input.streamId), p.pins(input.streamId), p.product(input.productId), p.bought(input.productId, input.viewerId),
       p.stock(input.productId), p.order(orderId), p.expiring, p.outbox, p.held, p.agreement(agreementId),
-      input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs, `evt_${randomBytes(12).toString('base64url')}`,
+      input.viewerId, input.streamId, input.productId, input.quantity, bodyHash, orderId, now, ttlMs, newEventId(),
       new Date(now).toISOString(), new Date(now + ttlMs).toISOString(), input.idempotencyKey, nick, agreementId,
     );
     // the product's pledge names another agreement since this process last looked: once more with that one's key

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import type { Principal } from '../infra/auth';
 import { DomainError } from '../infra/errors';
 import { CatalogRepository } from '../catalog';
-import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions, readOrder } from './orders.store';
+import { isUnacknowledged, orderKeys, orderOfReply, orderScripts, publishTransitions, readOrder, newEventId } from './orders.store';
 
 export interface RefundRequest {
   orderId: string;
@@ -41,7 +41,7 @@ export async function applyRefund(deps: Deps, r: RefundRequest): Promise<RefundA
   const k = orderKeys(deps, r.orderId);
   if (!o || !k) throw new DomainError('NOT_FOUND', 'no such order');
   const reply = await orderScripts(deps.redis).lgRefundOrder(
-    k.sentinel, k.order(r.orderId), k.outbox, k.stock(o.productId), k.agreement(o.agreementId ?? ''), r.orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(),
+    k.sentinel, k.order(r.orderId), k.outbox, k.stock(o.productId), k.agreement(o.agreementId ?? ''), r.orderId, newEventId(), new Date().toISOString(),
     String(r.units ?? 0), r.refundId ?? '', product?.restockOnRefund ? '1' : '0', String(r.refundedTotal ?? 0),
   );
   const [outcome, detail] = reply;

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps';
 import { viewerShard } from '../infra/shards';
-import { idemKeyHash, orderKeys, orderOfReply, orderScripts, publishTransitions, OrderSnapshot } from './orders.store';
+import { idemKeyHash, orderKeys, orderOfReply, orderScripts, publishTransitions, OrderSnapshot, newEventId } from './orders.store';
 
 export type ReleaseReason = 'unpublished' | 'viewer' | '';
 
@@ -22,7 +21,7 @@ export async function releaseOrder(deps: Deps, orderId: string, kind: 'expired' 
   }
   const reply = await orderScripts(deps.redis).lgReleaseOrder(
     k.sentinel, k.order(orderId), k.expiring, k.outbox, k.stock(productId), k.bought(productId, viewerId), k.held, k.agreement(agreementId ?? ''),
-    orderId, `evt_${randomBytes(12).toString('base64url')}`, new Date().toISOString(), kind, productId, viewerId, reason, agreementId ?? '',
+    orderId, newEventId(), new Date().toISOString(), kind, productId, viewerId, reason, agreementId ?? '',
   );
   if (reply[0] !== 'OK') return { skipped: reply[0] === 'UNAVAILABLE' ? 'unavailable' : reply[1] };
   const order = orderOfReply(reply);

@@ -9,7 +9,7 @@ import { errorHandler, notFoundRoute } from './infra/errors';
 import { mountOps } from './ops/ops.routes';
 import { Readiness } from './ops/readiness';
 import { mountPublicReads } from './infra/public-read';
-import { hotLane, type HotLane } from './infra/hot-lane';
+import { assertLaneCovers, hotLane, type HotLane } from './infra/hot-lane';
 
 /** A slice adds its routes through the Api (validated and documented) and may mount raw handlers. */
 export interface Slice {
@@ -46,11 +46,12 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
   };
   app.use(logRequest);
   app.use(countRequest);
-  app.use(express.json({
+  const parseJson = express.json({
     limit: deps.config.http.bodyLimit, strict: true, type: ['application/json', 'application/*+json'],
     // signed payment notifications are verified over the exact bytes received
     verify: (req, _res, buf) => { if (req.url?.startsWith('/api/v1/payments/')) (req as typeof req & { rawBody?: Buffer }).rawBody = buf; },
-  }));
+  });
+  app.use(parseJson);
 
   const registry = new OpenAPIRegistry();
   mountOps(app, deps, readiness, registry);
@@ -69,6 +70,9 @@ export function buildApp(deps: Deps, slices: Slice[], readiness = new Readiness(
     routes: api.hotRoutes(), app, before: [logRequest, countRequest], errors,
     maxBodyBytes: Math.min(16 * 1024, byteLimit(deps.config.http.bodyLimit)), paused: () => deps.state.rebuilding,
   });
+  // every handler express runs for a hot POST is one the lane runs too (or is marked laneSafe), else the app refuses to start
+  assertLaneCovers((app as unknown as { router: { stack: Parameters<typeof assertLaneCovers>[0] } }).router.stack, api.router as unknown as Parameters<typeof assertLaneCovers>[1],
+    api.hotRoutes().keys(), new Set<unknown>([logRequest, countRequest, parseJson, notFoundRoute, errors, ...api.hotRoutes().values()]));
   const handle = (app as unknown as { handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void }).handle.bind(app);
   (app as unknown as { handle: typeof handle }).handle = (req, res, next) => { if (!lane(req, res)) handle(req, res, next); };
   return { app, registry, readiness, hotLane: lane };

@@ -122,3 +122,40 @@ function parseJson(buf: Buffer): unknown {
 function httpError(status: number, message: string, type: string): Error {
   return Object.assign(new Error(message), { status, statusCode: status, expose: true, type });
 }
+
+const safe = new WeakSet<object>();
+/**
+ * Marks a handler that express runs on a hot path as one the lane may skip, and says why at the call: the recovery
+ * guard (the lane steps aside while paused) and the 405 answer to undeclared methods (a hot path's POST is declared).
+ */
+export function laneSafe<T extends object>(fn: T): T {
+  safe.add(fn);
+  return fn;
+}
+
+interface LayerLike { match(path: string): boolean; handle: unknown; route?: { stack: { method?: string; handle: unknown }[]; _handlesMethod(m: string): boolean } }
+
+/**
+ * Refuses to start when express would run, for a POST to a hot path, a handler the lane does not run: a guard added
+ * later on such a path (`api.router.post(path, …)`, an `app.use(…)` before the routes) would otherwise be skipped by
+ * the lane without a word. `known`: the handlers the lane runs or stands for (the request logger, metrics, the JSON
+ * parser, the routes' own handlers, the error handlers, the api router itself).
+ */
+export function assertLaneCovers(appStack: LayerLike[], apiRouter: { stack: LayerLike[] }, paths: Iterable<string>, known: Set<unknown>): void {
+  const check = (stack: LayerLike[], path: string): void => {
+    for (const layer of stack) {
+      if (!layer.match(path)) continue;
+      if (layer.handle === apiRouter) { check(apiRouter.stack, path); continue; }
+      if (layer.route) {
+        if (!layer.route._handlesMethod('post')) continue;
+        for (const l of layer.route.stack) {
+          if (l.method && l.method !== 'post') continue;
+          if (!known.has(l.handle) && !safe.has(l.handle as object)) throw new Error(`hot lane: POST ${path} runs a route handler the lane does not (${(l.handle as { name?: string }).name || 'anonymous'}); mark it laneSafe or leave the path out of the lane`);
+        }
+        continue;
+      }
+      if (!known.has(layer.handle) && !safe.has(layer.handle as object)) throw new Error(`hot lane: POST ${path} passes a middleware the lane does not run (${(layer.handle as { name?: string }).name || 'anonymous'})`);
+    }
+  };
+  for (const p of paths) check(appStack, p);
+}

@@ -1,4 +1,5 @@
-import type { Request, Response, Router, RequestHandler } from 'express';
+import type { NextFunction, Request, Response, Router, RequestHandler } from 'express';
+import { laneSafe } from './hot-lane';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { ZodTypeAny, ZodObject, ZodRawShape, z as Z } from 'zod';
 import { DomainError } from './errors';
@@ -73,10 +74,11 @@ export class Api {
       const allow = [...methods].map((m) => m.toUpperCase());
       if (allow.includes('GET')) allow.push('HEAD');
       const header = allow.sort().join(', ');
-      this.router.all(path, (req, res, next) => {
+      // laneSafe: reached only by a method the path does not declare, and a hot path's POST is declared
+      this.router.all(path, laneSafe((req: Request, res: Response, next: NextFunction) => {
         res.setHeader('Allow', header);
         next(new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here (allowed: ${header})`));
-      });
+      }));
     }
   }
 

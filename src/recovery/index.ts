@@ -5,6 +5,8 @@ import { RedisWatch, RebuildStep } from './redis-watch';
 import { rebuildOrderState } from '../orders';
 import { rebuildStaleTotals, rebuildTotals } from '../allocator';
 import { SHARDS } from '../infra/shards';
+import { laneSafe } from '../infra/hot-lane';
+import type { NextFunction, Request, Response } from 'express';
 
 export { RedisWatch, sentinelKey } from './redis-watch';
 export type { RebuildStep } from './redis-watch';
@@ -40,9 +42,10 @@ export const recoverySlice: Slice = {
   name: 'recovery',
   routes(api, deps) {
     for (const path of guarded) {
-      api.router.post(path, (_req, _res, next) => {
+      // laneSafe: the hot lane steps aside while deps.state.rebuilding, so this guard sees every request it refuses
+      api.router.post(path, laneSafe((_req: Request, _res: Response, next: NextFunction) => {
         next(deps.state.rebuilding ? new DomainError('UNAVAILABLE', 'paused while order state is rebuilt; please retry', undefined, 2) : undefined);
-      });
+      }));
     }
   },
   background: watch,

@@ -121,4 +121,13 @@ describe('orders: the hot lane answers as express does', () => {
     expect(unknown[0].status).toBe(404);
     expect(lane.taken - before).toBe(4);
   });
+
+  it('when a guard is added on a hot path that the lane would not run, then the app refuses to start', () => {
+    const guarded: typeof slices = [...slices, { name: 'late-guard', routes(api) { api.router.post('/api/v1/orders', (_req, _res, next) => next()); } }];
+    expect(() => buildApp(svc.deps, guarded)).toThrow(/hot lane: POST \/api\/v1\/orders runs a route handler the lane does not/);
+    const early: typeof slices = [...slices, { name: 'late-mount', routes(api) { api.router.use((_req, _res, next) => next()); } }];
+    expect(() => buildApp(svc.deps, early)).toThrow(/hot lane: POST \/api\/v1\/(orders|payments\/notify) passes a middleware the lane does not run/);
+    // without the lane the same app builds: the check is about what the lane would skip
+    expect(() => buildApp(svc.deps, guarded, undefined, { hotLane: false })).not.toThrow();
+  });
 });

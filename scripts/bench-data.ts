@@ -30,6 +30,7 @@ import { seedChain, seedOrders } from './bench/data/seed';
 import { usccCheckChar } from '../src/catalog/uscc';
 import { cpuSeconds, loadAverage, median, memoryMb, percentile, timed } from './bench/data/measure';
 import { measureDrain } from './bench/data/drain';
+import { removeNamespaceKeys } from './bench/data/cleanup';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,10 +55,24 @@ function env(ns: string, port = 0): NodeJS.ProcessEnv {
     LIVEGIVE_LOG_LEVEL: 'warn', LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1',
   };
 }
+/** Every namespace's deps this run opened: their Redis keys are removed when it ends, however it ends. */
+const opened = new Set<Deps>();
 async function depsFor(ns: string): Promise<Deps> {
   const config = loadConfig(env(ns));
-  return createDeps(config, { logger: createLogger('warn'), clientId: `bench-data-${ns}`, registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+  const deps = await createDeps(config, { logger: createLogger('warn'), clientId: `bench-data-${ns}`, registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+  opened.add(deps);
+  return deps;
 }
+
+/** Removes the Redis keys of the namespaces this run opened (allocated-event ids, totals, heads, the API's keys). */
+async function removeRedisKeys(of: Iterable<Deps> = opened): Promise<void> {
+  for (const deps of of) {
+    const n = await removeNamespaceKeys(deps).catch((err: Error) => { log(`redis: keys under ${deps.config.redis.prefix} not removed: ${err.message}`); return 0; });
+    log(`redis: removed ${n} keys under ${deps.config.redis.prefix}`);
+  }
+}
+// interrupted (Ctrl-C, timeout): the keys go too
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void removeRedisKeys().finally(() => process.exit(130)); });
 let charities = 0;
 const charityDoc = (id: string) => {
   const body = `53110000${String(Date.now() % 1e6).padStart(6, '0')}${String(charities++).padStart(3, '0')}`;
@@ -192,7 +207,9 @@ async function main() {
       const b = await depsFor(`${ns}b`);
       try { report.drain = await measureDrain(d, b, size.backlog, 12, log); } finally {
         await d.db.dropDatabase().catch(() => undefined); await b.db.dropDatabase().catch(() => undefined);
+        await removeRedisKeys([d, b]);
         await closeDeps(d); await closeDeps(b);
+        opened.delete(d); opened.delete(b);
       }
       log(`drain: ${JSON.stringify(report.drain)}`);
     }
@@ -206,6 +223,7 @@ async function main() {
       if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
       await admin.disconnect();
     }
+    if (!process.argv.includes('--keep')) await removeRedisKeys(); // --keep: the scratch database, topics and keys stay, for a look
     await closeDeps(deps);
   }
   report.loadAverageEnd = loadAverage();

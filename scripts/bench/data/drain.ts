@@ -52,10 +52,14 @@ export async function measureDrain(deps: Deps, bareDeps: Deps, events: number, c
   const cpu0 = cpuSeconds();
   const started = Date.now();
   const alloc = await startAllocator(deps, { groupId });
-  await drained(deps, groupId, topic);
-  const drainMs = Date.now() - started;
-  const drainCpuS = cpuSeconds() - cpu0;
-  await alloc.stop();
+  let drainMs: number, drainCpuS: number;
+  try {
+    await drained(deps, groupId, topic);
+    drainMs = Date.now() - started;
+    drainCpuS = cpuSeconds() - cpu0;
+  } finally {
+    await alloc.stop(); // also on failure: no allocator left writing keys after the run removed them
+  }
 
   const docs = await deps.db.collection('ledger').find({}).toArray(); // bench only: the allocator's output, to insert again
   const batchSize = 1000;

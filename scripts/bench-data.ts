@@ -41,6 +41,8 @@ const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? 
 const size = {
   quarter: arg('quarter', 100_000), othersSmall: arg('others-small', 100_000), othersLarge: arg('others-large', 2_000_000),
   chainSmall: Math.max(2000, arg('chain-small', 10_000)), chainLarge: arg('chain-large', 1_000_000), backlog: arg('backlog', 200_000),
+  // allocator processes draining the backlog in one consumer group (1: in this process)
+  allocators: process.argv.includes('--allocators') ? Number(process.argv[process.argv.indexOf('--allocators') + 1]) : 1,
   samples: Number(process.argv[process.argv.indexOf('--samples') + 1] ?? 0) || 200,
   // statements timed at each collection size (the median is reported; the growth ratio is of medians)
   statementSamples: process.argv.includes('--statement-samples') ? Number(process.argv[process.argv.indexOf('--statement-samples') + 1]) : 3,
@@ -204,12 +206,11 @@ async function main() {
     if (only.includes('api') && only.includes('chain')) report.api = await apiStreaming(ns);
     if (only.includes('drain')) {
       const d = await depsFor(`${ns}d`);
-      const b = await depsFor(`${ns}b`);
-      try { report.drain = await measureDrain(d, b, size.backlog, 12, log); } finally {
-        await d.db.dropDatabase().catch(() => undefined); await b.db.dropDatabase().catch(() => undefined);
-        await removeRedisKeys([d, b]);
-        await closeDeps(d); await closeDeps(b);
-        opened.delete(d); opened.delete(b);
+      const bare: [Deps, Deps] = [await depsFor(`${ns}b`), await depsFor(`${ns}e`)];
+      try { report.drain = await measureDrain(d, bare, size.backlog, 12, log, { allocators: size.allocators, env: env(`${ns}d`) }); } finally {
+        for (const x of [d, ...bare]) await x.db.dropDatabase().catch(() => undefined);
+        await removeRedisKeys([d, ...bare]);
+        for (const x of [d, ...bare]) { await closeDeps(x); opened.delete(x); }
       }
       log(`drain: ${JSON.stringify(report.drain)}`);
     }
@@ -219,7 +220,7 @@ async function main() {
       // the topics this run's namespaces created
       const admin = deps.kafka.admin();
       await admin.connect();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${ns}.`) || t.startsWith(`${ns}d.`) || t.startsWith(`${ns}b.`));
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${ns}.`) || t.startsWith(`${ns}d.`) || t.startsWith(`${ns}b.`) || t.startsWith(`${ns}e.`));
       if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
       await admin.disconnect();
     }

@@ -7,7 +7,7 @@ import { allocate, type PositionedEvent } from '../../../src/allocator/allocate'
 import { allocatorConcurrency } from '../../../src/allocator/allocator.consumer';
 import { headId } from '../../../src/allocator/ledger.derived';
 import { TREE_COLLECTION } from '../../../src/allocator/ledger-derived.repository';
-import { ledgerDoc, registerLedgerModel, type LedgerDoc } from '../../../src/allocator/ledger.repository';
+import { APPEND_CHUNK, ledgerDoc, registerLedgerModel, type LedgerDoc } from '../../../src/allocator/ledger.repository';
 import { displayOf } from '../../../src/allocator/totals.store';
 import { paidEvent } from './seed';
 import { cpuSeconds, loadAverage, timed } from './measure';
@@ -79,9 +79,9 @@ function plannedDocs(events: PositionedEvent[]): LedgerDoc[] {
   }));
 }
 
-/** A bare unordered insertMany of the documents, `writers` at once, 1,000 a batch, into an empty `ledger` with the same indexes. */
+/** A bare unordered insertMany of the documents, `writers` at once, APPEND_CHUNK a batch, into an empty `ledger` with the same indexes. */
 async function bareInsert(deps: Deps, docs: LedgerDoc[], writers: number, when: 'before' | 'after') {
-  const batchSize = 1000;
+  const batchSize = APPEND_CHUNK;
   const conn = deps.mongo;
   registerLedgerModel(conn);
   await conn.models.LedgerEntry.createCollection().catch(() => undefined);
@@ -126,8 +126,9 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
   }
   await producer.disconnect();
   const docs = plannedDocs(positioned);
-  // as many writers as the allocator takes partitions at once
-  const writers = allocatorConcurrency(deps);
+  // as many inserts at once as the allocator may have in flight: partitions at once × the inserts of a 1 MB batch
+  // (~1,700 entries, APPEND_CHUNK each); the driver's pool (20 connections a process) caps both alike
+  const writers = allocatorConcurrency(deps) * Math.ceil(1700 / APPEND_CHUNK);
   log(`drain: ${events} order.paid events in Kafka (${docs.length} entries planned); bare insert before the drain`);
   const before = await bareInsert(bareDeps[0], docs, writers, 'before');
   log(`drain: bare before: ${JSON.stringify(before)}; starting the allocator`);
@@ -175,7 +176,7 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
   const sameEntries = heads.every(({ c, h }) => h !== null && lastOf.get(c)!.hash === h.hash && lastOf.get(c)!.seq === h.seq);
   const barePerSec = Math.round((before.perSec + after.perSec) / 2);
   return {
-    events, charities, entries: docs.length, writers, batchSize: 1000, allocators: Math.max(1, opts.allocators),
+    events, charities, entries: docs.length, writers, batchSize: APPEND_CHUNK, allocators: Math.max(1, opts.allocators),
     drainMs, drainPerSec, drainCpuS, drainStoreCpuS, drainLoad, bare: [before, after], barePerSec,
     ratio: Number((drainPerSec / barePerSec).toFixed(2)), ratioBefore: Number((drainPerSec / before.perSec).toFixed(2)), ratioAfter: Number((drainPerSec / after.perSec).toFixed(2)),
     sameEntries,

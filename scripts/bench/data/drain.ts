@@ -1,4 +1,5 @@
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import type { Deps } from '../../../src/deps';
@@ -42,12 +43,22 @@ async function drained(deps: Deps, groupId: string, topic: string): Promise<void
   }
 }
 
-/** CPU seconds of the store's processes (FerretDB and every PostgreSQL backend), when they run on this machine; null elsewhere. */
+/**
+ * CPU seconds of the store's processes (FerretDB and PostgreSQL), when they run on this machine; null elsewhere. A
+ * process's own time plus its reaped children's, so that a PostgreSQL backend that exits meanwhile still counts (in
+ * the postmaster's).
+ */
 function storeCpuSeconds(): number | null {
   try {
     const pids = execSync('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod; true').toString().split('\n').filter(Boolean).map(Number);
     if (!pids.length) return null;
-    return pids.reduce((s, p) => { try { return s + cpuSeconds(p); } catch { return s; } }, 0);
+    return pids.reduce((sum, pid) => {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const [utime, stime, cutime, cstime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+        return sum + (utime + stime + cutime + cstime) / 100;
+      } catch { return sum; }
+    }, 0);
   } catch { return null; }
 }
 const cpuDiff = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((b - a).toFixed(1)));

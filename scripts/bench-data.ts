@@ -30,6 +30,7 @@ import { seedChain, seedOrders } from './bench/data/seed';
 import { usccCheckChar } from '../src/catalog/uscc';
 import { cpuSeconds, loadAverage, median, memoryMb, percentile, timed } from './bench/data/measure';
 import { measureDrain } from './bench/data/drain';
+import { removeNamespaceKeys } from './bench/data/cleanup';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,6 +41,8 @@ const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? 
 const size = {
   quarter: arg('quarter', 100_000), othersSmall: arg('others-small', 100_000), othersLarge: arg('others-large', 2_000_000),
   chainSmall: Math.max(2000, arg('chain-small', 10_000)), chainLarge: arg('chain-large', 1_000_000), backlog: arg('backlog', 200_000),
+  // allocator processes draining the backlog in one consumer group (1: in this process)
+  allocators: process.argv.includes('--allocators') ? Number(process.argv[process.argv.indexOf('--allocators') + 1]) : 1,
   samples: Number(process.argv[process.argv.indexOf('--samples') + 1] ?? 0) || 200,
   // statements timed at each collection size (the median is reported; the growth ratio is of medians)
   statementSamples: process.argv.includes('--statement-samples') ? Number(process.argv[process.argv.indexOf('--statement-samples') + 1]) : 3,
@@ -54,10 +57,24 @@ function env(ns: string, port = 0): NodeJS.ProcessEnv {
     LIVEGIVE_LOG_LEVEL: 'warn', LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1',
   };
 }
+/** Every namespace's deps this run opened: their Redis keys are removed when it ends, however it ends. */
+const opened = new Set<Deps>();
 async function depsFor(ns: string): Promise<Deps> {
   const config = loadConfig(env(ns));
-  return createDeps(config, { logger: createLogger('warn'), clientId: `bench-data-${ns}`, registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+  const deps = await createDeps(config, { logger: createLogger('warn'), clientId: `bench-data-${ns}`, registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+  opened.add(deps);
+  return deps;
 }
+
+/** Removes the Redis keys of the namespaces this run opened (allocated-event ids, totals, heads, the API's keys). */
+async function removeRedisKeys(of: Iterable<Deps> = opened): Promise<void> {
+  for (const deps of of) {
+    const n = await removeNamespaceKeys(deps).catch((err: Error) => { log(`redis: keys under ${deps.config.redis.prefix} not removed: ${err.message}`); return 0; });
+    log(`redis: removed ${n} keys under ${deps.config.redis.prefix}`);
+  }
+}
+// interrupted (Ctrl-C, timeout): the keys go too
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void removeRedisKeys().finally(() => process.exit(130)); });
 let charities = 0;
 const charityDoc = (id: string) => {
   const body = `53110000${String(Date.now() % 1e6).padStart(6, '0')}${String(charities++).padStart(3, '0')}`;
@@ -189,10 +206,11 @@ async function main() {
     if (only.includes('api') && only.includes('chain')) report.api = await apiStreaming(ns);
     if (only.includes('drain')) {
       const d = await depsFor(`${ns}d`);
-      const b = await depsFor(`${ns}b`);
-      try { report.drain = await measureDrain(d, b, size.backlog, 12, log); } finally {
-        await d.db.dropDatabase().catch(() => undefined); await b.db.dropDatabase().catch(() => undefined);
-        await closeDeps(d); await closeDeps(b);
+      const bare: [Deps, Deps] = [await depsFor(`${ns}b`), await depsFor(`${ns}e`)];
+      try { report.drain = await measureDrain(d, bare, size.backlog, 12, log, { allocators: size.allocators, env: env(`${ns}d`) }); } finally {
+        for (const x of [d, ...bare]) await x.db.dropDatabase().catch(() => undefined);
+        await removeRedisKeys([d, ...bare]);
+        for (const x of [d, ...bare]) { await closeDeps(x); opened.delete(x); }
       }
       log(`drain: ${JSON.stringify(report.drain)}`);
     }
@@ -202,10 +220,11 @@ async function main() {
       // the topics this run's namespaces created
       const admin = deps.kafka.admin();
       await admin.connect();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${ns}.`) || t.startsWith(`${ns}d.`) || t.startsWith(`${ns}b.`));
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${ns}.`) || t.startsWith(`${ns}d.`) || t.startsWith(`${ns}b.`) || t.startsWith(`${ns}e.`));
       if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
       await admin.disconnect();
     }
+    if (!process.argv.includes('--keep')) await removeRedisKeys(); // --keep: the scratch database, topics and keys stay, for a look
     await closeDeps(deps);
   }
   report.loadAverageEnd = loadAverage();

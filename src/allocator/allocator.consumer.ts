@@ -7,8 +7,14 @@ import { rebuildStaleTotals, rebuildTotals } from './rebuild-totals';
 import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
 import { subscribeWhenKnown } from '../infra/kafka';
 
-/** Partitions one allocator process works on at once (each partition's batches in order). */
-export const ALLOCATOR_CONCURRENCY = 6;
+/**
+ * Partitions one allocator process works on at once (each partition's batches in order): every partition it may
+ * own. kafkajs fetches again only once all batches of the last fetch are allocated, so with fewer workers than
+ * partitions holding a backlog the fetch's last batches ran as a second wave at part concurrency while the next
+ * fetch waited (9 partitions with a backlog, 6 workers: two waves per fetch, the second with three batches).
+ * At most 16 (a fetch holds up to 1 MB a partition in memory): a topic with more partitions takes more processes.
+ */
+export const allocatorConcurrency = (deps: Pick<Deps, 'config'>): number => Math.min(deps.config.kafka.partitions, 16);
 
 export interface AllocatorOptions {
   /** consumer group (tests replay the topic into a fresh group) */
@@ -70,7 +76,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: opts.concurrency ?? ALLOCATOR_CONCURRENCY,
+    partitionsConsumedConcurrently: opts.concurrency ?? allocatorConcurrency(deps),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.messages.length === 0) return;
       const fetchedAt = Date.now();

@@ -1,14 +1,28 @@
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Partitioners } from 'kafkajs';
 import type { Deps } from '../../../src/deps';
-import { startAllocator } from '../../../src/allocator';
-import { ALLOCATOR_CONCURRENCY } from '../../../src/allocator/allocator.consumer';
-import { registerLedgerModel } from '../../../src/allocator/ledger.repository';
+import { rebuildTotals, startAllocator } from '../../../src/allocator';
+import { allocate, type PositionedEvent } from '../../../src/allocator/allocate';
+import { allocatorConcurrency } from '../../../src/allocator/allocator.consumer';
+import { headId } from '../../../src/allocator/ledger.derived';
+import { TREE_COLLECTION } from '../../../src/allocator/ledger-derived.repository';
+import { APPEND_CHUNK, ledgerDoc, registerLedgerModel, type LedgerDoc } from '../../../src/allocator/ledger.repository';
+import { displayOf } from '../../../src/allocator/totals.store';
 import { paidEvent } from './seed';
-import { cpuSeconds, timed } from './measure';
+import { cpuSeconds, loadAverage, timed } from './measure';
 
 export interface DrainReport {
-  events: number; charities: number; entries: number;
-  drainMs: number; drainPerSec: number; drainCpuS: number;
-  bareMs: number; barePerSec: number; bareCpuS: number; ratio: number; batchSize: number;
+  events: number; charities: number; entries: number; writers: number; batchSize: number;
+  /** allocator processes in the consumer group (1: this process) */
+  allocators: number;
+  drainMs: number; drainPerSec: number; drainCpuS: number; drainStoreCpuS: number | null; drainLoad: string;
+  /** the bare insert, before the drain and after it (each into its own empty collection) */
+  bare: { when: 'before' | 'after'; ms: number; perSec: number; cpuS: number; storeCpuS: number | null; load: string }[];
+  barePerSec: number; ratio: number; ratioBefore: number; ratioAfter: number;
+  /** the drain wrote exactly the planned entries (every charity's published head is its last planned entry) */
+  sameEntries: boolean;
 }
 
 /** Waits until the group has committed every partition's high watermark. */
@@ -30,49 +44,152 @@ async function drained(deps: Deps, groupId: string, topic: string): Promise<void
 }
 
 /**
- * The allocator's drain rate from a backlog of `events` payments already in Kafka (spread over
- * `charities` charities, so over the partitions), against a bare unordered insertMany of the very
- * documents it wrote, into a fresh `ledger` collection with the same indexes, in the same store.
+ * CPU seconds of the store's processes (FerretDB and PostgreSQL), when they run on this machine; null elsewhere. A
+ * process's own time plus its reaped children's, so that a PostgreSQL backend that exits meanwhile still counts (in
+ * the postmaster's).
  */
-export async function measureDrain(deps: Deps, bareDeps: Deps, events: number, charities: number, log: (s: string) => void): Promise<DrainReport> {
-  const topic = deps.config.kafka.topics.orderEvents;
-  const producer = deps.kafka.producer();
-  await producer.connect();
-  const base = Date.parse('2026-11-11T12:00:00.000Z');
-  for (let i = 0; i < events; i += 2000) {
-    const msgs = Array.from({ length: Math.min(2000, events - i) }, (_, j) => {
-      const e = paidEvent(`d${(i + j) % charities}`, i + j, base + (i + j) * 10);
-      return { key: e.charityId, value: JSON.stringify(e) };
-    });
-    await producer.send({ topic, acks: -1, messages: msgs });
-  }
-  await producer.disconnect();
-  log(`drain: ${events} order.paid events in Kafka; starting the allocator`);
-  const groupId = `${deps.config.kafka.groupPrefix}.allocator.bench`;
-  const cpu0 = cpuSeconds();
-  const started = Date.now();
-  const alloc = await startAllocator(deps, { groupId });
-  await drained(deps, groupId, topic);
-  const drainMs = Date.now() - started;
-  const drainCpuS = cpuSeconds() - cpu0;
-  await alloc.stop();
+function storeCpuSeconds(): number | null {
+  try {
+    const pids = execSync('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod; true').toString().split('\n').filter(Boolean).map(Number);
+    if (!pids.length) return null;
+    return pids.reduce((sum, pid) => {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const [utime, stime, cutime, cstime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+        return sum + (utime + stime + cutime + cstime) / 100;
+      } catch { return sum; }
+    }, 0);
+  } catch { return null; }
+}
+const cpuDiff = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((b - a).toFixed(1)));
 
-  const docs = await deps.db.collection('ledger').find({}).toArray(); // bench only: the allocator's output, to insert again
-  const batchSize = 1000;
-  const conn = bareDeps.mongo;
+/** An allocator process (allocator-child.ts), connected and waiting for GO. */
+async function spawnAllocator(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  // node itself, not the tsx wrapper: its pid is the allocator's, for /proc
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'allocator-child.ts')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('READY')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`allocator process exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+/** The ledger documents the allocator will write for these events: its own pure planning, from empty chains (no sponsors here). */
+function plannedDocs(events: PositionedEvent[]): LedgerDoc[] {
+  return allocate(events, new Map(), new Map()).flatMap((p) => p.entries.map((entry) => {
+    const src = p.sources.get(entry.key)!;
+    return { ...ledgerDoc(entry), ...displayOf(src.event), partition: src.partition, offset: src.offset };
+  }));
+}
+
+/** A bare unordered insertMany of the documents, `writers` at once, APPEND_CHUNK a batch, into an empty `ledger` with the same indexes. */
+async function bareInsert(deps: Deps, docs: LedgerDoc[], writers: number, when: 'before' | 'after') {
+  const batchSize = APPEND_CHUNK;
+  const conn = deps.mongo;
   registerLedgerModel(conn);
   await conn.models.LedgerEntry.createCollection().catch(() => undefined);
   await conn.models.LedgerEntry.createIndexes();
-  const bare = bareDeps.db.collection('ledger');
-  const cpu1 = cpuSeconds();
-  // as many writers as the allocator takes partitions at once
+  const bare = deps.db.collection<LedgerDoc>('ledger');
   const queue = Array.from({ length: Math.ceil(docs.length / batchSize) }, (_, i) => docs.slice(i * batchSize, (i + 1) * batchSize));
-  const { ms: bareMs } = await timed(() => Promise.all(Array.from({ length: ALLOCATOR_CONCURRENCY }, async () => { for (let b = queue.shift(); b; b = queue.shift()) await bare.insertMany(b, { ordered: false }); })));
-  const bareCpuS = cpuSeconds() - cpu1;
-  const r = {
-    events, charities, entries: docs.length, drainMs, drainPerSec: Math.round(docs.length / (drainMs / 1000)), drainCpuS,
-    bareMs: Math.round(bareMs), barePerSec: Math.round(docs.length / (bareMs / 1000)), bareCpuS, ratio: 0, batchSize,
+  const cpu0 = cpuSeconds();
+  const store0 = storeCpuSeconds();
+  // copies: the driver adds nothing to them, but the same objects are never handed to two inserts
+  const { ms } = await timed(() => Promise.all(Array.from({ length: writers }, async () => { for (let b = queue.shift(); b; b = queue.shift()) await bare.insertMany(b.map((d) => ({ ...d })), { ordered: false }); })));
+  return { when, ms: Math.round(ms), perSec: Math.round(docs.length / (ms / 1000)), cpuS: Number((cpuSeconds() - cpu0).toFixed(1)), storeCpuS: cpuDiff(store0, storeCpuSeconds()), load: loadAverage() };
+}
+
+/**
+ * The allocator's drain rate from a backlog of `events` payments already in Kafka (spread over `charities`
+ * charities, so over the partitions), against a bare unordered insertMany of the very documents it writes,
+ * into a fresh `ledger` collection with the same indexes, in the same store, once right before the drain
+ * and once right after it (the load of a shared machine drifts; the ratio is to their mean). The documents
+ * are planned up front by the allocator's own pure planning from the produced offsets; the drain's chain
+ * heads are checked against them afterwards (same hashes: the same entries).
+ */
+export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: number, charities: number, log: (s: string) => void, opts: { allocators: number; env: NodeJS.ProcessEnv }): Promise<DrainReport> {
+  const topic = deps.config.kafka.topics.orderEvents;
+  const producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const base = Date.parse('2026-11-11T12:00:00.000Z');
+  // each charity's partition as the service's producer picks it (the default partitioner: murmur2 of the key), named on each message
+  const partitions = Array.from({ length: deps.config.kafka.partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionOf = (key: string) => partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
+  const positioned: PositionedEvent[] = [];
+  for (let i = 0; i < events; i += 2000) {
+    const evs = Array.from({ length: Math.min(2000, events - i) }, (_, j) => paidEvent(`d${(i + j) % charities}`, i + j, base + (i + j) * 10));
+    const sent = await producer.send({ topic, acks: -1, messages: evs.map((e) => ({ key: e.charityId, value: JSON.stringify(e), partition: partitionOf(e.charityId) })) });
+    // a send's messages are appended to each partition in their order: offsets follow from each partition's base offset
+    const next = new Map(sent.map((r) => [r.partition, Number(r.baseOffset)]));
+    for (const e of evs) {
+      const p = partitionOf(e.charityId);
+      positioned.push({ event: e, partition: p, offset: next.get(p)! });
+      next.set(p, next.get(p)! + 1);
+    }
+  }
+  await producer.disconnect();
+  const docs = plannedDocs(positioned);
+  // as many inserts at once as the allocator may have in flight: partitions at once × the inserts of a 1 MB batch
+  // (~1,700 entries, APPEND_CHUNK each); the driver's pool (20 connections a process) caps both alike
+  const writers = allocatorConcurrency(deps) * Math.ceil(1700 / APPEND_CHUNK);
+  log(`drain: ${events} order.paid events in Kafka (${docs.length} entries planned); bare insert before the drain`);
+  const before = await bareInsert(bareDeps[0], docs, writers, 'before');
+  log(`drain: bare before: ${JSON.stringify(before)}; starting the allocator`);
+
+  const groupId = `${deps.config.kafka.groupPrefix}.allocator.bench`;
+  let drainMs: number, drainCpuS: number, drainStoreCpuS: number | null;
+  if (opts.allocators <= 1) {
+    const cpu0 = cpuSeconds();
+    const store0 = storeCpuSeconds();
+    const started = Date.now();
+    const alloc = await startAllocator(deps, { groupId });
+    try {
+      await drained(deps, groupId, topic);
+      drainMs = Date.now() - started;
+      drainCpuS = Number((cpuSeconds() - cpu0).toFixed(1));
+      drainStoreCpuS = cpuDiff(store0, storeCpuSeconds());
+    } finally {
+      await alloc.stop(); // also on failure: no allocator left writing keys after the run removed them
+    }
+  } else {
+    // the totals built once here, so that the processes do not all start by rebuilding them at once
+    await rebuildTotals(deps);
+    const children = await Promise.all(Array.from({ length: opts.allocators }, () => spawnAllocator({ ...opts.env, BENCH_GROUP: groupId })));
+    try {
+      const cpu0 = children.map((c) => cpuSeconds(c.pid!));
+      const store0 = storeCpuSeconds();
+      const started = Date.now();
+      for (const c of children) c.stdin!.write('GO\n');
+      await drained(deps, groupId, topic);
+      drainMs = Date.now() - started;
+      drainCpuS = Number(children.reduce((s, c, i) => s + cpuSeconds(c.pid!) - cpu0[i], 0).toFixed(1));
+      drainStoreCpuS = cpuDiff(store0, storeCpuSeconds());
+    } finally {
+      await Promise.all(children.map(stopChild));
+    }
+  }
+  const drainLoad = loadAverage();
+  const drainPerSec = Math.round(docs.length / (drainMs / 1000));
+  log(`drain: ${drainMs} ms, ${drainPerSec}/s; bare insert after the drain`);
+  const after = await bareInsert(bareDeps[1], docs, writers, 'after');
+
+  // the same entries: each charity's published head is the hash of its last planned entry (the chain links every entry before it)
+  const lastOf = new Map(docs.map((d) => [d.charityId, d]));
+  const heads = await Promise.all([...lastOf.keys()].map((c) => deps.db.collection<{ _id: string; seq: number; hash: string }>(TREE_COLLECTION).findOne({ _id: headId(c) }).then((h) => ({ c, h }))));
+  const sameEntries = heads.every(({ c, h }) => h !== null && lastOf.get(c)!.hash === h.hash && lastOf.get(c)!.seq === h.seq);
+  const barePerSec = Math.round((before.perSec + after.perSec) / 2);
+  return {
+    events, charities, entries: docs.length, writers, batchSize: APPEND_CHUNK, allocators: Math.max(1, opts.allocators),
+    drainMs, drainPerSec, drainCpuS, drainStoreCpuS, drainLoad, bare: [before, after], barePerSec,
+    ratio: Number((drainPerSec / barePerSec).toFixed(2)), ratioBefore: Number((drainPerSec / before.perSec).toFixed(2)), ratioAfter: Number((drainPerSec / after.perSec).toFixed(2)),
+    sameEntries,
   };
-  r.ratio = Number((r.drainPerSec / r.barePerSec).toFixed(2));
-  return r;
 }

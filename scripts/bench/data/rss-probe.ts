@@ -17,6 +17,7 @@ import { GENESIS } from '../../../src/allocator/ledger.types';
 import { seedChain } from './seed';
 import { memoryMb } from './measure';
 import { usccCheckChar } from '../../../src/catalog/uscc';
+import { removeNamespaceKeys } from './cleanup';
 
 const ADMIN = 'probe-admin-token-0123456789abcdef';
 const env = (ns: string, port = 0): NodeJS.ProcessEnv => ({
@@ -24,10 +25,18 @@ const env = (ns: string, port = 0): NodeJS.ProcessEnv => ({
   LIVEGIVE_LOG_LEVEL: 'warn', LIVEGIVE_RATE_LIMITS: 'off', PORT: String(port), HOST: '127.0.0.1',
 });
 
+const depsFor = (ns: string) => createDeps(loadConfig(env(ns)), { logger: createLogger('warn'), clientId: 'rss-probe', registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+
+/** The API this probe ran wrote keys under the namespace's prefix (tokens, its recovery watch): they go when the probe ends. */
+async function removeKeys(ns: string): Promise<void> {
+  const deps = await depsFor(ns);
+  try { console.error(`removed ${await removeNamespaceKeys(deps)} Redis keys under ${deps.config.redis.prefix}`); } finally { await closeDeps(deps); }
+}
+
 async function main() {
   const [cmd, ns, arg, ...rest] = process.argv.slice(2);
   if (cmd === 'seed') {
-    const deps = await createDeps(loadConfig(env(ns)), { logger: createLogger('warn'), clientId: 'rss-probe', registerModels: (c) => slices.forEach((s) => s.models?.(c)) });
+    const deps = await depsFor(ns);
     const body = `531100000000${String(Date.now() % 1000).padStart(3, '0')}01`;
     await deps.db.collection('charities').insertOne({ _id: 'c_large', name: '基准公益', registrationNo: body + usccCheckChar(body), active: true, createdAt: new Date() } as never);
     const t = Date.now();
@@ -56,6 +65,8 @@ async function main() {
     }
   } finally {
     child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    await removeKeys(ns);
   }
 }
 

@@ -161,7 +161,10 @@ describe('feed gateway', () => {
   });
 
   it('when a client stops reading while 5,000 updates are published, then a normal client is not delayed over 100 ms, memory stays bounded and the stalled one is dropped', async () => {
-    await setTotals('s_slow', 0, 200); // ~64 KB frames, so a stalled socket fills its buffers quickly
+    // ~200 KB frames, so a stalled socket fills the kernel's buffers (a loopback TCP socket takes a few MB
+    // before it pushes back: tcp_wmem's 4 MB maximum plus the receiver's window) and then the gateway's
+    const RECENT = 500;
+    await setTotals('s_slow', 0, RECENT);
     const normal = await connect('/ws/streams/s_slow');
     await waitFor(async () => normal.frames.length === 1, 'snapshot');
     let seq = 0;
@@ -173,7 +176,7 @@ describe('feed gateway', () => {
       for (const end = seq + n; seq < end;) {
         seq++;
         // the stored totals and the notification move together, as the allocator's Lua script does
-        await pub.multi().set(deps.key('feedtest', 's_slow'), JSON.stringify({ seq, recentCount: 200 })).publish(channel(), JSON.stringify({ streamId: 's_slow', seq })).exec();
+        await pub.multi().set(deps.key('feedtest', 's_slow'), JSON.stringify({ seq, recentCount: RECENT })).publish(channel(), JSON.stringify({ streamId: 's_slow', seq })).exec();
         publishedAt.set(seq, Date.now());
         if (seq % 50 === 0) {
           maxBuffered = Math.max(maxBuffered, gateway.bufferedBytes());
@@ -204,7 +207,7 @@ describe('feed gateway', () => {
     expect(p99(lags)).toBeLessThanOrEqual(p99(control) + 100);
     expect(((await deps.metrics.wsFramesDropped.get()).values[0]?.value ?? 0) - dropped0).toBeGreaterThan(0);
     // the stalled socket holds at most the soft limit plus one frame, not the ~16 MB published
-    expect(maxBuffered).toBeLessThan(256 * 1024 + 2 * JSON.stringify(totals('s_slow', 0, 200)).length);
+    expect(maxBuffered).toBeLessThan(256 * 1024 + 2 * JSON.stringify(totals('s_slow', 0, RECENT)).length);
     expect(grown).toBeLessThan(16 * 1024 * 1024);
     await waitFor(async () => gateway.clientCount() === 1, 'the stalled client to be dropped', 10000, 100);
     expect(normal.ws.readyState).toBe(WebSocket.OPEN);

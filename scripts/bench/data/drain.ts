@@ -66,7 +66,9 @@ const cpuDiff = (a: number | null, b: number | null) => (a === null || b === nul
 /** An allocator process (allocator-child.ts), connected and waiting for GO. */
 async function spawnAllocator(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // node itself, not the tsx wrapper: its pid is the allocator's, for /proc
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'allocator-child.ts')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  // BENCH_ALLOCATOR_NODE_ARGS: node flags for the allocator processes only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, `--max-semi-space-size=64`)
+  const nodeArgs = (env.BENCH_ALLOCATOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, 'allocator-child.ts')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('READY')) resolve(); });
     child.once('exit', (code) => reject(new Error(`allocator process exited with ${code}`)));

@@ -5,7 +5,7 @@ import { allocateBatch, type BatchInput } from './allocate-batch';
 import { LedgerRepository } from './ledger.repository';
 import { rebuildStaleTotals, rebuildTotals } from './rebuild-totals';
 import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
-import { subscribeWhenKnown } from '../infra/kafka';
+import { consumerKafka, subscribeWhenKnown } from '../infra/kafka';
 
 /**
  * Partitions one allocator process works on at once (each partition's batches in order): every partition it may
@@ -15,6 +15,9 @@ import { subscribeWhenKnown } from '../infra/kafka';
  * At most 16 (a fetch holds up to 1 MB a partition in memory): a topic with more partitions takes more processes.
  */
 export const allocatorConcurrency = (deps: Pick<Deps, 'config'>): number => Math.min(deps.config.kafka.partitions, 16);
+
+/** The allocator group's session timeout (the consumer client's request timeout must exceed it: infra/kafka.ts). */
+export const ALLOCATOR_SESSION_TIMEOUT_MS = 30_000;
 
 export interface AllocatorOptions {
   /** consumer group (tests replay the topic into a fresh group) */
@@ -67,8 +70,8 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
     }
   }
 
-  const consumer = deps.kafka.consumer({
-    groupId, sessionTimeout: 30000, heartbeatInterval: 1000, rebalanceTimeout: 30000, allowAutoTopicCreation: false,
+  const consumer = consumerKafka(deps).consumer({
+    groupId, sessionTimeout: ALLOCATOR_SESSION_TIMEOUT_MS, heartbeatInterval: 1000, rebalanceTimeout: 30000, allowAutoTopicCreation: false,
     ...allocatorFetch, maxWaitTimeInMs: deps.config.kafka.batchWaitMs.allocator,
   });
   await consumer.connect();

@@ -3,14 +3,16 @@ import type { Config } from '../config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 
+const clientIds = new WeakMap<Kafka, string>();
+
 /** kafkajs client whose logs go through pino. */
-export function createKafka(config: Config, logger: Logger, clientId = 'livegive'): Kafka {
+export function createKafka(config: Config, logger: Logger, clientId = 'livegive', requestTimeout = 10000): Kafka {
   const log = logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  const kafka = new Kafka({
     clientId,
     brokers: config.kafka.brokers,
     connectionTimeout: 3000,
-    requestTimeout: 10000,
+    requestTimeout,
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }: LogEntry) => {
@@ -20,6 +22,8 @@ export function createKafka(config: Config, logger: Logger, clientId = 'livegive
       else log.debug(rest, message);
     },
   });
+  clientIds.set(kafka, clientId);
+  return kafka;
 }
 
 /** Replication of the service's topics: as configured, else min(3, brokers); min ISR 2 once there are 3 copies. */
@@ -171,4 +175,22 @@ export class BatchingProducer {
     this.connected = false;
     await this.producer.disconnect();
   }
+}
+
+/**
+ * Request timeout of the consumer groups' client: longer than any group's session timeout (the allocator's is 30 s).
+ * kafkajs gives JoinGroup a timeout past the rebalance, but SyncGroup only the client's request timeout, and a
+ * follower's SyncGroup waits for the leader's; when the leader is a member that died (a workers process killed
+ * right after it joined), the broker answers only once that member's session expires. With 10 s against a 15 s
+ * session the follower gave up, rejoined as a new member, left its old one behind as the next dead leader, and the
+ * group never settled: the order projection stopped for good after two quick kills of the workers (chaos, seed 1).
+ */
+export const CONSUMER_REQUEST_TIMEOUT_MS = 45_000;
+const consumerClients = new WeakMap<Kafka, Kafka>();
+
+/** The client that consumer groups are made from (the same brokers, CONSUMER_REQUEST_TIMEOUT_MS); one per service client. */
+export function consumerKafka(deps: { kafka: Kafka; config: Config; logger: Logger }): Kafka {
+  let k = consumerClients.get(deps.kafka);
+  if (!k) consumerClients.set(deps.kafka, (k = createKafka(deps.config, deps.logger, `${clientIds.get(deps.kafka) ?? 'livegive'}-groups`, CONSUMER_REQUEST_TIMEOUT_MS)));
+  return k;
 }

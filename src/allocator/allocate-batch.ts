@@ -5,7 +5,7 @@ import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { recordRemitEntries, withoutWrittenRemits } from '../remittances/remittance.entries';
-import { applyPlans, byCharity, charityKeyspace, displayOf, readHeads, takeMatches, TotalsMissing } from './totals.store';
+import { applyPlans, byCharity, displayOf, readHeadsAndKnown, takeMatches, TotalsMissing } from './totals.store';
 import { rebuildTotals } from './rebuild-totals';
 
 export interface BatchInput {
@@ -40,15 +40,21 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
 export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
   const { events, dead } = sortMessages(b);
   await publishDeadLetters(deps, 'allocator', dead);
-  const republished = await withoutRepublished(deps, events);
-  if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
-  const charityIds = [...new Set(republished.map((e) => e.event.charityId))];
+  // an event id seen twice in one batch counts once
+  const seen = new Set<string>();
+  const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
+  if (!unique.length) return { entries: 0, inserted: 0, dead: dead.length };
+  const charityIds = [...new Set(unique.map((e) => e.event.charityId))];
+  // the ids of events that enter the ledger, to ask whether they were allocated already (republished at another offset)
+  const ids = new Map([...byCharity(unique.filter((pe) => entersLedger(pe.event)), (pe) => pe.event.charityId)].map(([c, pes]) => [c, pes.map((pe) => pe.event.eventId)]));
   // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
-  const heads = await readHeads(deps, charityIds).catch(async (err: unknown) => {
+  const { heads, known } = await readHeadsAndKnown(deps, charityIds, ids).catch(async (err: unknown) => {
     if (!(err instanceof TotalsMissing)) throw err;
     await rebuildTotals(deps, err.charityIds);
-    return readHeads(deps, charityIds);
+    return readHeadsAndKnown(deps, charityIds, ids);
   });
+  const republished = unique.filter((pe) => !known.has(pe.event.eventId));
+  if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
   // an answer sent again carries a new time: known by its entry key, not by its hash
   const fresh = await withoutWrittenRemits(deps, republished, heads);
   const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
@@ -65,37 +71,13 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   await Promise.all(plans.map((p, i) => derived.afterAppend(p.charityId, p.entries, before[i])));
   await applyPlans(deps, plans);
   await recordRemitEntries(deps, rows.map((r) => r.entry));
-  await rememberAllocated(deps, plans.flatMap((p) => [...new Set([...p.sources.values()].map((pe) => pe.event))]));
   for (const r of rows) deps.metrics.ledgerEntries.inc({ kind: r.entry.kind });
   return { entries: rows.length, inserted, dead: dead.length };
 }
 
-const ALLOCATED_TTL_SECONDS = 30 * 86400;
-// under the event's charity's tag: a batch reads and writes them one charity (one slot) at a time
-const allocatedKey = (deps: Deps, charityId: string, eventId: string) => charityKeyspace(deps, charityId)('alloc', 'evt', eventId);
-
-/**
- * The same event can reach the log twice at different offsets (a payment retried while its first publish
- * was in flight, the outbox sweeper racing an acknowledgement). Offsets cannot tell those apart, so event ids
- * allocated in the last 30 days are remembered in Redis, and an event id seen twice in one batch counts once.
+/*
+ * The same event can reach the log twice at different offsets (a payment retried while its first publish was in
+ * flight, the outbox sweeper racing an acknowledgement). Offsets cannot tell those apart, so the apply script
+ * remembers the ids of the events it folds in for 30 days (ALLOCATED_TTL_SECONDS), atomically with the chain head,
+ * and a batch drops the ids it finds there (read with the heads, above).
  */
-async function withoutRepublished(deps: Deps, events: PositionedEvent[]): Promise<PositionedEvent[]> {
-  const seen = new Set<string>();
-  const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
-  const ledgerEvents = unique.filter((pe) => entersLedger(pe.event));
-  if (!ledgerEvents.length) return unique;
-  const done = new Set<string>();
-  await Promise.all([...byCharity(ledgerEvents, (pe) => pe.event.charityId)].map(async ([c, pes]) => {
-    const known = await deps.redis.mget(pes.map((pe) => allocatedKey(deps, c, pe.event.eventId)));
-    pes.forEach((pe, i) => { if (known[i] !== null) done.add(pe.event.eventId); });
-  }));
-  return unique.filter((pe) => !done.has(pe.event.eventId));
-}
-
-async function rememberAllocated(deps: Deps, events: { eventId: string; charityId: string }[]): Promise<void> {
-  await Promise.all([...byCharity(events, (e) => e.charityId)].map(async ([c, es]) => {
-    const pipe = deps.redis.pipeline();
-    for (const e of es) pipe.set(allocatedKey(deps, c, e.eventId), '1', 'EX', ALLOCATED_TTL_SECONDS);
-    await pipe.exec();
-  }));
-}

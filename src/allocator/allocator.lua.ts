@@ -73,7 +73,8 @@ end
 
 /**
  * KEYS: the charity's confirm zset, confirm ops, built marker, rebuild lock, chain head, then every totals key the ops name.
- * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops}.
+ * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops, r: remembered event
+ * keys (also in KEYS), ttl: their seconds}.
  * Applies the ops only if the chain head is still where the plan started (compare and set), so each entry
  * changes the totals exactly once; a head already past the plan means a rebuild or an earlier run folded
  * these entries in. Answers {'OK', 1|0}, {'REBUILD'} when the charity's totals are gone, {'BUSY'} during its
@@ -88,6 +89,8 @@ if cur ~= p.before and cur < p.after.seq then return {'CONFLICT', p.c} end
 if cur ~= p.before then return {'OK', 0} end
 run(p.ops)
 redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
+-- the events folded in are remembered with the head that folds them: a copy republished at another offset is known
+for _, k in ipairs(p.r or {}) do redis.call('SET', K(k), '1', 'EX', p.ttl) end
 publish(ARGV[1])
 return {'OK', 1}
 `;

@@ -12,23 +12,24 @@ import type { TotalsOp } from './totals';
  */
 export function compactOps(ops: TotalsOp[]): TotalsOp[] {
   const kept: TotalsOp[] = [];
-  const sums = new Map<string, [string, string, bigint]>();
+  // exact sums: numbers while every partial stays a safe integer (always, for fen in one batch), BigInt past that
+  const sums = new Map<string, [string, string, number | bigint]>();
   const sets = new Map<string, TotalsOp>();
   const lists = new Map<string, Array<TotalsOp & { 0: 'lpush' }>>();
   const flush = () => {
-    for (const [key, field, n] of sums.values()) kept.push(['hincrby', key, field, n.toString()]);
+    for (const [key, field, n] of sums.values()) kept.push(['hincrby', key, field, String(n)]);
     kept.push(...sets.values());
     sums.clear();
     sets.clear();
   };
   for (const op of ops) {
     if (op[0] === 'hincrby') {
-      const k = JSON.stringify([op[1], op[2]]);
+      const k = `${op[1]}\u0000${op[2]}`; // key names and fields never hold NUL
       const s = sums.get(k);
-      if (s) s[2] += BigInt(op[3]);
-      else sums.set(k, [op[1], op[2], BigInt(op[3])]);
+      if (s) s[2] = add(s[2], op[3]);
+      else sums.set(k, [op[1], op[2], add(0, op[3])]);
     } else if (op[0] === 'hset') {
-      const k = JSON.stringify([op[1], op[2]]);
+      const k = `${op[1]}\u0000${op[2]}`;
       sets.delete(k); // re-inserted last: Map order follows the last write
       sets.set(k, op);
     } else if (op[0] === 'lpush') {
@@ -42,5 +43,15 @@ export function compactOps(ops: TotalsOp[]): TotalsOp[] {
     }
   }
   const pushes = [...lists.values()].flatMap((l) => (l.every((p) => p[3] === l[0][3]) ? l.slice(-l[0][3]) : l));
-  return [...kept, ...[...sums.values()].map(([key, field, n]): TotalsOp => ['hincrby', key, field, n.toString()]), ...sets.values(), ...pushes];
+  return [...kept, ...[...sums.values()].map(([key, field, n]): TotalsOp => ['hincrby', key, field, String(n)]), ...sets.values(), ...pushes];
+}
+
+/** a + b exactly, b an integer string: a number while the result is a safe integer, a BigInt from there on. */
+function add(a: number | bigint, b: string): number | bigint {
+  if (typeof a === 'number') {
+    const n = Number(b);
+    const r = a + n;
+    if (Number.isSafeInteger(n) && Number.isSafeInteger(r)) return r;
+  }
+  return BigInt(a) + BigInt(b);
 }

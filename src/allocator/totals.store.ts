@@ -74,6 +74,11 @@ function keysOf(ops: QualifiedOp[], into: Set<string>): void {
   }
 }
 
+/** How long an allocated event id is remembered: a copy of it republished within this is known for one. */
+export const ALLOCATED_TTL_SECONDS = 30 * 86400;
+/** An allocated event's id, under its charity's tag (the apply script writes it with the head; a batch reads them one charity at a time). */
+export const allocatedEventKey = (deps: Pick<Deps, 'config'>, charityId: string, eventId: string) => charityKeyspace(deps, charityId)('alloc', 'evt', eventId);
+
 /** The pub/sub channel that carries {streamId, seq} after every totals change (the feed subscribes). */
 export const totalsChannel = (deps: Pick<Deps, 'key'>) => deps.key('ch', 'totals');
 
@@ -134,12 +139,25 @@ export function byCharity<T>(items: T[], charityOf: (t: T) => string): Map<strin
  * no rebuild of it in progress. A lost master makes only the charities on it rebuild.
  */
 export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<string, AllocatorHead>> {
+  return (await readHeadsAndKnown(deps, charityIds, new Map())).heads;
+}
+
+/**
+ * As readHeads, and in the same pipeline per charity which of the given event ids it has allocated already (the ids
+ * the apply script remembers with the head): one round trip per charity for both.
+ */
+export async function readHeadsAndKnown(deps: Deps, charityIds: string[], eventIds: Map<string, string[]>): Promise<{ heads: Map<string, AllocatorHead>; known: Set<string> }> {
+  const known = new Set<string>();
   const rows = await Promise.all(charityIds.map(async (c) => {
     const k = charityKeyspace(deps, c);
+    const ids = eventIds.get(c) ?? [];
     // INFO rides in the pipeline routed by the marker's slot: it names the master that holds this charity
-    const res = (await deps.redis.pipeline().get(k(totalsKeys.built)).info('server').exists(k(totalsKeys.lock)).hgetall(k(totalsKeys.head(c))).exec()) ?? [];
+    const pipe = deps.redis.pipeline().get(k(totalsKeys.built)).info('server').exists(k(totalsKeys.lock)).hgetall(k(totalsKeys.head(c)));
+    if (ids.length) pipe.mget(ids.map((id) => allocatedEventKey(deps, c, id)));
+    const res = (await pipe.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
     const [[, built], [, info], [, busy], [, head]] = res;
+    if (ids.length) (res[4][1] as (string | null)[]).forEach((v, i) => { if (v !== null) known.add(ids[i]); });
     return { c, missing: !built || built !== runIdOf(info as string), busy: !!busy, head: head as Record<string, string> };
   }));
   if (rows.some((r) => r.busy)) throw new TotalsBusy(`totals of ${rows.filter((r) => r.busy).map((r) => r.c).join(', ')} are being rebuilt`);
@@ -147,7 +165,7 @@ export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<s
   if (missing.length) throw new TotalsMissing(`totals of ${missing.join(', ')} were not built by the Redis server that holds them; rebuild needed`, missing);
   const heads = new Map<string, AllocatorHead>();
   for (const { c, head: v } of rows) if (v.seq) heads.set(c, { seq: Number(v.seq), hash: v.hash, partition: Number(v.partition), offset: Number(v.offset) });
-  return heads;
+  return { heads, known };
 }
 
 /** Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order: one script per charity. */
@@ -269,7 +287,10 @@ export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.conf
   const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps), tk(totalsKeys.built), tk(totalsKeys.lock), h]);
   // folded per charity plan (each plan is applied all or nothing): one HINCRBY per field, not per entry
   const ops = qualifyOps(compactOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs))), tk, keys);
-  const payload = { c: p.charityId, h, before: p.before.seq, after: p.after, ops };
+  // the plan's events, remembered in the same script (allocate-batch's withoutRepublished reads them)
+  const remembered = [...new Set([...p.sources.values()].map((pe) => allocatedEventKey(deps, p.charityId, pe.event.eventId)))];
+  for (const k of remembered) keys.add(k);
+  const payload = { c: p.charityId, h, before: p.before.seq, after: p.after, ops, r: remembered, ttl: ALLOCATED_TTL_SECONDS };
   return scripted(deps.redis).lgApplyPlans(keys.size, ...keys, totalsChannel(deps), JSON.stringify(payload));
 }
 

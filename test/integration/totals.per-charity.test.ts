@@ -96,6 +96,23 @@ describe('allocator state under one hash tag per charity', () => {
     // the stream reads the sum of the three charities' partials
     expect((await streamTotalsHash(deps, 'sy1')).donationFen).toBe(String(100 + 200 + 300 + 1000));
   });
+
+  it('when a payment reaches the log again at a later offset (in the same batch or a later one), then it is allocated once, and its id is remembered by the same script that moved the head', async () => {
+    const deps = svc.deps;
+    const c = 'cr1';
+    await rebuildTotals(deps, [c]);
+    const [a, b] = [paid(c, 'sr1', 2, 100), paid(c, 'sr1', 1, 300)];
+    // a's copy twice in one batch, then a and b again in the next batch at new offsets (an outbox sweep racing the acknowledgement)
+    expect(await allocateBatch(deps, batchOf([a, a, b], 0))).toMatchObject({ entries: 2, inserted: 2 });
+    const head = await deps.redis.hgetall(totKey(deps, c, `chain:${c}`));
+    expect(head).toMatchObject({ seq: '2', offset: '2' });
+    const remembered = await Promise.all([a, b].map((e) => deps.redis.ttl(totKey(deps, c, 'alloc', 'evt', e.eventId))));
+    for (const ttl of remembered) expect(ttl).toBeGreaterThan(29 * 86400);
+    expect(await allocateBatch(deps, batchOf([b, a], 7))).toMatchObject({ entries: 0 });
+    expect(await deps.redis.hgetall(totKey(deps, c, `chain:${c}`))).toEqual(head);
+    expect(await deps.db.collection('ledger').countDocuments({ charityId: c })).toBe(2);
+    expect((await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`))).donationFen).toBe('500');
+  });
 });
 
 describe('a totals rebuild among many unrelated keys', () => {

@@ -60,3 +60,13 @@ describe('compactOps and the remittance ops', () => {
     expect(out.filter((o) => o[0] === 'hincrby' && o[2] === 'donationFen').map((o) => o[3])).toEqual(['100', '50']);
   });
 });
+
+describe('compactOps: sums stay exact past 2^53', () => {
+  it('when increments of one field add up beyond Number.MAX_SAFE_INTEGER, then the folded HINCRBY carries the exact integer', () => {
+    const big = '9007199254740991'; // 2^53 - 1
+    const folded = compactOps([['hincrby', 'k', 'f', big], ['hincrby', 'k', 'f', '2'], ['hincrby', 'k', 'g', '-5'], ['hincrby', 'k', 'g', '3']]);
+    expect(folded).toEqual([['hincrby', 'k', 'f', '9007199254740993'], ['hincrby', 'k', 'g', '-2']]);
+    // an increment that is itself past the safe range is added exactly too
+    expect(compactOps([['hincrby', 'k', 'f', '1'], ['hincrby', 'k', 'f', '90071992547409930']])).toEqual([['hincrby', 'k', 'f', '90071992547409931']]);
+  });
+});

@@ -18,6 +18,8 @@ export interface DrainReport {
   /** allocator processes in the consumer group (1: this process) */
   allocators: number;
   drainMs: number; drainPerSec: number; drainCpuS: number; drainStoreCpuS: number | null; drainLoad: string;
+  /** CPU seconds of every redis-server and of Kafka on this machine during the drain (null when they run elsewhere) */
+  drainRedisCpuS: number | null; drainKafkaCpuS: number | null;
   /** the bare insert, before the drain and after it (each into its own empty collection) */
   bare: { when: 'before' | 'after'; ms: number; perSec: number; cpuS: number; storeCpuS: number | null; load: string }[];
   barePerSec: number; ratio: number; ratioBefore: number; ratioAfter: number;
@@ -49,8 +51,15 @@ async function drained(deps: Deps, groupId: string, topic: string): Promise<void
  * the postmaster's).
  */
 function storeCpuSeconds(): number | null {
+  return procCpuSeconds('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod; true');
+}
+/** CPU seconds of Redis and of Kafka (this machine's), the drain's other servers; null elsewhere. */
+const redisCpuSeconds = () => procCpuSeconds('pgrep -x redis-server; true');
+const kafkaCpuSeconds = () => procCpuSeconds('pgrep -f kafka.Kafka; true');
+
+function procCpuSeconds(pgrep: string): number | null {
   try {
-    const pids = execSync('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod; true').toString().split('\n').filter(Boolean).map(Number);
+    const pids = execSync(pgrep).toString().split('\n').filter(Boolean).map(Number);
     if (!pids.length) return null;
     return pids.reduce((sum, pid) => {
       try {
@@ -66,8 +75,9 @@ const cpuDiff = (a: number | null, b: number | null) => (a === null || b === nul
 /** An allocator process (allocator-child.ts), connected and waiting for GO. */
 async function spawnAllocator(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // node itself, not the tsx wrapper: its pid is the allocator's, for /proc
-  // BENCH_ALLOCATOR_NODE_ARGS: node flags for the allocator processes only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, `--max-semi-space-size=64`)
-  const nodeArgs = (env.BENCH_ALLOCATOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // BENCH_ALLOCATOR_NODE_ARGS: node flags for the allocator processes only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`); by
+  // default the workers deployment's NODE_OPTIONS (deploy/kubernetes/base/workers-deployment.yaml)
+  const nodeArgs = (env.BENCH_ALLOCATOR_NODE_ARGS ?? '--max-semi-space-size=64').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, 'allocator-child.ts')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('READY')) resolve(); });
@@ -120,7 +130,10 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
   const topic = deps.config.kafka.topics.orderEvents;
   const producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const base = Date.parse('2026-11-11T12:00:00.000Z');
+  // payments of the last minutes, 10 ms apart, as a backlog is after an outage: within the refund window, so the
+  // confirmation sweep has nothing due meanwhile (a fixed date weeks back made every entry due at once, and the
+  // drain also confirmed 200,000 donations, work that falls due days later in a real sale)
+  const base = Date.now() - events * 10;
   // each charity's partition as the service's producer picks it (the default partitioner: murmur2 of the key), named on each message
   const partitions = Array.from({ length: deps.config.kafka.partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
   const partitioner = Partitioners.DefaultPartitioner();
@@ -148,6 +161,8 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
 
   const groupId = `${deps.config.kafka.groupPrefix}.allocator.bench`;
   let drainMs: number, drainCpuS: number, drainStoreCpuS: number | null;
+  const redis0 = redisCpuSeconds();
+  const kafka0 = kafkaCpuSeconds();
   if (opts.allocators <= 1) {
     const cpu0 = cpuSeconds();
     const store0 = storeCpuSeconds();
@@ -178,6 +193,8 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
       await Promise.all(children.map(stopChild));
     }
   }
+  const drainRedisCpuS = cpuDiff(redis0, redisCpuSeconds());
+  const drainKafkaCpuS = cpuDiff(kafka0, kafkaCpuSeconds());
   const drainLoad = loadAverage();
   const drainPerSec = Math.round(docs.length / (drainMs / 1000));
   log(`drain: ${drainMs} ms, ${drainPerSec}/s; bare insert after the drain`);
@@ -190,7 +207,7 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
   const barePerSec = Math.round((before.perSec + after.perSec) / 2);
   return {
     events, charities, entries: docs.length, writers, batchSize: APPEND_CHUNK, allocators: Math.max(1, opts.allocators),
-    drainMs, drainPerSec, drainCpuS, drainStoreCpuS, drainLoad, bare: [before, after], barePerSec,
+    drainMs, drainPerSec, drainCpuS, drainStoreCpuS, drainRedisCpuS, drainKafkaCpuS, drainLoad, bare: [before, after], barePerSec,
     ratio: Number((drainPerSec / barePerSec).toFixed(2)), ratioBefore: Number((drainPerSec / before.perSec).toFixed(2)), ratioAfter: Number((drainPerSec / after.perSec).toFixed(2)),
     sameEntries,
   };

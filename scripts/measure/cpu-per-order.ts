@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     .option('--seconds <n>', 'seconds of load: the fixed workload is rate × seconds orders', '40')
     .option('--viewers <n>', 'WebSocket viewers watching each deployment', '1000')
     .option('--kafka <where>', 'private: one private broker; cluster: the three brokers of scripts/cluster/kafka.sh', 'private')
-    .option('--stores <where>', 'private: Redis, FerretDB and Kafka of this run (their CPU measured); shared: the running stack from KAFKA_BROKERS, REDIS_URL, MONGO_URL (latency pairs; their CPU not attributed)', 'private')
+    .option('--stores <where>', 'private: Redis, FerretDB (on SQLite) and Kafka of this run (their CPU measured); shared: the running stack from KAFKA_BROKERS, REDIS_URL, MONGO_URL (FerretDB on PostgreSQL by default; its servers on this machine measured by name, use by others included)', 'private')
     .option('--profile', 'run the api and workers under node --cpu-prof')
     .option('--compare <checkout>', 'a second deployment from another checkout (e.g. an export of main), side by side')
     .option('--no-baselines', 'skip the bare express and Redis-script baselines')
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
     await Promise.all(services.map((s) => s.broadcast.runStep(Math.max(10, Math.round(rate / 5)), 10)));
     await Promise.all(services.map((s) => s.drained(60_000)));
 
-    const groups: Record<string, number[]> = shared ? {} : { redis: [redis!.proc!.pid!], kafka: kafkaPids, store: [mongo!.proc!.pid!] };
+    // shared stores: every such process on this machine (none when the stores run elsewhere), so anyone else's use
+    // of them counts too; a PostgreSQL backend that exits in the window turns its group's figure into NaN, never a wrong number
+    const groups: Record<string, number[]> = shared ? localStoreGroups() : { redis: [redis!.proc!.pid!], kafka: kafkaPids, store: [mongo!.proc!.pid!] };
     for (const s of services) { groups[`${s.label}:api`] = [s.pids.api]; groups[`${s.label}:workers`] = [s.pids.workers]; }
     const meter = new CpuMeter(groups);
     // what each process costs with the viewers connected and no orders: subtracted below, reported apart
@@ -167,3 +169,10 @@ function print(r: Record<string, unknown>): void {
 }
 
 void main().then(() => process.exit(0), (e) => { console.error('cpu-per-order: failed:', e); process.exit(1); });
+
+/** The running stack's servers on this machine by name (redis-server; Kafka; FerretDB, PostgreSQL or mongod), for --stores shared. */
+function localStoreGroups(): Record<string, number[]> {
+  const pids = (cmd: string) => execFileSync('sh', ['-c', `${cmd}; true`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  const found = { redis: pids('pgrep -x redis-server'), kafka: pids('pgrep -f [k]afka.Kafka'), store: pids('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod') };
+  return Object.fromEntries(Object.entries(found).filter(([, p]) => p.length > 0));
+}

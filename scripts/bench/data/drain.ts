@@ -55,7 +55,7 @@ function storeCpuSeconds(): number | null {
 }
 /** CPU seconds of Redis and of Kafka (this machine's), the drain's other servers; null elsewhere. */
 const redisCpuSeconds = () => procCpuSeconds('pgrep -x redis-server; true');
-const kafkaCpuSeconds = () => procCpuSeconds('pgrep -f kafka.Kafka; true');
+const kafkaCpuSeconds = () => procCpuSeconds('pgrep -f [k]afka.Kafka; true');
 
 function procCpuSeconds(pgrep: string): number | null {
   try {

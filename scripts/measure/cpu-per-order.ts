@@ -19,7 +19,7 @@ import { summarize } from '../bench/stats';
 import { PrivateRedis } from '../../test/helpers/redis-server';
 import { PrivateKafka } from '../../test/helpers/private-kafka';
 import { PrivateMongo } from '../../test/helpers/private-mongo';
-import { CpuMeter } from './proc-cpu';
+import { CpuMeter, localServerPids } from './proc-cpu';
 import { MeasuredService, type Stages } from './cpu-service';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,9 +170,7 @@ function print(r: Record<string, unknown>): void {
 
 void main().then(() => process.exit(0), (e) => { console.error('cpu-per-order: failed:', e); process.exit(1); });
 
-/** The running stack's servers on this machine by name (redis-server; Kafka; FerretDB, PostgreSQL or mongod), for --stores shared. */
+/** The running stack's servers on this machine by name, for --stores shared (a group only where some run). */
 function localStoreGroups(): Record<string, number[]> {
-  const pids = (cmd: string) => execFileSync('sh', ['-c', `${cmd}; true`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  const found = { redis: pids('pgrep -x redis-server'), kafka: pids('pgrep -f [k]afka.Kafka'), store: pids('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod') };
-  return Object.fromEntries(Object.entries(found).filter(([, p]) => p.length > 0));
+  return Object.fromEntries(Object.entries(localServerPids()).filter(([, p]) => p.length > 0));
 }

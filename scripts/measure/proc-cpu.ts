@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 /** CPU time of a process (all its threads: utime+stime from /proc/<pid>/stat), in ms; NaN when it is gone. */
@@ -43,4 +44,11 @@ export function findPid(...parts: string[]): number | null {
     } catch { /* gone */ }
   }
   return null;
+}
+
+/** The stack's servers running on this machine, by name: redis-server; Kafka; FerretDB, PostgreSQL or mongod (empty where they run elsewhere). */
+export function localServerPids(): { redis: number[]; kafka: number[]; store: number[] } {
+  // [k]: the pattern does not match the shell that runs pgrep
+  const pids = (cmd: string) => execFileSync('sh', ['-c', `${cmd}; true`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  return { redis: pids('pgrep -x redis-server'), kafka: pids('pgrep -f [k]afka.Kafka'), store: pids('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod') };
 }

@@ -43,7 +43,8 @@ export function compactOps(ops: TotalsOp[]): TotalsOp[] {
     }
   }
   const pushes = [...lists.values()].flatMap((l) => (l.every((p) => p[3] === l[0][3]) ? l.slice(-l[0][3]) : l));
-  return [...kept, ...[...sums.values()].map(([key, field, n]): TotalsOp => ['hincrby', key, field, String(n)]), ...sets.values(), ...pushes];
+  flush();
+  return [...kept, ...pushes];
 }
 
 /** a + b exactly, b an integer string: a number while the result is a safe integer, a BigInt from there on. */

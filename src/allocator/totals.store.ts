@@ -287,7 +287,7 @@ export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.conf
   const keys = new Set<string>([tk(totalsKeys.confirm), tk(totalsKeys.confirmOps), tk(totalsKeys.built), tk(totalsKeys.lock), h]);
   // folded per charity plan (each plan is applied all or nothing): one HINCRBY per field, not per entry
   const ops = qualifyOps(compactOps(p.entries.flatMap((e) => entryOps(e, displayOf(p.sources.get(e.key)!.event), windowMs))), tk, keys);
-  // the plan's events, remembered in the same script (allocate-batch's withoutRepublished reads them)
+  // the plan's events, remembered in the same script (readHeadsAndKnown reads them for the next batches)
   const remembered = [...new Set([...p.sources.values()].map((pe) => allocatedEventKey(deps, p.charityId, pe.event.eventId)))];
   for (const k of remembered) keys.add(k);
   const payload = { c: p.charityId, h, before: p.before.seq, after: p.after, ops, r: remembered, ttl: ALLOCATED_TTL_SECONDS };

@@ -1,4 +1,4 @@
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -12,6 +12,7 @@ import { APPEND_CHUNK, ledgerDoc, registerLedgerModel, type LedgerDoc } from '..
 import { displayOf } from '../../../src/allocator/totals.store';
 import { paidEvent } from './seed';
 import { cpuSeconds, loadAverage, timed } from './measure';
+import { localServerPids } from '../../measure/proc-cpu';
 
 export interface DrainReport {
   events: number; charities: number; entries: number; writers: number; batchSize: number;
@@ -51,24 +52,21 @@ async function drained(deps: Deps, groupId: string, topic: string): Promise<void
  * the postmaster's).
  */
 function storeCpuSeconds(): number | null {
-  return procCpuSeconds('pgrep -x ferretdb; pgrep -x postgres; pgrep -x mongod; true');
+  return procCpuSeconds(localServerPids().store);
 }
 /** CPU seconds of Redis and of Kafka (this machine's), the drain's other servers; null elsewhere. */
-const redisCpuSeconds = () => procCpuSeconds('pgrep -x redis-server; true');
-const kafkaCpuSeconds = () => procCpuSeconds('pgrep -f [k]afka.Kafka; true');
+const redisCpuSeconds = () => procCpuSeconds(localServerPids().redis);
+const kafkaCpuSeconds = () => procCpuSeconds(localServerPids().kafka);
 
-function procCpuSeconds(pgrep: string): number | null {
-  try {
-    const pids = execSync(pgrep).toString().split('\n').filter(Boolean).map(Number);
-    if (!pids.length) return null;
-    return pids.reduce((sum, pid) => {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const [utime, stime, cutime, cstime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-        return sum + (utime + stime + cutime + cstime) / 100;
-      } catch { return sum; }
-    }, 0);
-  } catch { return null; }
+function procCpuSeconds(pids: number[]): number | null {
+  if (!pids.length) return null;
+  return pids.reduce((sum, pid) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [utime, stime, cutime, cstime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+      return sum + (utime + stime + cutime + cstime) / 100;
+    } catch { return sum; }
+  }, 0);
 }
 const cpuDiff = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((b - a).toFixed(1)));
 

@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-/** CPU time of a process (all its threads: utime+stime from /proc/<pid>/stat), in ms; NaN when it is gone. */
-export function cpuMs(pid: number): number {
+/**
+ * CPU time of a process (all its threads: utime+stime from /proc/<pid>/stat), in ms; NaN when it is gone.
+ * `withReaped` adds its children that have exited and been waited for (cutime+cstime: a postmaster's backends).
+ */
+export function cpuMs(pid: number, withReaped = false): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the ")" of the command: state is field 3, utime 14, stime 15 (1-based)
+    // fields after the ")" of the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17 (1-based)
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks;
+    return ((Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / clockTicks;
   } catch {
     return Number.NaN;
   }

@@ -5,9 +5,10 @@
  * go to a pending list (up to `gin_pending_list_limit`, 4 MB) that every lookup reads through until a vacuum
  * folds it in, so while a sale inserts orders and ledger entries each order-status read or receipt got slower
  * with every insert since the last vacuum (1.5 → 3.0 ms at 40,000 pending orders, 1.3 → 5.2 ms after a bulk
- * load). Each row has one key per index here, so inserting straight into the index costs about the same. `scripts/stack` installs an event trigger that creates these on each
- * collection's table as FerretDB creates it, in every database (tests use one each), so the service
- * never needs PostgreSQL access. MongoDB gets ordinary indexes from the mongoose models instead.
+ * load). Each row has one key per index here, so inserting straight into the index costs about the same.
+ * `scripts/stack` installs an event trigger that creates these on each collection's table as FerretDB creates
+ * it, in every database (tests use one each), so the service never needs PostgreSQL access. MongoDB gets
+ * ordinary indexes from the mongoose models instead.
  */
 export const FERRETDB_GIN: Readonly<Record<string, readonly string[]>> = {
   // entry by key (duplicate check), an order's entries, a block's entries, a day's entries

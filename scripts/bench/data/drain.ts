@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import type { Deps } from '../../../src/deps';
@@ -12,7 +11,7 @@ import { APPEND_CHUNK, ledgerDoc, registerLedgerModel, type LedgerDoc } from '..
 import { displayOf } from '../../../src/allocator/totals.store';
 import { paidEvent } from './seed';
 import { cpuSeconds, loadAverage, timed } from './measure';
-import { localServerPids } from '../../measure/proc-cpu';
+import { cpuMs, localServerPids } from '../../measure/proc-cpu';
 
 export interface DrainReport {
   events: number; charities: number; entries: number; writers: number; batchSize: number;
@@ -60,13 +59,8 @@ const kafkaCpuSeconds = () => procCpuSeconds(localServerPids().kafka);
 
 function procCpuSeconds(pids: number[]): number | null {
   if (!pids.length) return null;
-  return pids.reduce((sum, pid) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const [utime, stime, cutime, cstime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-      return sum + (utime + stime + cutime + cstime) / 100;
-    } catch { return sum; }
-  }, 0);
+  // a process gone meanwhile counts nothing
+  return pids.reduce((sum, pid) => sum + (cpuMs(pid, true) || 0), 0) / 1000;
 }
 const cpuDiff = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((b - a).toFixed(1)));
 

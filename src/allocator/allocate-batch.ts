@@ -40,13 +40,16 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
 export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
   const { events, dead } = sortMessages(b);
   await publishDeadLetters(deps, 'allocator', dead);
-  // an event id seen twice in one batch counts once
+  // an event id seen twice in one batch counts once. Only events that enter the ledger are planned: a placed, expired
+  // or cancelled order has no entry and no totals, so a batch of those touches neither Redis nor the store (at live
+  // rates about half the batches: an order's placed event comes a moment before its payment). A chain head's offset
+  // is therefore that of the last event that entered its chain, as a rebuild from the ledger sets it.
   const seen = new Set<string>();
-  const unique = events.filter((pe) => !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
+  const unique = events.filter((pe) => entersLedger(pe.event) && !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
   if (!unique.length) return { entries: 0, inserted: 0, dead: dead.length };
   const charityIds = [...new Set(unique.map((e) => e.event.charityId))];
-  // the ids of events that enter the ledger, to ask whether they were allocated already (republished at another offset)
-  const ids = new Map([...byCharity(unique.filter((pe) => entersLedger(pe.event)), (pe) => pe.event.charityId)].map(([c, pes]) => [c, pes.map((pe) => pe.event.eventId)]));
+  // the events' ids, to ask whether they were allocated already (republished at another offset)
+  const ids = new Map([...byCharity(unique, (pe) => pe.event.charityId)].map(([c, pes]) => [c, pes.map((pe) => pe.event.eventId)]));
   // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
   const { heads, known } = await readHeadsAndKnown(deps, charityIds, ids).catch(async (err: unknown) => {
     if (!(err instanceof TotalsMissing)) throw err;

@@ -7,7 +7,7 @@ import { streamTotalsHash, totKey } from '../helpers/hot-keys';
 import { allocateBatch, type BatchInput } from '../../src/allocator/allocate-batch';
 import { allocate } from '../../src/allocator/allocate';
 import { LedgerRepository } from '../../src/allocator/ledger.repository';
-import { applyPlan, displayOf, readHeads, streamCharitiesKey, takeMatches, TotalsMissing } from '../../src/allocator/totals.store';
+import { applyPlan, displayOf, readHeads, streamCharitiesKey, takeMatches, totalsChannel, TotalsMissing } from '../../src/allocator/totals.store';
 import { rebuildStaleTotals, rebuildTotals } from '../../src/allocator/rebuild-totals';
 import { createDeps, closeDeps, type Deps } from '../../src/deps';
 import { loadConfig } from '../../src/config';
@@ -112,6 +112,46 @@ describe('allocator state under one hash tag per charity', () => {
     expect(await deps.redis.hgetall(totKey(deps, c, `chain:${c}`))).toEqual(head);
     expect(await deps.db.collection('ledger').countDocuments({ charityId: c })).toBe(2);
     expect((await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`))).donationFen).toBe('500');
+  });
+
+  it('when a batch holds only placed, expired and cancelled orders, then it changes nothing in Redis and tells no screen, and the payments around it are allocated once, replayed or not', async () => {
+    const deps = svc.deps;
+    const c = 'cq1';
+    await rebuildTotals(deps, [c]);
+    const spec = (orderId: string) => ({ orderId, charityId: c, streamId: 'sq1', quantity: 2, pledgePerUnitFen: 150 });
+    const [o1, o2, o3, o4] = [newOrderId(), newOrderId(), newOrderId(), newOrderId()];
+    expect(await allocateBatch(deps, batchOf([orderEvent('order.placed', spec(o1)), orderEvent('order.paid', spec(o1))], 0))).toMatchObject({ entries: 1 });
+    const before = await dumpCharity(deps, c, ['sq1']);
+    const headBefore = await deps.redis.hgetall(totKey(deps, c, `chain:${c}`));
+    expect(headBefore).toMatchObject({ seq: '1', offset: '1' });
+
+    // every message on the totals channel while the quiet batches run (the feed reads totals on each)
+    const sub = deps.redis.duplicate();
+    const heard: string[] = [];
+    sub.on('message', (_ch: string, m: string) => heard.push(m));
+    await sub.subscribe(totalsChannel(deps));
+    try {
+      const quiet = [orderEvent('order.placed', spec(o2)), orderEvent('order.placed', spec(o3)), orderEvent('order.expired', spec(o2)), orderEvent('order.cancelled', spec(o3))];
+      expect(await allocateBatch(deps, batchOf(quiet, 2))).toEqual({ entries: 0, inserted: 0, dead: 0 });
+      // replayed: still nothing
+      expect(await allocateBatch(deps, batchOf(quiet, 2))).toEqual({ entries: 0, inserted: 0, dead: 0 });
+      expect(await dumpCharity(deps, c, ['sq1'])).toEqual(before);
+      // a payment after them moves the head past them; the first payment replayed behind it is folded already
+      expect(await allocateBatch(deps, batchOf([orderEvent('order.placed', spec(o4)), orderEvent('order.paid', spec(o4))], 6))).toMatchObject({ entries: 1 });
+      expect(await allocateBatch(deps, batchOf([orderEvent('order.placed', spec(o1)), orderEvent('order.paid', spec(o1))], 0))).toMatchObject({ entries: 0 });
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await sub.quit();
+    }
+    // the one message is the second payment's
+    expect(heard).toHaveLength(1);
+    expect(await deps.redis.hgetall(totKey(deps, c, `chain:${c}`))).toMatchObject({ seq: '2', offset: '7' });
+    expect(await deps.db.collection('ledger').countDocuments({ charityId: c })).toBe(2);
+    expect((await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`))).donationFen).toBe('600');
+    // and a rebuild from the ledger agrees with the head, offset included
+    const live = await totalsOf(deps, c, ['sq1']);
+    await rebuildTotals(deps, [c]);
+    expect(await totalsOf(deps, c, ['sq1'])).toEqual(live);
   });
 });
 

@@ -5,7 +5,7 @@ import { activateMatch, MATCH_COLLECTION, type MatchDoc } from './create-match';
 import { LEDGER_COLLECTION, readBlocks, toEntry, type LedgerDoc } from './ledger.repository';
 import { blockKeyOf, GENESIS, type ChainHead, type LedgerEntry } from './ledger.types';
 import { applyOps, emptyState, entryOps, totalsKeys, type EntryDisplay } from './totals';
-import { builtCharitiesKey, charityKeyspace, hostCharitiesKey, knownCharities, qualifyOps, reindexPartials, staleCharities, streamCharitiesKey, totalsChannel, totalsIndexKey } from './totals.store';
+import { builtCharitiesKey, charityKeyspace, forgetIndexed, hostCharitiesKey, knownCharities, qualifyOps, reindexPartials, staleCharities, streamCharitiesKey, totalsChannel, totalsIndexKey } from './totals.store';
 import { runIdFor } from '../infra/redis';
 
 const LOCK_MS = 120_000;
@@ -90,6 +90,8 @@ export async function rebuildCharity(deps: Deps, charityId: string, now = Date.n
     return { entries: 0, chainProblems: 0, streams: new Set(), scanMs: 0, waited: true };
   }
   const renew = setInterval(() => void redis.pexpire(k(totalsKeys.lock), LOCK_MS).catch(() => undefined), LOCK_MS / 4);
+  // the rebuild replaces the charity's copy of its index entries: this process's next script writes its own again
+  forgetIndexed(deps, [charityId]);
   try {
     const t0 = Date.now();
     const st = emptyState();

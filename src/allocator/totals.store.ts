@@ -237,12 +237,44 @@ function partialsOf(p: CharityPlan): { streams: Set<string>; hosts: Set<string> 
  */
 async function indexPartials(deps: Deps, charityId: string, parts: { streams: Set<string>; hosts: Set<string> }): Promise<void> {
   const tk = charityKeyspace(deps, charityId);
+  const indexed = indexedBy(deps);
+  const now = Date.now();
+  const due = (kind: 's' | 'h', id: string) => (indexed.get(`${charityId}\n${kind}\n${id}`) ?? 0) <= now;
+  const streams = [...parts.streams].filter((s) => due('s', s));
+  const hosts = [...parts.hosts].filter((h) => due('h', h));
+  if (!streams.length && !hosts.length) return;
+  if (indexed.size > 10_000) for (const [k, until] of indexed) if (until <= now) indexed.delete(k);
   await Promise.all([
-    ...(parts.streams.size ? [deps.redis.sadd(tk(totalsKeys.partialStreams), ...parts.streams)] : []),
-    ...(parts.hosts.size ? [deps.redis.sadd(tk(totalsKeys.partialHosts), ...parts.hosts)] : []),
-    ...[...parts.streams].map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), charityId)),
-    ...[...parts.hosts].map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), charityId)),
+    ...(streams.length ? [deps.redis.sadd(tk(totalsKeys.partialStreams), ...streams)] : []),
+    ...(hosts.length ? [deps.redis.sadd(tk(totalsKeys.partialHosts), ...hosts)] : []),
+    ...streams.map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), charityId)),
+    ...hosts.map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), charityId)),
   ]);
+  for (const s of streams) indexed.set(`${charityId}\ns\n${s}`, now + INDEXED_FOR_MS);
+  for (const h of hosts) indexed.set(`${charityId}\nh\n${h}`, now + INDEXED_FOR_MS);
+}
+
+/**
+ * How long a process takes the index entries it wrote as still there. They were written again before every script,
+ * four commands per charity a batch (most of the allocator's Redis calls at live rates); a failover of a stream's or
+ * host's master that drops one is put right by recovery's reindexPartials, and at the latest this long after by
+ * the next batch that moves that partial. A charity's rebuild, or a script that found its state not as planned,
+ * forgets its entries at once.
+ */
+export const INDEXED_FOR_MS = 10_000;
+const indexedByClient = new WeakMap<object, Map<string, number>>();
+const indexedBy = (deps: Pick<Deps, 'redis'>): Map<string, number> => {
+  let m = indexedByClient.get(deps.redis);
+  if (!m) indexedByClient.set(deps.redis, (m = new Map()));
+  return m;
+};
+
+/** Forgets the index entries this process wrote for these charities (all when none are named): the next script writes them again. */
+export function forgetIndexed(deps: Pick<Deps, 'redis'>, charityIds?: string[]): void {
+  const indexed = indexedBy(deps);
+  if (!charityIds) { indexed.clear(); return; }
+  const prefixes = charityIds.map((c) => `${c}\n`);
+  for (const k of indexed.keys()) if (prefixes.some((p) => k.startsWith(p))) indexed.delete(k);
 }
 
 /**
@@ -271,6 +303,8 @@ export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<numb
   const windowMs = deps.config.orders.refundWindowSeconds * 1000;
   const results = await Promise.allSettled(plans.map((p) => applyPlan(deps, p, windowMs)));
   const failed = (kind: string) => results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === kind ? [plans[i].charityId] : []));
+  // a charity whose state was not as planned (being rebuilt, lost, moved) writes its index entries again next time
+  forgetIndexed(deps, results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === 'OK' ? [] : [plans[i].charityId])));
   const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (error) throw error.reason;
   if (failed('REBUILD').length) throw new TotalsMissing(`totals of ${failed('REBUILD').join(', ')} are not in Redis; rebuild needed`, failed('REBUILD'));

@@ -7,7 +7,7 @@ import { streamTotalsHash, totKey } from '../helpers/hot-keys';
 import { allocateBatch, type BatchInput } from '../../src/allocator/allocate-batch';
 import { allocate } from '../../src/allocator/allocate';
 import { LedgerRepository } from '../../src/allocator/ledger.repository';
-import { applyPlan, displayOf, readHeads, streamCharitiesKey, takeMatches, totalsChannel, TotalsMissing } from '../../src/allocator/totals.store';
+import { applyPlan, displayOf, INDEXED_FOR_MS, readHeads, streamCharitiesKey, takeMatches, totalsChannel, TotalsMissing } from '../../src/allocator/totals.store';
 import { rebuildStaleTotals, rebuildTotals } from '../../src/allocator/rebuild-totals';
 import { createDeps, closeDeps, type Deps } from '../../src/deps';
 import { loadConfig } from '../../src/config';
@@ -185,6 +185,29 @@ describe('a totals rebuild among many unrelated keys', () => {
     expect(await admin.get('other-app:{tot}:key:199999')).toBe('x');
     expect((await streamTotalsHash(deps, 'sz1')).donationFen).toBe('650');
     console.log(`rebuild of 2 charities among 200,000 unrelated keys: ${ms} ms, 0 SCAN calls`);
+  });
+
+  it('when one charity\'s payments keep coming on the same stream, then its index entries are written with its first batch only, and one dropped meanwhile is written again by a batch after INDEXED_FOR_MS', async () => {
+    const sadds = async () => Number(/cmdstat_sadd:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    await rebuildTotals(deps, ['cw1']);
+    const s0 = await sadds();
+    await allocateBatch(deps, batchOf([paid('cw1', 'sw1', 1, 10)], 0));
+    // the charity's copies (stream, host) and the stream's and host's own entries
+    expect(await sadds() - s0).toBe(4);
+    for (let i = 1; i <= 5; i++) await allocateBatch(deps, batchOf([paid('cw1', 'sw1', 1, 10)], i));
+    expect(await sadds() - s0).toBe(4);
+    // lost by a failover of the stream's master, and no recovery ran: the stream misses the charity for a while
+    await deps.redis.srem(streamCharitiesKey(deps, 'sw1'), 'cw1');
+    expect((await streamTotalsHash(deps, 'sw1')).donationFen).toBeUndefined();
+    const later = Date.now() + INDEXED_FOR_MS + 1;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(later);
+    try {
+      await allocateBatch(deps, batchOf([paid('cw1', 'sw1', 1, 10)], 6));
+    } finally {
+      clock.mockRestore();
+    }
+    expect(await sadds() - s0).toBe(8);
+    expect((await streamTotalsHash(deps, 'sw1')).donationFen).toBe('70');
   });
 
   it('when a failover drops the entry of a stream that points at a charity\'s partial, then the recovery after a partial loss puts it back and the stream sums every charity again', async () => {

@@ -51,16 +51,16 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   // the events' ids, to ask whether they were allocated already (republished at another offset)
   const ids = new Map([...byCharity(unique, (pe) => pe.event.charityId)].map(([c, pes]) => [c, pes.map((pe) => pe.event.eventId)]));
   // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
-  const { heads, known } = await readHeadsAndKnown(deps, charityIds, ids).catch(async (err: unknown) => {
+  const { heads, known, matchSets } = await readHeadsAndKnown(deps, charityIds, ids, unique).catch(async (err: unknown) => {
     if (!(err instanceof TotalsMissing)) throw err;
     await rebuildTotals(deps, err.charityIds);
-    return readHeadsAndKnown(deps, charityIds, ids);
+    return readHeadsAndKnown(deps, charityIds, ids, unique);
   });
   const republished = unique.filter((pe) => !known.has(pe.event.eventId));
   if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };
   // an answer sent again carries a new time: known by its entry key, not by its hash
   const fresh = await withoutWrittenRemits(deps, republished, heads);
-  const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)));
+  const matches = await takeMatches(deps, fresh.filter((pe) => !isFolded(heads.get(pe.event.charityId), pe)), matchSets);
   const plans = allocate(fresh, heads, matches);
   const rows = plans.flatMap((p) => p.entries.map((entry) => {
     const src = p.sources.get(entry.key)!;

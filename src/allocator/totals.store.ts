@@ -146,18 +146,27 @@ export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<s
  * As readHeads, and in the same pipeline per charity which of the given event ids it has allocated already (the ids
  * the apply script remembers with the head): one round trip per charity for both.
  */
-export async function readHeadsAndKnown(deps: Deps, charityIds: string[], eventIds: Map<string, string[]>): Promise<{ heads: Map<string, AllocatorHead>; known: Set<string> }> {
+export async function readHeadsAndKnown(
+  deps: Deps, charityIds: string[], eventIds: Map<string, string[]>, events: PositionedEvent[] = [],
+): Promise<{ heads: Map<string, AllocatorHead>; known: Set<string>; matchSets: MatchSets }> {
   const known = new Set<string>();
+  const matchSets: MatchSets = new Map();
+  // the sponsor-match sets the batch's payments and refunds will ask for (takeMatches), read in the same round trip
+  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
+  const setsOf = new Map([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => [c, [...new Set(es.map((e) => matchSetKey(deps, c, e.streamId)))]]));
   const rows = await Promise.all(charityIds.map(async (c) => {
     const k = charityKeyspace(deps, c);
     const ids = eventIds.get(c) ?? [];
+    const sets = setsOf.get(c) ?? [];
     // INFO rides in the pipeline routed by the marker's slot: it names the master that holds this charity
     const pipe = deps.redis.pipeline().get(k(totalsKeys.built)).info('server').exists(k(totalsKeys.lock)).hgetall(k(totalsKeys.head(c)));
+    for (const f of sets) pipe.smembers(f);
     if (ids.length) pipe.mget(ids.map((id) => allocatedEventKey(deps, c, id)));
     const res = (await pipe.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
     const [[, built], [, info], [, busy], [, head]] = res;
-    if (ids.length) (res[4][1] as (string | null)[]).forEach((v, i) => { if (v !== null) known.add(ids[i]); });
+    sets.forEach((f, i) => matchSets.set(f, (res[4 + i][1] as string[]).sort()));
+    if (ids.length) (res[4 + sets.length][1] as (string | null)[]).forEach((v, i) => { if (v !== null) known.add(ids[i]); });
     return { c, missing: !built || built !== runIdOf(info as string), busy: !!busy, head: head as Record<string, string> };
   }));
   if (rows.some((r) => r.busy)) throw new TotalsBusy(`totals of ${rows.filter((r) => r.busy).map((r) => r.c).join(', ')} are being rebuilt`);
@@ -165,22 +174,30 @@ export async function readHeadsAndKnown(deps: Deps, charityIds: string[], eventI
   if (missing.length) throw new TotalsMissing(`totals of ${missing.join(', ')} were not built by the Redis server that holds them; rebuild needed`, missing);
   const heads = new Map<string, AllocatorHead>();
   for (const { c, head: v } of rows) if (v.seq) heads.set(c, { seq: Number(v.seq), hash: v.hash, partition: Number(v.partition), offset: Number(v.offset) });
-  return { heads, known };
+  return { heads, known, matchSets };
 }
 
-/** Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order: one script per charity. */
-export async function takeMatches(deps: Deps, events: PositionedEvent[]): Promise<Map<string, MatchTake[]>> {
+/** The ids of the sponsor matches of a stream and charity, sorted, by the set's key (read with the heads). */
+export type MatchSets = Map<string, string[]>;
+/** The set of a stream's sponsor matches for one charity (under the charity's tag). */
+export const matchSetKey = (deps: Pick<Deps, 'config'>, charityId: string, streamId: string) => charityKeyspace(deps, charityId)('match', 'for', streamId, charityId);
+
+/**
+ * Takes (or gives back) sponsor match budgets for the payments and refunds of a batch, once per order: one script per
+ * charity that has a match on these streams. `read`: the match sets as read with the heads (else read here first).
+ */
+export async function takeMatches(deps: Deps, events: PositionedEvent[], read: MatchSets = new Map()): Promise<Map<string, MatchTake[]>> {
   const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
   const out = new Map<string, MatchTake[]>();
-  const parts = await Promise.all([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => takeCharityMatches(deps, c, es)));
+  const parts = await Promise.all([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => takeCharityMatches(deps, c, es, read)));
   for (const part of parts) for (const [eventId, takes] of part) out.set(eventId, takes);
   return out;
 }
 
-async function takeCharityMatches(deps: Deps, charityId: string, moving: OrderEvent[]): Promise<Map<string, MatchTake[]>> {
+async function takeCharityMatches(deps: Deps, charityId: string, moving: OrderEvent[], read: MatchSets): Promise<Map<string, MatchTake[]>> {
   const tk = charityKeyspace(deps, charityId);
   const items0 = moving.map((e) => ({
-    e: e.eventId, o: e.orderId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(donationFenOf(e)), f: tk('match', 'for', e.streamId, e.charityId),
+    e: e.eventId, o: e.orderId, k: e.type === 'order.paid' ? 'p' : 'r', a: String(donationFenOf(e)), f: matchSetKey(deps, charityId, e.streamId),
     // refund n of an order returns its share of the match (matchShareBack), not the whole of it
     ...(e.type === 'order.refunded' && e.refundNo !== undefined && e.refundQuantity !== undefined && e.refundedQuantity !== undefined
       ? { n: e.refundNo, q: e.quantity, b: e.refundedQuantity - e.refundQuantity, r: e.refundedQuantity } : {}),
@@ -192,7 +209,8 @@ async function takeCharityMatches(deps: Deps, charityId: string, moving: OrderEv
   for (let attempt = 0; flat[0] === 'STALE'; attempt++) {
     if (attempt === 5) throw new Error('sponsor matches kept changing; batch retried');
     const sets = [...new Set(items0.map((i) => i.f))];
-    const members = new Map(await Promise.all(sets.map(async (f) => [f, (await deps.redis.smembers(f)).sort()] as const)));
+    // the first attempt uses the sets read with the heads where it has them (the script checks they did not change)
+    const members = new Map(await Promise.all(sets.map(async (f) => [f, (attempt === 0 ? read.get(f) : undefined) ?? (await deps.redis.smembers(f)).sort()] as const)));
     // no sponsor match on any of these streams when read: nothing to take, no script (a match created after this
     // read applies from the next batch on, as if it had been created a moment later)
     if ([...members.values()].every((ids) => ids.length === 0)) return out;

@@ -36,6 +36,17 @@ export interface AllocatorOptions {
 export const allocatorFetch = { minBytes: 1, maxBytesPerPartition: 1 << 20 } as const;
 
 /**
+ * After a batch of fewer events than this, the allocator waits LIVEGIVE_ALLOCATOR_LINGER_MS (25 ms) before it
+ * fetches again, so the payments arriving meanwhile come back as one batch. Every batch costs the same few round
+ * trips (heads, ledger insert, period balances, head, totals script, offset commit) and one notification that every
+ * screen's feed reads, whatever it holds: at 150 orders/s, answered batch after batch, they held one to three
+ * payments and that fixed cost was most of the workers', the store's and Kafka's CPU. The wait is after a batch,
+ * never before one: a lone payment after a quiet spell is still fetched at once, an idle allocator long-polls as
+ * before, and a backlog (batches of hundreds) is drained without waiting.
+ */
+export const LINGER_BELOW_EVENTS = 200;
+
+/**
  * The allocator: a consumer group on the order events. Each batch is allocated (entries durable, then
  * totals), and only then is its offset committed. Failures are retried with backoff for as long as
  * this process owns the partition, never skipped; lost totals or a moved chain head trigger a rebuild
@@ -46,6 +57,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   const log = deps.logger.child({ component: 'allocator', groupId });
   await rebuildStaleTotals(deps);
   const repo = new LedgerRepository(deps);
+  const lingerMs = deps.config.kafka.allocatorLingerMs;
 
   /** Allocates a batch until it goes through; false when the partition was taken away meanwhile. */
   async function allocateWithRetry(input: BatchInput, p: Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>): Promise<boolean> {
@@ -100,6 +112,7 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
       timer(); deps.metrics.allocatorBatchSize.observe(batch.messages.length);
       deps.metrics.consumerLag.set({ group: 'allocator', partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
       await heartbeat();
+      if (batch.messages.length < LINGER_BELOW_EVENTS && lingerMs > 0 && isRunning()) await new Promise((r) => setTimeout(r, lingerMs));
     },
   });
   // donations pass into the confirmed layer once their refund window has passed

@@ -3,7 +3,7 @@ import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { Deps } from '../deps';
 import { onlyDuplicates } from '../infra/mongo';
 import { blockKeyOf, blockOf, LEDGER_BLOCK_SIZE, type LedgerEntry } from './ledger.types';
-import { completedNodes, DeriveAll, headId, periodDeltas, sealBlock, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from './ledger.derived';
+import { completedNodes, DeriveAll, periodDeltas, sealBlock, treeId, type HeadDoc, type PeriodDoc, type TreeDoc } from './ledger.derived';
 import { LEDGER_COLLECTION, toEntry, type LedgerDoc } from './ledger.repository';
 
 export const TREE_COLLECTION = 'ledger_tree';
@@ -65,15 +65,15 @@ export class LedgerDerivedRepository {
   }
 
   /**
-   * After appending consecutive entries of one charity: period balances and newly complete blocks and nodes
-   * (independent documents, written at once), then the head. `before` is what `before()` read, if it ran.
+   * After appending consecutive entries of one charity: the blocks and nodes they complete, then their day balances,
+   * then their month balances. The month balances' highest maxSeq is the published head (StatementsRepository.head),
+   * so every derived document up to it is stored once it moves; it used to be a document of its own, one more
+   * update command per batch. `before` is what `before()` read, if it ran.
    */
   async afterAppend(charityId: string, entries: LedgerEntry[], before?: Promise<SealInputs | null>): Promise<void> {
     if (!entries.length) return;
-    await Promise.all([this.addToPeriods(charityId, entries), this.sealCompleted(charityId, entries, before ?? this.before(charityId, entries))]);
-    const last = entries[entries.length - 1];
-    // query: tree.byId — guarded by seq: a replay (seq not lower) is a duplicate key, i.e. already done
-    await this.tree.updateOne({ _id: headId(charityId), seq: { $lt: last.seq } } as never, { $set: { charityId, seq: last.seq, hash: last.hash } }, { upsert: true }).catch(ignoreDuplicate);
+    await this.sealCompleted(charityId, entries, before ?? this.before(charityId, entries));
+    await this.addToPeriods(charityId, entries);
   }
 
   /**
@@ -115,8 +115,10 @@ export class LedgerDerivedRepository {
   }
 
   private async addToPeriods(charityId: string, entries: LedgerEntry[]): Promise<void> {
+    // days before months: a month's maxSeq (the published head) moves only after the days under it did
+    const deltas = periodDeltas(charityId, entries).sort((a, b) => (a.scope === b.scope ? 0 : a.scope.includes(':D:') ? -1 : 1));
     // multi (updateMany) although the filter names one _id: FerretDB holds a pooled connection per non-multi statement until the command ends (FERRETDB.md)
-    const ops: AnyBulkWriteOperation<PeriodDoc>[] = periodDeltas(charityId, entries).map((d) => ({
+    const ops: AnyBulkWriteOperation<PeriodDoc>[] = deltas.map((d) => ({
       updateMany: {
         // query: periods.byId — counted once: a batch whose entries are already in (maxSeq ≥ its first) matches nothing and its upsert is a duplicate key
         filter: { _id: d._id, maxSeq: { $lt: d.firstSeq } },
@@ -124,9 +126,18 @@ export class LedgerDerivedRepository {
         upsert: true,
       },
     }));
-    for (let i = 0; i < ops.length; i += UPDATE_CHUNK) {
-      const chunk = ops.slice(i, i + UPDATE_CHUNK);
-      await this.periods.bulkWrite(chunk, { ordered: false }).catch((err: unknown) => { if (!onlyDuplicates(err, chunk.length)) throw err; });
+    // in order, so a month never moves ahead of its days; an ordered write stops at its first duplicate key (a balance
+    // a replay of this batch already added to), and the rest goes on from the one after it
+    for (let rest = ops; rest.length;) {
+      const chunk = rest.slice(0, UPDATE_CHUNK);
+      try {
+        await this.periods.bulkWrite(chunk, { ordered: true });
+        rest = rest.slice(chunk.length);
+      } catch (err) {
+        const dups = onlyDuplicates(err, chunk.length);
+        if (!dups?.length) throw err;
+        rest = rest.slice(Math.min(...dups) + 1);
+      }
     }
   }
 
@@ -157,7 +168,7 @@ export class LedgerDerivedRepository {
     // query: periods.byScope is how readers find them; here each is replaced by _id
     for (const d of all.periods.values()) await this.periods.replaceOne({ _id: d._id }, d, { upsert: true }); // query: periods.byId
     for (const d of all.tree.values()) await this.tree.replaceOne({ _id: d._id }, d, { upsert: true }); // query: tree.byId
-    if (all.head.seq > 0) await this.tree.replaceOne({ _id: all.head._id }, all.head, { upsert: true }); // query: tree.byId
+    // the head is the month balances' highest maxSeq now: a head document from before is left alone (read only without them)
     return all;
   }
 }

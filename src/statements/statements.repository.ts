@@ -127,10 +127,18 @@ export class StatementsRepository {
     return (await this.ledger.find({ orderId }).toArray()).map(toEntry).filter((e) => e.charityId === charityId).sort(bySeq); // query: ledger.byOrder
   }
 
-  /** The head the allocator published: every derived document up to it is stored. */
+  /**
+   * The head the allocator published: the highest maxSeq of the charity's month balances, which the allocator moves
+   * last, after the blocks and days under it (every derived document up to it is stored). A charity whose ledger
+   * predates month balances (until `livegive rebuild-derived`) has the head document written then.
+   */
   async head(charityId: string): Promise<ChainHead> {
+    const months = await this.periods.find({ scope: monthScope(charityId) }, { projection: { maxSeq: 1, maxHash: 1 } }).toArray(); // query: periods.byScope
+    let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+    for (const m of months) if (m.maxSeq > head.seq) head = { seq: m.maxSeq, hash: m.maxHash };
+    if (head.seq > 0) return head;
     const h = await this.tree.findOne({ _id: headId(charityId) }) as HeadDoc | null; // query: tree.byId
-    return h ? { seq: h.seq, hash: h.hash } : { seq: 0, hash: GENESIS_HASH };
+    return h ? { seq: h.seq, hash: h.hash } : head;
   }
 
   /** Stored Merkle nodes (level 0: sealed blocks) by position; null where none is stored. One _id read each, in parallel. */

@@ -12,6 +12,7 @@ import { appendEntries, LedgerDerivedRepository, LedgerRepository, rebuildTotals
 import { DeriveAll } from '../../src/allocator/ledger.derived';
 import { GENESIS, LEDGER_BLOCK_SIZE, type LedgerEntry } from '../../src/allocator/ledger.types';
 import { buildStatement } from '../../src/statements';
+import { StatementsRepository } from '../../src/statements/statements.repository';
 import { checkChain } from '../../src/statements/verify-ledger';
 import { verifyReceipt, type PublicHead, type Receipt } from '../../src/statements';
 
@@ -116,7 +117,9 @@ describe('the ledger at campaign scale: equality reads, derived documents, proof
     };
     const byId = <T extends { _id: string }>(xs: Iterable<T>) => [...xs].sort((a, b) => (a._id < b._id ? -1 : 1));
     expect(stored.periods).toEqual(byId(rebuilt.periods.values()));
-    expect(stored.tree).toEqual(byId([...rebuilt.tree.values(), rebuilt.head]));
+    expect(stored.tree).toEqual(byId(rebuilt.tree.values()));
+    // the published head is the month balances' highest seq: the chain's last entry
+    expect(await new StatementsRepository(svc.deps).head(c)).toEqual({ seq: rebuilt.head.seq, hash: rebuilt.head.hash });
     const total = events.reduce((n, e) => n + e.pledgePerUnitFen * e.quantity, 0);
     expect(stored.periods.filter((p) => p.scope.endsWith(':M')).reduce((n, p) => n + p.sumFen, 0)).toBe(total);
     const s = await buildStatement(svc.deps, c, { from: new Date('2026-11-01T00:00:00.000Z'), to: new Date('2026-11-10T07:00:00.000Z') });
@@ -125,6 +128,32 @@ describe('the ledger at campaign scale: equality reads, derived documents, proof
     await derived.rebuild(c, repo.chain(c));
     expect(await derived.periods.find({ charityId: c }).sort({ _id: 1 }).toArray()).toEqual(stored.periods);
   }, 180_000);
+
+  it('when a batch\'s day balances were written and its month balance (the published head) was not, then its retry moves the month once and leaves the days as they were', async () => {
+    const c = `c_half_${Date.now()}`;
+    const base = Date.parse('2026-10-20T00:00:00.000Z');
+    const events = Array.from({ length: 40 }, (_, i) => orderEvent('order.paid', { orderId: `oh${i}`, charityId: c, streamId: 's1', quantity: 1, pledgePerUnitFen: 100 + i }, new Date(base + i * 3 * 3600_000)));
+    await allocateBatch(svc.deps, batchOf(events.slice(0, 20)));
+    const derived = new LedgerDerivedRepository(svc.deps);
+    const heads = new StatementsRepository(svc.deps);
+    const month = await derived.periods.findOne({ _id: `${c}:M:2026-10` });
+    const headBefore = await heads.head(c);
+    expect(headBefore.seq).toBe(20);
+    // the second batch's entries and derived documents, then its month balance put back as it was: a cut between the two
+    const next = batchOf(events.slice(20)).messages.map((m, i) => ({ event: events[20 + i], partition: 0, offset: Number(m.offset) }));
+    const plans = allocate(next, await readHeads(svc.deps, [c]), new Map());
+    await new LedgerRepository(svc.deps).append(plans[0].entries.map((entry) => ({ entry, display: displayOf(plans[0].sources.get(entry.key)!.event), partition: 0, offset: plans[0].sources.get(entry.key)!.offset })));
+    await derived.afterAppend(c, plans[0].entries);
+    const days = await derived.periods.find({ scope: `${c}:D:2026-10` }).sort({ _id: 1 }).toArray();
+    await derived.periods.replaceOne({ _id: month!._id }, month!);
+    expect(await heads.head(c)).toEqual(headBefore);
+    await derived.afterAppend(c, plans[0].entries); // the retry
+    expect(await derived.periods.find({ scope: `${c}:D:2026-10` }).sort({ _id: 1 }).toArray()).toEqual(days);
+    const rebuilt = new DeriveAll(c);
+    for await (const e of new LedgerRepository(svc.deps).chain(c)) rebuilt.add(e);
+    expect(await derived.periods.findOne({ _id: month!._id })).toEqual(rebuilt.periods.get(month!._id));
+    expect(await heads.head(c)).toEqual({ seq: 40, hash: rebuilt.head.hash });
+  });
 
   describe('a large chain', () => {
     const size = Number(process.env.LIVEGIVE_TEST_CHAIN ?? 12_000);

@@ -5,8 +5,7 @@ import type { Deps } from '../../../src/deps';
 import { rebuildTotals, startAllocator } from '../../../src/allocator';
 import { allocate, type PositionedEvent } from '../../../src/allocator/allocate';
 import { allocatorConcurrency } from '../../../src/allocator/allocator.consumer';
-import { headId } from '../../../src/allocator/ledger.derived';
-import { TREE_COLLECTION } from '../../../src/allocator/ledger-derived.repository';
+import { StatementsRepository } from '../../../src/statements/statements.repository';
 import { APPEND_CHUNK, ledgerDoc, registerLedgerModel, type LedgerDoc } from '../../../src/allocator/ledger.repository';
 import { displayOf } from '../../../src/allocator/totals.store';
 import { paidEvent } from './seed';
@@ -194,8 +193,10 @@ export async function measureDrain(deps: Deps, bareDeps: [Deps, Deps], events: n
 
   // the same entries: each charity's published head is the hash of its last planned entry (the chain links every entry before it)
   const lastOf = new Map(docs.map((d) => [d.charityId, d]));
-  const heads = await Promise.all([...lastOf.keys()].map((c) => deps.db.collection<{ _id: string; seq: number; hash: string }>(TREE_COLLECTION).findOne({ _id: headId(c) }).then((h) => ({ c, h }))));
-  const sameEntries = heads.every(({ c, h }) => h !== null && lastOf.get(c)!.hash === h.hash && lastOf.get(c)!.seq === h.seq);
+  // the head as the service publishes it (the month balances' highest seq)
+  const published = new StatementsRepository(deps);
+  const heads = await Promise.all([...lastOf.keys()].map((c) => published.head(c).then((h) => ({ c, h }))));
+  const sameEntries = heads.every(({ c, h }) => lastOf.get(c)!.hash === h.hash && lastOf.get(c)!.seq === h.seq);
   const barePerSec = Math.round((before.perSec + after.perSec) / 2);
   return {
     events, charities, entries: docs.length, writers, batchSize: APPEND_CHUNK, allocators: Math.max(1, opts.allocators),

@@ -17,7 +17,7 @@ const envSchema = z.object({
   LIVEGIVE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   LIVEGIVE_PROJECTION_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(250),
   LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(100),
-  LIVEGIVE_ALLOCATOR_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(25),
+  LIVEGIVE_ALLOCATOR_LINGER_MS: z.coerce.number().int().min(0).max(5000).default(25),
   LIVEGIVE_ORDER_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   LIVEGIVE_DEFAULT_BUYER_LIMIT: z.coerce.number().int().min(1).max(10000).default(5),
   LIVEGIVE_REFUND_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),

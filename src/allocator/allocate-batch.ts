@@ -5,7 +5,7 @@ import { LedgerRepository } from './ledger.repository';
 import { LedgerDerivedRepository } from './ledger-derived.repository';
 import { deadLetterOf, publishDeadLetters } from '../infra/dead-letter';
 import { recordRemitEntries, withoutWrittenRemits } from '../remittances/remittance.entries';
-import { applyPlans, byCharity, displayOf, readHeadsAndKnown, takeMatches, TotalsMissing } from './totals.store';
+import { applyPlans, displayOf, readHeadsAndKnown, takeMatches, TotalsMissing } from './totals.store';
 import { rebuildTotals } from './rebuild-totals';
 
 export interface BatchInput {
@@ -48,13 +48,12 @@ export async function allocateBatch(deps: Deps, b: BatchInput, repo = new Ledger
   const unique = events.filter((pe) => entersLedger(pe.event) && !seen.has(pe.event.eventId) && seen.add(pe.event.eventId));
   if (!unique.length) return { entries: 0, inserted: 0, dead: dead.length };
   const charityIds = [...new Set(unique.map((e) => e.event.charityId))];
-  // the events' ids, to ask whether they were allocated already (republished at another offset)
-  const ids = new Map([...byCharity(unique, (pe) => pe.event.charityId)].map(([c, pes]) => [c, pes.map((pe) => pe.event.eventId)]));
+  // with the heads: which events were allocated already (republished at another offset), and their match sets
   // a charity never built here, or whose master lost writes: rebuilt from its own ledger (only it), then its heads read again
-  const { heads, known, matchSets } = await readHeadsAndKnown(deps, charityIds, ids, unique).catch(async (err: unknown) => {
+  const { heads, known, matchSets } = await readHeadsAndKnown(deps, charityIds, unique).catch(async (err: unknown) => {
     if (!(err instanceof TotalsMissing)) throw err;
     await rebuildTotals(deps, err.charityIds);
-    return readHeadsAndKnown(deps, charityIds, ids, unique);
+    return readHeadsAndKnown(deps, charityIds, unique);
   });
   const republished = unique.filter((pe) => !known.has(pe.event.eventId));
   if (!republished.length) return { entries: 0, inserted: 0, dead: dead.length };

@@ -38,7 +38,7 @@ export const allocatorFetch = { minBytes: 1, maxBytesPerPartition: 1 << 20 } as 
 /**
  * After a batch of fewer events than this, the allocator waits LIVEGIVE_ALLOCATOR_LINGER_MS (25 ms) before it
  * fetches again, so the payments arriving meanwhile come back as one batch. Every batch costs the same few round
- * trips (heads, ledger insert, period balances, head, totals script, offset commit) and one notification that every
+ * trips (heads, ledger insert, period balances, totals script, offset commit) and one notification that every
  * screen's feed reads, whatever it holds: at 150 orders/s, answered batch after batch, they held one to three
  * payments and that fixed cost was most of the workers', the store's and Kafka's CPU. The wait is after a batch,
  * never before one: a lone payment after a quiet spell is still fetched at once, an idle allocator long-polls as

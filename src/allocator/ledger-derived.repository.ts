@@ -115,10 +115,8 @@ export class LedgerDerivedRepository {
   }
 
   private async addToPeriods(charityId: string, entries: LedgerEntry[]): Promise<void> {
-    // days before months: a month's maxSeq (the published head) moves only after the days under it did
-    const deltas = periodDeltas(charityId, entries).sort((a, b) => (a.scope === b.scope ? 0 : a.scope.includes(':D:') ? -1 : 1));
     // multi (updateMany) although the filter names one _id: FerretDB holds a pooled connection per non-multi statement until the command ends (FERRETDB.md)
-    const ops: AnyBulkWriteOperation<PeriodDoc>[] = deltas.map((d) => ({
+    const ops: AnyBulkWriteOperation<PeriodDoc>[] = periodDeltas(charityId, entries).map((d) => ({
       updateMany: {
         // query: periods.byId — counted once: a batch whose entries are already in (maxSeq ≥ its first) matches nothing and its upsert is a duplicate key
         filter: { _id: d._id, maxSeq: { $lt: d.firstSeq } },
@@ -126,7 +124,7 @@ export class LedgerDerivedRepository {
         upsert: true,
       },
     }));
-    // in order, so a month never moves ahead of its days; an ordered write stops at its first duplicate key (a balance
+    // in order (days first), so a month never moves ahead of its days; an ordered write stops at its first duplicate key (a balance
     // a replay of this batch already added to), and the rest goes on from the one after it
     for (let rest = ops; rest.length;) {
       const chunk = rest.slice(0, UPDATE_CHUNK);

@@ -48,13 +48,17 @@ export const monthScope = (charityId: string) => `${charityId}:M`;
 export const dayScope = (charityId: string, month: string) => `${charityId}:D:${month}`;
 export const periodId = (charityId: string, level: 'D' | 'M', key: string) => `${charityId}:${level}:${key}`;
 
-/** The period balances a run of consecutive entries adds to, with the lowest seq of each (the guard). */
+/**
+ * The period balances a run of consecutive entries adds to, with the lowest seq of each (the guard): every day
+ * before any month, the order the allocator writes them in (a month's maxSeq is the published head).
+ */
 export function periodDeltas(charityId: string, entries: LedgerEntry[]): Array<PeriodDoc & { firstSeq: number }> {
-  const out = new Map<string, PeriodDoc & { firstSeq: number }>();
+  const days = new Map<string, PeriodDoc & { firstSeq: number }>();
+  const months = new Map<string, PeriodDoc & { firstSeq: number }>();
   for (const e of entries) {
     const day = dayOf(e.at);
     const month = day.slice(0, 7);
-    for (const [level, key, scope] of [['D', day, dayScope(charityId, month)], ['M', month, monthScope(charityId)]] as const) {
+    for (const [out, level, key, scope] of [[days, 'D', day, dayScope(charityId, month)], [months, 'M', month, monthScope(charityId)]] as const) {
       const id = periodId(charityId, level, key);
       const d = out.get(id) ?? out.set(id, { _id: id, charityId, scope, key, sumFen: 0, count: 0, maxSeq: 0, maxHash: GENESIS_HASH, firstSeq: e.seq }).get(id)!;
       d.sumFen += e.amountFen;
@@ -63,7 +67,7 @@ export function periodDeltas(charityId: string, entries: LedgerEntry[]): Array<P
       if (e.seq > d.maxSeq) { d.maxSeq = e.seq; d.maxHash = e.hash; }
     }
   }
-  return [...out.values()];
+  return [...days.values(), ...months.values()];
 }
 
 /** The level-0 tree document of a complete block, from its entries in seq order and the running total before it. */

@@ -139,25 +139,25 @@ export function byCharity<T>(items: T[], charityOf: (t: T) => string): Map<strin
  * no rebuild of it in progress. A lost master makes only the charities on it rebuild.
  */
 export async function readHeads(deps: Deps, charityIds: string[]): Promise<Map<string, AllocatorHead>> {
-  return (await readHeadsAndKnown(deps, charityIds, new Map())).heads;
+  return (await readHeadsAndKnown(deps, charityIds, [])).heads;
 }
 
 /**
- * As readHeads, and in the same pipeline per charity which of the given event ids it has allocated already (the ids
- * the apply script remembers with the head): one round trip per charity for both.
+ * As readHeads, and in the same pipeline per charity which of the given events (all entering the ledger) it has
+ * allocated already (the ids the apply script remembers with the head) and the sponsor-match sets their payments
+ * and refunds will ask for (takeMatches): one round trip per charity for all three.
  */
 export async function readHeadsAndKnown(
-  deps: Deps, charityIds: string[], eventIds: Map<string, string[]>, events: PositionedEvent[] = [],
+  deps: Deps, charityIds: string[], events: PositionedEvent[],
 ): Promise<{ heads: Map<string, AllocatorHead>; known: Set<string>; matchSets: MatchSets }> {
   const known = new Set<string>();
   const matchSets: MatchSets = new Map();
-  // the sponsor-match sets the batch's payments and refunds will ask for (takeMatches), read in the same round trip
-  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
-  const setsOf = new Map([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => [c, [...new Set(es.map((e) => matchSetKey(deps, c, e.streamId)))]]));
+  const byC = byCharity(events, (pe) => pe.event.charityId);
   const rows = await Promise.all(charityIds.map(async (c) => {
     const k = charityKeyspace(deps, c);
-    const ids = eventIds.get(c) ?? [];
-    const sets = setsOf.get(c) ?? [];
+    const mine = byC.get(c) ?? [];
+    const ids = mine.map((pe) => pe.event.eventId);
+    const sets = [...new Set(moneyMoves(mine).map((e) => matchSetKey(deps, c, e.streamId)))];
     // INFO rides in the pipeline routed by the marker's slot: it names the master that holds this charity
     const pipe = deps.redis.pipeline().get(k(totalsKeys.built)).info('server').exists(k(totalsKeys.lock)).hgetall(k(totalsKeys.head(c)));
     for (const f of sets) pipe.smembers(f);
@@ -177,6 +177,9 @@ export async function readHeadsAndKnown(
   return { heads, known, matchSets };
 }
 
+/** The payments and refunds among the events (the others take no match budget). */
+const moneyMoves = (events: PositionedEvent[]): OrderEvent[] => events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
+
 /** The ids of the sponsor matches of a stream and charity, sorted, by the set's key (read with the heads). */
 export type MatchSets = Map<string, string[]>;
 /** The set of a stream's sponsor matches for one charity (under the charity's tag). */
@@ -187,9 +190,8 @@ export const matchSetKey = (deps: Pick<Deps, 'config'>, charityId: string, strea
  * charity that has a match on these streams. `read`: the match sets as read with the heads (else read here first).
  */
 export async function takeMatches(deps: Deps, events: PositionedEvent[], read: MatchSets = new Map()): Promise<Map<string, MatchTake[]>> {
-  const moving = events.flatMap(({ event: e }) => (movesMoney(e) ? [e] : []));
   const out = new Map<string, MatchTake[]>();
-  const parts = await Promise.all([...byCharity(moving, (e) => e.charityId)].map(([c, es]) => takeCharityMatches(deps, c, es, read)));
+  const parts = await Promise.all([...byCharity(moneyMoves(events), (e) => e.charityId)].map(([c, es]) => takeCharityMatches(deps, c, es, read)));
   for (const part of parts) for (const [eventId, takes] of part) out.set(eventId, takes);
   return out;
 }
@@ -255,21 +257,22 @@ function partialsOf(p: CharityPlan): { streams: Set<string>; hosts: Set<string> 
  */
 async function indexPartials(deps: Deps, charityId: string, parts: { streams: Set<string>; hosts: Set<string> }): Promise<void> {
   const tk = charityKeyspace(deps, charityId);
-  const indexed = indexedBy(deps);
+  const byClient = indexedBy(deps);
+  const indexed = byClient.get(charityId) ?? byClient.set(charityId, new Map()).get(charityId)!;
   const now = Date.now();
-  const due = (kind: 's' | 'h', id: string) => (indexed.get(`${charityId}\n${kind}\n${id}`) ?? 0) <= now;
-  const streams = [...parts.streams].filter((s) => due('s', s));
-  const hosts = [...parts.hosts].filter((h) => due('h', h));
+  const due = (key: string) => (indexed.get(key) ?? 0) <= now;
+  const streams = [...parts.streams].filter((s) => due(`s:${s}`));
+  const hosts = [...parts.hosts].filter((h) => due(`h:${h}`));
   if (!streams.length && !hosts.length) return;
-  if (indexed.size > 10_000) for (const [k, until] of indexed) if (until <= now) indexed.delete(k);
+  if (indexed.size > 1_000) for (const [k, until] of indexed) if (until <= now) indexed.delete(k);
   await Promise.all([
     ...(streams.length ? [deps.redis.sadd(tk(totalsKeys.partialStreams), ...streams)] : []),
     ...(hosts.length ? [deps.redis.sadd(tk(totalsKeys.partialHosts), ...hosts)] : []),
     ...streams.map((s) => deps.redis.sadd(streamCharitiesKey(deps, s), charityId)),
     ...hosts.map((h) => deps.redis.sadd(hostCharitiesKey(deps, h), charityId)),
   ]);
-  for (const s of streams) indexed.set(`${charityId}\ns\n${s}`, now + INDEXED_FOR_MS);
-  for (const h of hosts) indexed.set(`${charityId}\nh\n${h}`, now + INDEXED_FOR_MS);
+  for (const s of streams) indexed.set(`s:${s}`, now + INDEXED_FOR_MS);
+  for (const h of hosts) indexed.set(`h:${h}`, now + INDEXED_FOR_MS);
 }
 
 /**
@@ -280,19 +283,18 @@ async function indexPartials(deps: Deps, charityId: string, parts: { streams: Se
  * forgets its entries at once.
  */
 export const INDEXED_FOR_MS = 10_000;
-const indexedByClient = new WeakMap<object, Map<string, number>>();
-const indexedBy = (deps: Pick<Deps, 'redis'>): Map<string, number> => {
+/** Per Redis client, per charity: until when each of its index entries (`s:<stream>`, `h:<host>`) is taken as written. */
+const indexedByClient = new WeakMap<object, Map<string, Map<string, number>>>();
+const indexedBy = (deps: Pick<Deps, 'redis'>): Map<string, Map<string, number>> => {
   let m = indexedByClient.get(deps.redis);
   if (!m) indexedByClient.set(deps.redis, (m = new Map()));
   return m;
 };
 
-/** Forgets the index entries this process wrote for these charities (all when none are named): the next script writes them again. */
-export function forgetIndexed(deps: Pick<Deps, 'redis'>, charityIds?: string[]): void {
-  const indexed = indexedBy(deps);
-  if (!charityIds) { indexed.clear(); return; }
-  const prefixes = charityIds.map((c) => `${c}\n`);
-  for (const k of indexed.keys()) if (prefixes.some((p) => k.startsWith(p))) indexed.delete(k);
+/** Forgets the index entries this process wrote for these charities: the next script writes them again. */
+export function forgetIndexed(deps: Pick<Deps, 'redis'>, charityIds: string[]): void {
+  const byClient = indexedBy(deps);
+  for (const c of charityIds) byClient.delete(c);
 }
 
 /**

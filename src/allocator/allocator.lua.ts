@@ -20,50 +20,74 @@ end
 
 const interpreter = `${declaredKeys}local CONFIRM, CONFIRM_OPS = KEYS[1], KEYS[2]
 local touched = {}
+-- writes that nothing reads before the next flush, collected so that a batch's thousands of them are a few calls:
+-- HSETs by key (field, value pairs), the confirmations' ZADDs (score, member) and their stored ops (member, ops)
+local hsets, hsetKeys, zadds, zops = {}, {}, {}, {}
+local function many(cmd, key, args)
+  -- unpack() takes a few thousand values at most: 1,000 (an even number, whole pairs) a call
+  for i = 1, #args, 1000 do redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args))) end
+end
+local function flush()
+  for _, key in ipairs(hsetKeys) do many('HSET', key, hsets[key]) end
+  hsets, hsetKeys = {}, {}
+  if #zadds > 0 then many('ZADD', CONFIRM, zadds); many('HSET', CONFIRM_OPS, zops); zadds, zops = {}, {} end
+end
+local function append(list, a, b) list[#list + 1] = a; list[#list + 1] = b end
 local run
 run = function(ops)
   for _, op in ipairs(ops) do
     local k = op[1]
-    if k == 'hincrby' then redis.call('HINCRBY', K(op[2]), op[3], op[4])
-    elseif k == 'hset' then redis.call('HSET', K(op[2]), op[3], op[4])
+    if k == 'hincrby' then
+      if hsets[op[2]] then flush() end
+      redis.call('HINCRBY', K(op[2]), op[3], op[4])
+    elseif k == 'hset' then
+      local key = K(op[2])
+      if not hsets[key] then hsets[key] = {}; hsetKeys[#hsetKeys + 1] = key end
+      append(hsets[key], op[3], op[4])
     elseif k == 'lpush' then
       redis.call('LPUSH', K(op[2]), op[3])
       redis.call('LTRIM', K(op[2]), 0, op[4] - 1)
     elseif k == 'confirm' then
-      redis.call('ZADD', CONFIRM, string.format('%d', op[3]), op[2])
-      redis.call('HSET', CONFIRM_OPS, op[2], cjson.encode(op[4]))
-    elseif k == 'unconfirm' and op[4] then
-      -- a partial refund before confirmation: the pending confirmation will apply the order net of it
-      local pending = redis.call('HGET', CONFIRM_OPS, op[2])
-      if pending and redis.call('ZSCORE', CONFIRM, op[2]) then
-        local list = cjson.decode(pending)
-        for _, x in ipairs(op[3]) do list[#list + 1] = x end
-        redis.call('HSET', CONFIRM_OPS, op[2], cjson.encode(list))
-      else run(op[3]) end
-    elseif k == 'unconfirm' then
-      if redis.call('ZREM', CONFIRM, op[2]) == 1 then redis.call('HDEL', CONFIRM_OPS, op[2])
-      else run(op[3]) end
+      -- the ops as stored: a string from the allocator (encoded once, there), a list from older callers
+      append(zadds, string.format('%d', op[3]), op[2])
+      append(zops, op[2], type(op[4]) == 'string' and op[4] or cjson.encode(op[4]))
     elseif k == 'touch' then touched[op[2]] = K(op[3])
-    elseif k == 'hdel' then redis.call('HDEL', K(op[2]), op[3])
-    elseif k == 'cumadd' then
-      local sum = redis.call('HINCRBY', K(op[2]), op[3], op[4])
-      redis.call('ZADD', K(op[5]), sum, op[7])
-      redis.call('ZADD', K(op[6]), op[8], op[7])
-      redis.call('HSET', K(op[9]), op[7], op[10])
-    elseif k == 'ztrim' then
-      local upTo = redis.call('HGET', K(op[5]), op[6]) or '0'
-      -- a page at a time: one remittance may pass many allocations, and unpack() takes a few thousand at most
-      while true do
-        local ms = redis.call('ZRANGEBYSCORE', K(op[2]), '-inf', upTo, 'LIMIT', 0, 500)
-        if #ms == 0 then break end
-        redis.call('ZREM', op[2], unpack(ms))
-        redis.call('ZREM', K(op[3]), unpack(ms))
-        redis.call('HDEL', K(op[4]), unpack(ms))
+    else
+      -- every other op reads what the collected writes change (a pending confirmation, a hash's field): they go first
+      flush()
+      if k == 'unconfirm' and op[4] then
+        -- a partial refund before confirmation: the pending confirmation will apply the order net of it
+        local pending = redis.call('HGET', CONFIRM_OPS, op[2])
+        if pending and redis.call('ZSCORE', CONFIRM, op[2]) then
+          local list = cjson.decode(pending)
+          for _, x in ipairs(op[3]) do list[#list + 1] = x end
+          redis.call('HSET', CONFIRM_OPS, op[2], cjson.encode(list))
+        else run(op[3]) end
+      elseif k == 'unconfirm' then
+        if redis.call('ZREM', CONFIRM, op[2]) == 1 then redis.call('HDEL', CONFIRM_OPS, op[2])
+        else run(op[3]) end
+      elseif k == 'hdel' then redis.call('HDEL', K(op[2]), op[3])
+      elseif k == 'cumadd' then
+        local sum = redis.call('HINCRBY', K(op[2]), op[3], op[4])
+        redis.call('ZADD', K(op[5]), sum, op[7])
+        redis.call('ZADD', K(op[6]), op[8], op[7])
+        redis.call('HSET', K(op[9]), op[7], op[10])
+      elseif k == 'ztrim' then
+        local upTo = redis.call('HGET', K(op[5]), op[6]) or '0'
+        -- a page at a time: one remittance may pass many allocations, and unpack() takes a few thousand at most
+        while true do
+          local ms = redis.call('ZRANGEBYSCORE', K(op[2]), '-inf', upTo, 'LIMIT', 0, 500)
+          if #ms == 0 then break end
+          redis.call('ZREM', op[2], unpack(ms))
+          redis.call('ZREM', K(op[3]), unpack(ms))
+          redis.call('HDEL', K(op[4]), unpack(ms))
+        end
       end
     end
   end
 end
 local function publish(channel)
+  flush()
   for streamId, key in pairs(touched) do
     local seq = redis.call('HINCRBY', key, 'seq', 1)
     redis.call('PUBLISH', channel, '{"streamId":"' .. streamId .. '","seq":' .. seq .. '}')
@@ -88,6 +112,7 @@ local cur = tonumber(redis.call('HGET', K(p.h), 'seq') or '0')
 if cur ~= p.before and cur < p.after.seq then return {'CONFLICT', p.c} end
 if cur ~= p.before then return {'OK', 0} end
 run(p.ops)
+flush()
 redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
 -- the events folded in are remembered with the head that folds them: a copy republished at another offset is known
 for _, k in ipairs(p.r or {}) do redis.call('SET', K(k), '1', 'EX', p.ttl) end
@@ -104,6 +129,7 @@ export const confirmDueLua = `${interpreter}
 local n = 0
 for i = 3, #ARGV do
   local m = ARGV[i]
+  flush()
   local score = redis.call('ZSCORE', CONFIRM, m)
   if score and tonumber(score) <= tonumber(ARGV[2]) then
     local ops = redis.call('HGET', CONFIRM_OPS, m)

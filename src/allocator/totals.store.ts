@@ -45,20 +45,28 @@ export const builtCharitiesKey = (deps: Pick<Deps, 'config'>) => taggedKey(deps.
 /** A totals operation with its key names made full (the script is told every key it may touch). */
 type QualifiedOp = (string | number | QualifiedOp[])[];
 export function qualifyOps(ops: TotalsOp[], tk: Keyspace, keys?: Set<string>): QualifiedOp[] {
-  const add = (k: string) => { keys?.add(k); return k; };
-  return ops.map((op): QualifiedOp => {
+  // a batch's ops name a few dozen keys thousands of times: each full name built once
+  const names = new Map<string, string>();
+  const add = (k: string) => {
+    let full = names.get(k);
+    if (full === undefined) { names.set(k, (full = tk(k))); keys?.add(full); }
+    return full;
+  };
+  const q = (list: TotalsOp[]): QualifiedOp[] => list.map((op): QualifiedOp => {
     switch (op[0]) {
-      case 'hincrby': case 'hset': return [op[0], add(tk(op[1])), op[2], op[3]];
-      case 'lpush': return [op[0], add(tk(op[1])), op[2], op[3]];
-      case 'confirm': return [op[0], op[1], op[2], qualifyOps(op[3], tk, keys)];
+      case 'hincrby': case 'hset': return [op[0], add(op[1]), op[2], op[3]];
+      case 'lpush': return [op[0], add(op[1]), op[2], op[3]];
+      // a confirmation's ops go as the JSON the script stores (encoded once, here, not decoded and encoded again there)
+      case 'confirm': return [op[0], op[1], op[2], JSON.stringify(q(op[3]))];
       // the flag (a partial refund) travels as 1: the script folds it into a pending confirmation
-      case 'unconfirm': return op[3] ? [op[0], op[1], qualifyOps(op[2], tk, keys), 1] : [op[0], op[1], qualifyOps(op[2], tk, keys)];
-      case 'touch': return [op[0], op[1], add(tk(totalsKeys.stream(op[1])))];
-      case 'hdel': return [op[0], add(tk(op[1])), op[2]];
-      case 'cumadd': return [op[0], add(tk(op[1])), op[2], op[3], add(tk(op[4])), add(tk(op[5])), op[6], op[7], add(tk(op[8])), op[9]];
-      case 'ztrim': return [op[0], add(tk(op[1])), add(tk(op[2])), add(tk(op[3])), add(tk(op[4])), op[5]];
+      case 'unconfirm': return op[3] ? [op[0], op[1], q(op[2]), 1] : [op[0], op[1], q(op[2])];
+      case 'touch': return [op[0], op[1], add(totalsKeys.stream(op[1]))];
+      case 'hdel': return [op[0], add(op[1]), op[2]];
+      case 'cumadd': return [op[0], add(op[1]), op[2], op[3], add(op[4]), add(op[5]), op[6], op[7], add(op[8]), op[9]];
+      case 'ztrim': return [op[0], add(op[1]), add(op[2]), add(op[3]), add(op[4]), op[5]];
     }
   });
+  return q(ops);
 }
 
 /** Every key named in stored (already qualified) operations. */

@@ -97,8 +97,8 @@ end
 
 /**
  * KEYS: the charity's confirm zset, confirm ops, built marker, rebuild lock, chain head, then every totals key the ops name.
- * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops, r: remembered event
- * keys (also in KEYS), ttl: their seconds}.
+ * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops, r: the events to remember
+ * as [day hash key (also in KEYS), eventId, …] lists, ttl: the hashes' seconds}.
  * Applies the ops only if the chain head is still where the plan started (compare and set), so each entry
  * changes the totals exactly once; a head already past the plan means a rebuild or an earlier run folded
  * these entries in. Answers {'OK', 1|0}, {'REBUILD'} when the charity's totals are gone, {'BUSY'} during its
@@ -115,7 +115,12 @@ run(p.ops)
 flush()
 redis.call('HSET', p.h, 'seq', p.after.seq, 'hash', p.after.hash, 'partition', p.after.partition, 'offset', p.after.offset)
 -- the events folded in are remembered with the head that folds them: a copy republished at another offset is known
-for _, k in ipairs(p.r or {}) do redis.call('SET', K(k), '1', 'EX', p.ttl) end
+for _, day in ipairs(p.r) do
+  local key, fields = K(day[1]), {}
+  for i = 2, #day do append(fields, day[i], '1') end
+  many('HSET', key, fields)
+  redis.call('EXPIRE', key, p.ttl)
+end
 publish(ARGV[1])
 return {'OK', 1}
 `;

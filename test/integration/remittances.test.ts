@@ -239,7 +239,7 @@ describe('remittances and acknowledgements (issue 15, ledger side)', () => {
     const [rm] = await svc.deps.db.collection<RemittanceDoc>('remittances').find({ agreementId: ag._id, status: 'acknowledged' } as never).toArray();
     const again = { ...sentEventOf(rm), eventId: `rm:${rm._id}:acknowledged`, type: 'remittance.acknowledged' as const, occurredAt: new Date().toISOString() };
     // the allocator's memory of allocated event ids went with it
-    await svc.deps.redis.del(totKey(svc.deps, again.charityId, 'alloc', 'evt', again.eventId));
+    for (const day of await svc.deps.redis.keys(`${totKey(svc.deps, again.charityId, 'alloc', 'evd')}:*`)) await svc.deps.redis.hdel(day, again.eventId);
     await publishRemitEvent(svc.deps, again);
     // under the charity's own agreement: an agreement's layers live with its charity's totals
     const before = (await layers(ag2._id)).pledgedFen;

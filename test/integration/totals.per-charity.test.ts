@@ -7,7 +7,7 @@ import { streamTotalsHash, totKey } from '../helpers/hot-keys';
 import { allocateBatch, type BatchInput } from '../../src/allocator/allocate-batch';
 import { allocate } from '../../src/allocator/allocate';
 import { LedgerRepository } from '../../src/allocator/ledger.repository';
-import { applyPlan, displayOf, INDEXED_FOR_MS, readHeads, streamCharitiesKey, takeMatches, totalsChannel, TotalsMissing } from '../../src/allocator/totals.store';
+import { allocatedDayKey, allocatedEventKey, applyPlan, displayOf, INDEXED_FOR_MS, readHeads, streamCharitiesKey, takeMatches, totalsChannel, TotalsMissing } from '../../src/allocator/totals.store';
 import { rebuildStaleTotals, rebuildTotals } from '../../src/allocator/rebuild-totals';
 import { createDeps, closeDeps, type Deps } from '../../src/deps';
 import { loadConfig } from '../../src/config';
@@ -106,12 +106,27 @@ describe('allocator state under one hash tag per charity', () => {
     expect(await allocateBatch(deps, batchOf([a, a, b], 0))).toMatchObject({ entries: 2, inserted: 2 });
     const head = await deps.redis.hgetall(totKey(deps, c, `chain:${c}`));
     expect(head).toMatchObject({ seq: '2', offset: '2' });
-    const remembered = await Promise.all([a, b].map((e) => deps.redis.ttl(totKey(deps, c, 'alloc', 'evt', e.eventId))));
-    for (const ttl of remembered) expect(ttl).toBeGreaterThan(29 * 86400);
+    // in the hash of the day they occurred, which expires 30 days after its last write
+    for (const e of [a, b]) {
+      expect(await deps.redis.hexists(allocatedDayKey(deps, c, e.occurredAt), e.eventId)).toBe(1);
+      expect(await deps.redis.ttl(allocatedDayKey(deps, c, e.occurredAt))).toBeGreaterThan(29 * 86400);
+    }
     expect(await allocateBatch(deps, batchOf([b, a], 7))).toMatchObject({ entries: 0 });
     expect(await deps.redis.hgetall(totKey(deps, c, `chain:${c}`))).toEqual(head);
     expect(await deps.db.collection('ledger').countDocuments({ charityId: c })).toBe(2);
     expect((await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`))).donationFen).toBe('500');
+  });
+
+  it('when a payment was remembered by an allocator of the release before (a key per event), then its copy is still known and not allocated again', async () => {
+    const deps = svc.deps;
+    const c = 'cr2';
+    await rebuildTotals(deps, [c]);
+    const [old, fresh] = [paid(c, 'sr2', 1, 100), paid(c, 'sr2', 2, 300)];
+    // what the earlier apply script wrote for an event it folded in (its entry was written then too; only the memory matters here)
+    await deps.redis.set(allocatedEventKey(deps, c, old.eventId), '1', 'EX', 3600);
+    expect(await allocateBatch(deps, batchOf([old, fresh], 0))).toMatchObject({ entries: 1 });
+    expect((await deps.redis.hgetall(totKey(deps, c, `tot:c:${c}`))).donationFen).toBe('600');
+    expect(await deps.redis.hexists(allocatedDayKey(deps, c, old.occurredAt), old.eventId)).toBe(0);
   });
 
   it('when a batch holds only placed, expired and cancelled orders, then it changes nothing in Redis and tells no screen, and the payments around it are allocated once, replayed or not', async () => {

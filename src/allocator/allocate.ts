@@ -73,23 +73,25 @@ export function entriesForEvent(e: LogEvent, matches: MatchTake[]): UnchainedEnt
   // a refund reverses exactly its own units (all of them for an event without refundQuantity)
   const units = sign > 0 ? e.quantity : refundUnits(e);
   const at = new Date(e.occurredAt).toISOString();
-  // an order under an agreement names it on every entry (hashed); one without keeps the fields it always had
-  const base = { charityId: e.charityId, orderId: e.orderId, streamId: e.streamId, productId: e.productId, hostId: e.hostId, eventId: e.eventId, at, ...(e.agreementId ? { agreementId: e.agreementId } : {}) };
-  const out: UnchainedEntry[] = [{
-    ...base,
-    key: `${e.eventId}:${sign > 0 ? 'allocation' : 'reversal'}`,
-    kind: sign > 0 ? 'allocation' : 'reversal',
-    // the donation after the agreement's cap; a refund reverses its share of it (refundShare: the pieces add up to D)
-    amountFen: sign > 0 ? donationFenOf(e) : -reversedDonation(e),
-    salesFen: sign * mulFen(e.unitPriceFen, units),
-    quantity: sign * units,
-    matchId: null,
-  }];
+  const kind = sign > 0 ? 'allocation' as const : 'reversal' as const;
+  const amountFen = sign > 0 ? donationFenOf(e) : -reversedDonation(e);
+  const salesFen = sign * mulFen(e.unitPriceFen, units);
+  // an order under an agreement names it on every entry (hashed); one without keeps the fields it always had. Written
+  // out, not spread from a shared base: one object of one shape an entry (the allocator's hot path), fields in the order
+  // they were stored before
+  const { charityId, orderId, streamId, productId, hostId, eventId, agreementId } = e;
+  const key = `${eventId}:${kind}`;
+  const quantity = sign * units;
+  const out: UnchainedEntry[] = [agreementId
+    ? { charityId, orderId, streamId, productId, hostId, eventId, at, agreementId, key, kind, amountFen, salesFen, quantity, matchId: null }
+    : { charityId, orderId, streamId, productId, hostId, eventId, at, key, kind, amountFen, salesFen, quantity, matchId: null }];
+  if (!matches.length) return out;
+  const base = { charityId, orderId, streamId, productId, hostId, eventId, at, ...(agreementId ? { agreementId } : {}) };
   // sorted by match id so a recomputation after a crash yields the same sequence numbers
   for (const m of [...matches].sort((a, b) => a.matchId.localeCompare(b.matchId))) {
     if (m.amountFen <= 0) continue;
-    const kind = sign > 0 ? 'match' : 'match_reversal';
-    out.push({ ...base, key: `${e.eventId}:${kind}:${m.matchId}`, kind, amountFen: sign * m.amountFen, salesFen: 0, quantity: 0, matchId: m.matchId });
+    const matchKind = sign > 0 ? 'match' : 'match_reversal';
+    out.push({ ...base, key: `${e.eventId}:${matchKind}:${m.matchId}`, kind: matchKind, amountFen: sign * m.amountFen, salesFen: 0, quantity: 0, matchId: m.matchId });
   }
   return out;
 }

@@ -24,10 +24,11 @@ export function chainEntries(head: ChainHead, entries: UnchainedEntry[]): Ledger
   const out: LedgerEntry[] = [];
   let prev = head;
   for (const e of entries) {
-    const withSeq = { ...e, seq: prev.seq + 1, prevHash: prev.hash };
-    const hash = hashEntry(withSeq);
-    out.push({ ...withSeq, hash });
-    prev = { seq: withSeq.seq, hash };
+    // one object an entry: the hash is filled in once computed (canonicalEntry never reads it)
+    const entry: LedgerEntry = { ...e, seq: prev.seq + 1, prevHash: prev.hash, hash: '' };
+    entry.hash = hashEntry(entry);
+    out.push(entry);
+    prev = entry;
   }
   return out;
 }

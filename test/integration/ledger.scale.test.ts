@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { MongoClient } from 'mongodb';
+import type { Deps } from '../../src/deps';
 import { startService, TestService } from '../helpers/app';
 import { seedWorld, newViewer, World } from '../helpers/fixtures';
 import { order, pay } from '../helpers/orders';
@@ -154,6 +156,55 @@ describe('the ledger at campaign scale: equality reads, derived documents, proof
     expect(await derived.periods.findOne({ _id: month!._id })).toEqual(rebuilt.periods.get(month!._id));
     expect(await heads.head(c)).toEqual({ seq: 40, hash: rebuilt.head.hash });
   });
+
+  it('when one process appends batch after batch of a chain, then sealing the blocks reads nothing from the store after the first, and the documents equal a rebuild; a batch written meanwhile by another process is read, not guessed', async () => {
+    const c = `c_frontier_${Date.now()}`;
+    // the repositories on a client of their own, whose commands this test counts
+    const client = await MongoClient.connect(svc.deps.config.mongo.url, { monitorCommands: true });
+    const reads: string[] = [];
+    client.on('commandStarted', (ev) => { if (ev.commandName === 'find') reads.push(String((ev.command as { find: string }).find)); });
+    try {
+      const own = { db: client.db(svc.deps.db.databaseName) } as Pick<Deps, 'db'>;
+      const other = { db: (await MongoClient.connect(svc.deps.config.mongo.url)).db(svc.deps.db.databaseName) } as Pick<Deps, 'db'>;
+      const base = Date.parse('2026-10-20T00:00:00.000Z');
+      const entries = chainEntries(GENESIS, Array.from({ length: 1000 }, (_, i) => ({
+        key: `ef${i}:allocation`, charityId: c, kind: 'allocation' as const, amountFen: 100 + i, salesFen: 500, quantity: 1, orderId: `of${i}`,
+        streamId: 's1', productId: 'p1', hostId: 'h1', eventId: `ef${i}`, matchId: null, at: new Date(base + i * 60_000).toISOString(),
+      })));
+      /** What allocateBatch does with a run's entries: the store's reads alongside the insert, then the derived documents. */
+      const appendRun = async (deps: Pick<Deps, 'db'>, run: LedgerEntry[]) => {
+        const derived = new LedgerDerivedRepository(deps);
+        const before = derived.before(c, run);
+        await new LedgerRepository(deps).append(run.map((entry) => ({ entry, display: { charityName: 'C', productName: 'P', buyer: '张**' }, partition: 0, offset: entry.seq })));
+        await derived.afterAppend(c, run, before);
+      };
+      // runs of 37, 45 … 70 entries: blocks of 64 end inside runs, at their ends, and a run spans a block without ending one
+      const cuts = [0, 37, 82, 128, 192, 250, 320, 383, 500, 630, 700, 1000];
+      const runs = cuts.slice(1).map((end, i) => entries.slice(cuts[i], end));
+      await appendRun(own, runs[0]);
+      reads.length = 0;
+      for (const run of runs.slice(1, 8)) await appendRun(own, run);
+      expect(reads).toEqual([]);
+      // another process (its own frontier) writes a run: this one's frontier no longer follows the chain and its next run reads
+      await appendRun(other, runs[8]);
+      await appendRun(own, runs[9]);
+      expect(reads.length).toBeGreaterThan(0);
+      reads.length = 0;
+      await appendRun(own, runs[10]);
+      expect(reads).toEqual([]);
+
+      const rebuilt = new DeriveAll(c);
+      for await (const e of new LedgerRepository(svc.deps).chain(c)) rebuilt.add(e);
+      expect(rebuilt.head.seq).toBe(1000);
+      const derived = new LedgerDerivedRepository(svc.deps);
+      const byId = <T extends { _id: string }>(xs: Iterable<T>) => [...xs].sort((a, b) => (a._id < b._id ? -1 : 1));
+      expect(await derived.tree.find({ charityId: c }).sort({ _id: 1 }).toArray()).toEqual(byId(rebuilt.tree.values()));
+      expect(await derived.periods.find({ charityId: c }).sort({ _id: 1 }).toArray()).toEqual(byId(rebuilt.periods.values()));
+      await other.db.client.close();
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
 
   describe('a large chain', () => {
     const size = Number(process.env.LIVEGIVE_TEST_CHAIN ?? 12_000);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../infra/sha256';
 import { ChainHead, GENESIS, LedgerEntry, UnchainedEntry } from './ledger.types';
 
 /**
@@ -16,7 +16,7 @@ export function canonicalEntry(e: Omit<LedgerEntry, 'hash'>): string {
 }
 
 export function hashEntry(e: Omit<LedgerEntry, 'hash'>): string {
-  return createHash('sha256').update(canonicalEntry(e)).digest('hex');
+  return sha256Hex(canonicalEntry(e));
 }
 
 /** Numbers and hashes entries after the head, in order; pure and deterministic. */

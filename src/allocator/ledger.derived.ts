@@ -1,4 +1,4 @@
-import { subtreeRoot, nodeHash } from '../statements/merkle';
+import { nodeHash, perfectRoot } from '../statements/merkle';
 import { GENESIS_HASH, LEDGER_BLOCK_SIZE, dayOf, type LedgerEntry } from './ledger.types';
 
 /**
@@ -76,7 +76,8 @@ export function sealBlock(charityId: string, index: number, entries: LedgerEntry
   const leaves = entries.map((e) => e.hash);
   const amounts = entries.map((e) => e.amountFen);
   const sumFen = amounts.reduce((s, x) => s + x, 0);
-  const root = subtreeRoot({ leaf: (i) => leaves[i - index * LEDGER_BLOCK_SIZE] }, index * LEDGER_BLOCK_SIZE, (index + 1) * LEDGER_BLOCK_SIZE).toString('hex');
+  // a block is a perfect subtree, aligned: its root depends on its leaves only (perfectRoot = subtreeRoot over them)
+  const root = perfectRoot(leaves).toString('hex');
   return {
     _id: treeId(charityId, 0, index), charityId, level: 0, index, root, firstSeq: entries[0].seq, lastSeq: entries[entries.length - 1].seq,
     lastHash: leaves[leaves.length - 1], sumFen, cumFen: cumBeforeFen + sumFen, leaves: leaves.join(''), amounts: amounts.join(','),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../infra/sha256';
 import { LEDGER_BLOCK_SIZE } from '../allocator/ledger.types';
 
 /**
@@ -9,7 +9,7 @@ import { LEDGER_BLOCK_SIZE } from '../allocator/ledger.types';
  */
 export const BLOCK_SIZE = LEDGER_BLOCK_SIZE;
 
-const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+const sha = (...parts: Buffer[]) => sha256(Buffer.concat(parts));
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
@@ -56,6 +56,34 @@ export function subtreeRoot(src: LeafSource, lo: number, hi: number): Buffer {
   if (n === 1) return leafHash(src.leaf(lo));
   const k = largestPow2Below(n);
   return nodeHash(subtreeRoot(src, lo, lo + k), subtreeRoot(src, lo + k, hi));
+}
+
+/**
+ * Root of a perfect subtree over these entry hashes (hex; a power-of-two count, as a block's): what subtreeRoot
+ * answers for them, computed level by level through one scratch buffer instead of a concatenated copy a hash (the
+ * allocator seals a block every 64 entries). An entry hash that is not 64 hex digits goes the general way.
+ */
+export function perfectRoot(entryHashesHex: string[]): Buffer {
+  const n = entryHashesHex.length;
+  if (n === 0 || (n & (n - 1)) !== 0) throw new RangeError('not a perfect subtree');
+  const scratch = Buffer.allocUnsafe(65);
+  let level: Buffer[] = [];
+  for (const hex of entryHashesHex) {
+    scratch[0] = 0;
+    if (hex.length !== 64 || scratch.write(hex, 1, 'hex') !== 32) return subtreeRoot({ leaf: (i) => entryHashesHex[i] }, 0, n);
+    level.push(sha256(scratch.subarray(0, 33)));
+  }
+  scratch[0] = 1;
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      level[i].copy(scratch, 1);
+      level[i + 1].copy(scratch, 33);
+      next.push(sha256(scratch));
+    }
+    level = next;
+  }
+  return level[0];
 }
 
 /** Root of a tree of `size` leaves; the empty tree's root is SHA-256 of nothing. */

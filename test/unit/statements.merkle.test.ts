@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { auditPath, BLOCK_SIZE, leafHash, nodeHash, subtreeRoot, treeRoot, verifyAuditPath } from '../../src/statements/merkle';
+import { auditPath, BLOCK_SIZE, leafHash, nodeHash, perfectRoot, subtreeRoot, treeRoot, verifyAuditPath } from '../../src/statements/merkle';
 
 const hashes = (n: number) => Array.from({ length: n }, (_, i) => createHash('sha256').update(`entry ${i}`).digest('hex'));
 
@@ -60,5 +60,18 @@ describe('Merkle tree over entry hashes', () => {
     bad[3] = hashes(1)[0];
     expect(verifyAuditPath(leaves[700], 700, n, bad, root)).toBe(false);
     expect(verifyAuditPath(leaves[700], 700, n, path.slice(1), root)).toBe(false);
+  });
+});
+
+describe('perfectRoot: a block\'s root the fast way', () => {
+  it('when the leaves are 1 to 128 entry hashes (a power of two), then it equals subtreeRoot over them; a leaf that is not 64 hex digits is hashed as subtreeRoot hashes it', () => {
+    for (let n = 1; n <= 128; n *= 2) {
+      const hs = Array.from({ length: n }, (_, i) => createHash('sha256').update(`entry ${n}:${i}`).digest('hex'));
+      expect(perfectRoot(hs).toString('hex')).toBe(subtreeRoot({ leaf: (i) => hs[i - 64 * n] }, 64 * n, 65 * n).toString('hex'));
+      // 64 characters that are not all hex digits, and a short one
+      const odd = hs.map((h, i) => (i === n - 1 ? `${h.slice(0, 62)}zz` : i === 0 && n > 1 ? h.slice(0, 10) : h));
+      expect(perfectRoot(odd).toString('hex')).toBe(subtreeRoot({ leaf: (i) => odd[i] }, 0, n).toString('hex'));
+    }
+    expect(() => perfectRoot(['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)])).toThrow(RangeError);
   });
 });

@@ -85,7 +85,7 @@ export class LedgerDerivedRepository {
     ]).then(([prior, prev, found]) => ({ prior, prev, roots: new Map([...known, ...found.filter((d) => d !== null).map((d) => [d._id, d.root] as const)]) }));
   }
 
-  /** The frontier kept for this charity if `first` (a run's first entry) follows it directly; else none (and it is dropped). */
+  /** The frontier kept for this charity if `first` (a run's first entry) follows it directly; else none. */
   private frontierAt(charityId: string, first: LedgerEntry): Frontier | undefined {
     const f = this.frontiers.get(charityId);
     if (f && f.seq + 1 === first.seq && f.hash === first.prevHash) return f;

@@ -49,6 +49,7 @@ export interface LedgerEntry {
   agreementId?: string;
   /** remittance and acknowledgement entries only (hashed) */
   remit?: RemitDetail;
+  // an optional field added here must be copied by storedDoc (ledger.repository.ts), which writes the fields out
 }
 
 /** The fields an entry has before the chain gives it a number and hashes. */

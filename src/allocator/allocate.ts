@@ -86,12 +86,12 @@ export function entriesForEvent(e: LogEvent, matches: MatchTake[]): UnchainedEnt
     ? { charityId, orderId, streamId, productId, hostId, eventId, at, agreementId, key, kind, amountFen, salesFen, quantity, matchId: null }
     : { charityId, orderId, streamId, productId, hostId, eventId, at, key, kind, amountFen, salesFen, quantity, matchId: null }];
   if (!matches.length) return out;
-  const base = { charityId, orderId, streamId, productId, hostId, eventId, at, ...(agreementId ? { agreementId } : {}) };
   // sorted by match id so a recomputation after a crash yields the same sequence numbers
   for (const m of [...matches].sort((a, b) => a.matchId.localeCompare(b.matchId))) {
     if (m.amountFen <= 0) continue;
     const matchKind = sign > 0 ? 'match' : 'match_reversal';
-    out.push({ ...base, key: `${e.eventId}:${matchKind}:${m.matchId}`, kind: matchKind, amountFen: sign * m.amountFen, salesFen: 0, quantity: 0, matchId: m.matchId });
+    // the order's fields as on its own entry; the rest its own
+    out.push({ ...out[0], key: `${eventId}:${matchKind}:${m.matchId}`, kind: matchKind, amountFen: sign * m.amountFen, salesFen: 0, quantity: 0, matchId: m.matchId });
   }
   return out;
 }

@@ -48,9 +48,9 @@ run = function(ops)
       redis.call('LPUSH', K(op[2]), op[3])
       redis.call('LTRIM', K(op[2]), 0, op[4] - 1)
     elseif k == 'confirm' then
-      -- the ops as stored: a string from the allocator (encoded once, there), a list from older callers
+      -- the ops as stored: JSON the allocator encoded once (qualifyOps)
       append(zadds, string.format('%d', op[3]), op[2])
-      append(zops, op[2], type(op[4]) == 'string' and op[4] or cjson.encode(op[4]))
+      append(zops, op[2], op[4])
     elseif k == 'touch' then touched[op[2]] = K(op[3])
     else
       -- every other op reads what the collected writes change (a pending confirmation, a hash's field): they go first

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     meter.begin();
     self0 = selfCpuMs();
     t0 = now();
+    const frames0 = services.map((s) => s.viewers.stats.frames);
     const scraped = await Promise.all(services.map((s) => s.scrape()));
     const steps = await Promise.all(services.map((s) => s.broadcast.runStep(rate, seconds)));
     const drained = await Promise.all(services.map((s) => s.drained(120_000)));
@@ -105,6 +106,11 @@ async function main(): Promise<void> {
       deployments: services.map((s, i) => ({
         label: s.label, checkout: s.cwd, viewers: s.viewers.stats.connected, orders: steps[i].ok, paid: steps[i].payments.ok, errors: steps[i].errors, drained: drained[i],
         apiMsPer1k: per1k(`${s.label}:api`), workersMsPer1k: per1k(`${s.label}:workers`), serviceMsPer1k: per1k(`${s.label}:api`) + per1k(`${s.label}:workers`),
+        // what the fan-out costs scales with this, not with orders: frames each viewer received per second of the window
+        framesPerViewerPerS: (s.viewers.stats.frames - frames0[i]) / Math.max(1, s.viewers.stats.connected) / windowS,
+        // the slowest probes: a high first delay is the pipeline's (Kafka, allocator, coalescing), a spread the fan-out's
+        slowestProbes: s.probes.firstLast.map(([first, last], k) => ({ k: k + 1, step: s.probes.step[k], first: Math.round(first), last: Math.round(last) }))
+          .filter((p) => p.step === s.broadcast.steps.indexOf(steps[i])).sort((a, b) => b.last - a.last).slice(0, 8),
         orderLatencyMs: summarize(steps[i].latencies), screenMs: summarize(s.probes.delays.get(s.broadcast.steps.indexOf(steps[i])) ?? []), stagesMs: stages[i],
       })),
       processes: Object.keys(gross).map((k) => ({ process: k, grossMs: gross[k], grossMsPer1kOrders: (gross[k] / ordersOf(k)) * 1000, idleMsPerS: idlePerS[k], msPer1kOrders: per1k(k) })),
@@ -155,11 +161,12 @@ async function baselines(outDir: string, rate: number, seconds: number, redis: P
 }
 
 function print(r: Record<string, unknown>): void {
-  type Dep = { label: string; checkout: string; viewers: number; orders: number; paid: number; drained: boolean; apiMsPer1k: number; workersMsPer1k: number; serviceMsPer1k: number; orderLatencyMs: { p99: number }; screenMs: { p50: number; p99: number }; stagesMs: Stages };
+  type Dep = { label: string; checkout: string; viewers: number; framesPerViewerPerS: number; slowestProbes: { k: number; first: number; last: number }[]; orders: number; paid: number; drained: boolean; apiMsPer1k: number; workersMsPer1k: number; serviceMsPer1k: number; orderLatencyMs: { p99: number }; screenMs: { p50: number; p99: number }; stagesMs: Stages };
   const deps = r.deployments as Dep[];
   console.log(`\nfixed workload: ${r.rate}/s × ${r.seconds} s to each of ${deps.length} deployment(s), ${r.stores === 'shared' ? "the running stack" : `Kafka ${r.kafka}`}; window ${(r.windowS as number).toFixed(1)} s`);
   for (const d of deps) {
-    console.log(`${d.label} (${d.checkout}): ${d.orders} orders placed, ${d.paid} paid, ${d.viewers} viewers, drained ${d.drained}: api ${d.apiMsPer1k.toFixed(0)}, workers ${d.workersMsPer1k.toFixed(0)}, service ${d.serviceMsPer1k.toFixed(0)} ms CPU per 1,000 orders; order p99 ${d.orderLatencyMs.p99.toFixed(0)} ms; payment → screen p50 ${d.screenMs.p50?.toFixed(0)} ms, p99 ${d.screenMs.p99?.toFixed(0)} ms`);
+    console.log(`${d.label} (${d.checkout}): ${d.orders} orders placed, ${d.paid} paid, ${d.viewers} viewers, drained ${d.drained}: api ${d.apiMsPer1k.toFixed(0)}, workers ${d.workersMsPer1k.toFixed(0)}, service ${d.serviceMsPer1k.toFixed(0)} ms CPU per 1,000 orders; order p99 ${d.orderLatencyMs.p99.toFixed(0)} ms; payment → screen p50 ${d.screenMs.p50?.toFixed(0)} ms, p99 ${d.screenMs.p99?.toFixed(0)} ms; ${d.framesPerViewerPerS.toFixed(1)} frames a viewer a second`);
+    console.log(`  slowest probes, first / last viewer ms: ${d.slowestProbes.map((p) => `${p.first}/${p.last}`).join(', ')}`);
     console.log(`  by stage, p50 / p99 ms (bucket bounds): ${Object.entries(d.stagesMs).map(([k, v]) => `${k} ${v.p50 ?? '-'} / ${v.p99 ?? '-'}`).join(', ')}`);
   }
   console.log('| process | ms CPU per 1,000 orders (idle subtracted) | gross ms per 1,000 orders | idle ms/s |\n| --- | --- | --- | --- |');

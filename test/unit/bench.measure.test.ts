@@ -12,6 +12,13 @@ describe('bench payment-to-screen probes', () => {
     expect(unitsInFrame(frame, 'p_missing')).toBeNull();
   });
 
+  it('when the frame arrives as bytes with multi-byte names, then the units are read from the bytes without decoding them', () => {
+    const bytes = Buffer.from(JSON.stringify({ type: 'totals', seq: 3, totals: { byProduct: [{ productId: 'p_x', name: '恩施硒茶 礼盒', units: 12, donationFen: 5 }, { productId: 'p_probe', name: '探针', donationFen: 0, units: 305 }] } }));
+    expect(unitsInFrame(bytes, 'p_probe')).toBe(305);
+    expect(unitsInFrame(bytes, 'p_x')).toBe(12);
+    expect(unitsInFrame(bytes, 'p_pro')).toBeNull();
+  });
+
   it('when units jump past several probes, then each probe gets its own delay from its own payment time, in its own step', () => {
     const book = new ProbeBook();
     book.sent(0, 1000);

@@ -31,14 +31,18 @@ export function sortMessages(b: BatchInput): { events: PositionedEvent[]; dead: 
 }
 
 /**
- * Allocates one Kafka batch: dead-letters what cannot be processed, takes sponsor match budgets, plans
+ * Allocates one Kafka batch (or several partitions' batches together): dead-letters what cannot be processed, takes sponsor match budgets, plans
  * and chains the entries (pure), inserts them in one unordered bulk insert, writes what derives from them
  * (period balances, block roots, the published head), then folds them into the totals and moves the chain
  * heads in one Redis script. Safe to repeat after any failure: the plan is
  * recomputed from the heads, and a repeat inserts identical entries or none.
  */
-export async function allocateBatch(deps: Deps, b: BatchInput, repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
-  const { events, dead } = sortMessages(b);
+export async function allocateBatch(deps: Deps, b: BatchInput | readonly BatchInput[], repo = new LedgerRepository(deps)): Promise<{ entries: number; inserted: number; dead: number }> {
+  // several partitions' batches at once (the consumer gathers a fetch's small ones): a charity's events are all in one
+  // partition, so its chain still sees them in that partition's order
+  const sorted = (Array.isArray(b) ? b : [b as BatchInput]).map(sortMessages);
+  const events = sorted.length === 1 ? sorted[0].events : sorted.flatMap((s) => s.events);
+  const dead = sorted.length === 1 ? sorted[0].dead : sorted.flatMap((s) => s.dead);
   await publishDeadLetters(deps, 'allocator', dead);
   // an event id seen twice in one batch counts once. Only events that enter the ledger are planned: a placed, expired
   // or cancelled order has no entry and no totals, so a batch of those touches neither Redis nor the store (at live

@@ -6,6 +6,7 @@ import { LedgerRepository } from './ledger.repository';
 import { rebuildStaleTotals, rebuildTotals } from './rebuild-totals';
 import { ChainConflict, confirmDue, TotalsBusy, TotalsMissing } from './totals.store';
 import { consumerKafka, subscribeWhenKnown } from '../infra/kafka';
+import { TurnGather } from './batch-gather';
 
 /**
  * Partitions one allocator process works on at once (each partition's batches in order): every partition it may
@@ -59,28 +60,38 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
   const repo = new LedgerRepository(deps);
   const lingerMs = deps.config.kafka.allocatorLingerMs;
 
-  /** Allocates a batch until it goes through; false when the partition was taken away meanwhile. */
-  async function allocateWithRetry(input: BatchInput, p: Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>): Promise<boolean> {
+  type Owner = Pick<EachBatchPayload, 'isRunning' | 'isStale' | 'heartbeat'>;
+  /**
+   * Allocates batches (one partition's, or a fetch's small ones together) until they go through; for each, false
+   * when its partition was taken away meanwhile (its new owner redoes it, and a retry goes on without it).
+   */
+  async function allocateWithRetry(members: { input: BatchInput; p: Owner }[]): Promise<boolean[]> {
     for (let attempt = 0; ; attempt++) {
-      if (!p.isRunning() || p.isStale()) return false; // its new owner redoes this batch
+      const live = members.filter(({ p }) => p.isRunning() && !p.isStale());
+      if (!live.length) return members.map(() => false);
+      const partition = live.length === 1 ? live[0].input.partition : live.map((m) => m.input.partition);
       try {
-        const r = await allocateBatch(deps, input, repo);
-        if (attempt > 0) log.info({ partition: input.partition, attempt, entries: r.entries }, 'allocator: batch went through after retrying');
-        return true;
+        const r = await allocateBatch(deps, live.map((m) => m.input), repo);
+        if (attempt > 0) log.info({ partition, attempt, entries: r.entries }, 'allocator: batch went through after retrying');
+        return members.map((m) => live.includes(m));
       } catch (err) {
         const e = err as Error;
         if (err instanceof TotalsMissing || err instanceof ChainConflict) {
-          log.warn({ err: e.message, partition: input.partition }, 'allocator: rebuilding totals and chain heads from the ledger');
+          log.warn({ err: e.message, partition }, 'allocator: rebuilding totals and chain heads from the ledger');
           await rebuildTotals(deps, err.charityIds).catch((re: Error) => log.error({ err: re.message }, 'allocator: rebuild failed'));
         } else if (!(err instanceof TotalsBusy)) {
           // transient (MongoDB, Redis or Kafka away): retry with backoff, never skip
-          log.warn({ err: e.message, partition: input.partition, attempt }, 'allocator: batch failed; retrying');
+          log.warn({ err: e.message, partition, attempt }, 'allocator: batch failed; retrying');
         }
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
-        await p.heartbeat().catch(() => undefined);
+        await Promise.all(live.map(({ p }) => p.heartbeat().catch(() => undefined)));
       }
     }
   }
+
+  // a fetch's small batches (live rates: a few events in each partition holding some) allocated together; a batch of a
+  // backlog runs alone, as many at once as there are partitions holding one
+  const gather = new TurnGather(allocateWithRetry);
 
   const consumer = consumerKafka(deps).consumer({
     groupId, sessionTimeout: ALLOCATOR_SESSION_TIMEOUT_MS, heartbeatInterval: 1000, rebalanceTimeout: 30000, allowAutoTopicCreation: false,
@@ -99,7 +110,9 @@ export async function startAllocator(deps: Deps, opts: AllocatorOptions = {}): P
       const last = batch.messages[batch.messages.length - 1].offset;
       const input = { groupId, topic: batch.topic, partition: batch.partition, messages: batch.messages };
       const timer = deps.metrics.allocatorBatchSeconds.startTimer();
-      if (!(await allocateWithRetry(input, { isRunning, isStale, heartbeat }))) return;
+      const member = { input, p: { isRunning, isStale, heartbeat } };
+      const small = batch.messages.length < LINGER_BELOW_EVENTS;
+      if (!(small ? await gather.submit(member) : (await allocateWithRetry([member]))[0])) return;
       resolveOffset(last);
       try {
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);

@@ -97,6 +97,28 @@ describe('allocator state under one hash tag per charity', () => {
     expect((await streamTotalsHash(deps, 'sy1')).donationFen).toBe(String(100 + 200 + 300 + 1000));
   });
 
+  it('when a fetch\'s batches of two partitions are allocated together, then each charity\'s chain, head offset, totals and ledger equal those of the same batches allocated one by one, and a repeat of the pair adds nothing', async () => {
+    const deps = svc.deps;
+    const [together, apart] = [['cg1', 'cg2'], ['cg3', 'cg4']];
+    await rebuildTotals(deps, [...together, ...apart]);
+    // the same payments for each pair: charity 1 on partition 3 from offset 10, charity 2 on partition 5 from offset 40
+    const spec = [[3, 100, 2], [1, 50, 1]] as const;
+    const batches = (cs: string[]) => cs.map((c, i) => batchOf(spec.map(([q, fen]) => paid(c, `sg${i}`, q + i, fen)), i === 0 ? 10 : 40, i === 0 ? 3 : 5));
+    const pair = batches(together);
+    expect(await allocateBatch(deps, pair)).toMatchObject({ entries: 4, inserted: 4 });
+    for (const b of batches(apart)) await allocateBatch(deps, b);
+    const view = async (c: string, s: string) => {
+      const t = await totalsOf(deps, c, [s]);
+      const rows = await deps.db.collection('ledger').find({ charityId: c }, { projection: { _id: 0, seq: 1, amountFen: 1, kind: 1, partition: 1, offset: 1 } }).sort({ seq: 1 }).toArray();
+      return { totals: t.charity, head: { seq: t.head.seq, offset: t.head.offset }, donationFen: t.streams[0].donationFen, rows };
+    };
+    for (const i of [0, 1]) expect(await view(together[i], `sg${i}`)).toEqual(await view(apart[i], `sg${i}`));
+    expect((await deps.redis.hgetall(totKey(deps, 'cg2', 'chain:cg2'))).offset).toBe('41');
+    // redelivered after a crash before the offsets were committed: nothing new
+    expect(await allocateBatch(deps, pair)).toMatchObject({ entries: 0 });
+    expect(await deps.db.collection('ledger').countDocuments({ charityId: { $in: together } })).toBe(4);
+  });
+
   it('when a payment reaches the log again at a later offset (in the same batch or a later one), then it is allocated once, and its id is remembered by the same script that moved the head', async () => {
     const deps = svc.deps;
     const c = 'cr1';

@@ -69,7 +69,7 @@ describe('feed hub', () => {
     h.stop();
   });
 
-  it('when 500 changes arrive within a second, then each client gets at most 10 frames plus the snapshot, ending at the last seq, read once per frame', async () => {
+  it('when 500 changes arrive within a second, then each client gets at most 10 frames a second (after a burst of two) plus the snapshot, ending at the last seq, read once per frame', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 0);
     const a = await join(h, 'st1');
@@ -82,7 +82,9 @@ describe('feed hub', () => {
     }
     await jest.advanceTimersByTimeAsync(300);
     const updates = a.sock.frames.filter((f) => f.type === 'totals');
-    expect(updates.length).toBeLessThanOrEqual(11);
+    // 1.3 s: the burst of two, then one per 100 ms while changes last, then the last one
+    expect(updates.length).toBeLessThanOrEqual(12);
+    expect(updates.length).toBeGreaterThanOrEqual(10);
     expect(a.sock.seqs.at(-1)).toBe(500);
     expect(b.sock.seqs).toEqual(a.sock.seqs);
     expect(s.reads - readsBefore).toBe(updates.length);
@@ -98,6 +100,37 @@ describe('feed hub', () => {
     h.notify('st1', 2);
     await jest.advanceTimersByTimeAsync(1);
     expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
+  it('when a read finds nothing newer (the rest of a burst the frame already carried), then it spends no frame, and a stray change after a frame goes out at once while the rate stays one a interval on average', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    await jest.advanceTimersByTimeAsync(1000);
+    // allocator batches every 110 ms, each notifying once per charity a moment apart, both in the first read
+    const batch = async (seq: number) => { s.seq.set('st1', seq); h.notify('st1', seq); h.notify('st1', seq); await jest.advanceTimersByTimeAsync(1); };
+    const reads = s.reads;
+    await batch(3);
+    expect(a.sock.seqs).toEqual([1, 3]);
+    await jest.advanceTimersByTimeAsync(109);
+    // the second notification's read found nothing newer: no frame, and never more reads than notifications
+    expect(s.reads).toBe(reads + 2);
+    expect(a.sock.seqs).toEqual([1, 3]);
+    await batch(4); // 110 ms after the frame: at once
+    expect(a.sock.seqs).toEqual([1, 3, 4]);
+    await jest.advanceTimersByTimeAsync(14);
+    await batch(5); // a stray charity's batch 15 ms later: at once too (the burst)
+    expect(a.sock.seqs).toEqual([1, 3, 4, 5]);
+    await jest.advanceTimersByTimeAsync(94);
+    await batch(6); // and the next regular batch is not pushed out by the stray one's frame
+    expect(a.sock.seqs).toEqual([1, 3, 4, 5, 6]);
+    // back to back now: the bucket is empty, so the next waits for its share of the interval
+    await jest.advanceTimersByTimeAsync(9);
+    await batch(7);
+    expect(a.sock.seqs).toEqual([1, 3, 4, 5, 6]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(a.sock.seqs).toEqual([1, 3, 4, 5, 6, 7]);
     h.stop();
   });
 

@@ -33,6 +33,8 @@ export function freePort(): Promise<number> {
 export function spawnTs(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { logDir: string; profileDir?: string; port?: number; cwd?: string }): Child {
   // one folder per process: the tsx loader runs in a worker thread that writes a profile of its own
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(opts.profileDir, name)] : [];
+  // e.g. BENCH_NODE_ARGS='--trace-deopt' (V8 flags that NODE_OPTIONS refuses), for every service process
+  if (process.env.BENCH_NODE_ARGS) nodeArgs.push(...process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean));
   const log = fs.openSync(path.join(opts.logDir, `${name}.log`), 'a');
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);

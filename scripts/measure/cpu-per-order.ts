@@ -25,13 +25,15 @@ import { MeasuredService, type Stages } from './cpu-service';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const selfCpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
-interface Opts { stores: 'private' | 'shared'; rate: string; seconds: string; viewers: string; kafka: 'private' | 'cluster'; baselines: boolean; profile?: boolean; compare?: string }
+interface Opts { stores: 'private' | 'shared'; rate: string; seconds: string; warmupRate?: string; warmupSeconds: string; viewers: string; kafka: 'private' | 'cluster'; baselines: boolean; profile?: boolean; compare?: string }
 
 async function main(): Promise<void> {
   const o = new Command().name('cpu-per-order')
     .option('--rate <n>', 'orders/s offered (open loop) to each deployment', '150')
     .option('--seconds <n>', 'seconds of load: the fixed workload is rate × seconds orders', '40')
     .option('--viewers <n>', 'WebSocket viewers watching each deployment', '1000')
+    .option('--warmup-rate <n>', 'orders/s of the warm-up before the idle and measured windows (default: --rate; until 2026-12-03 it was a fifth of it)')
+    .option('--warmup-seconds <n>', 'seconds of warm-up', '10')
     .option('--kafka <where>', 'private: one private broker; cluster: the three brokers of scripts/cluster/kafka.sh', 'private')
     .option('--stores <where>', 'private: Redis, FerretDB (on SQLite) and Kafka of this run (their CPU measured); shared: the running stack from KAFKA_BROKERS, REDIS_URL, MONGO_URL (FerretDB on PostgreSQL by default; its servers on this machine measured by name, use by others included)', 'private')
     .option('--profile', 'run the api and workers under node --cpu-prof')
@@ -68,8 +70,13 @@ async function main(): Promise<void> {
       ? { kafka: brokers, redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', mongo: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/livegive' }
       : { kafka: brokers, redis: redis!.url, mongo: mongo!.url };
     for (const s of services) await s.start(stores, Number(o.viewers), outDir, profileDir);
-    console.log(`cpu-per-order: ${services.map((s) => `${s.label}: ${s.viewers.stats.connected} viewers`).join(', ')}; warm-up 10 s at ${Math.round(rate / 5)}/s`);
-    await Promise.all(services.map((s) => s.broadcast.runStep(Math.max(10, Math.round(rate / 5)), 10)));
+    // at the measured rate: warmed at a fifth of it, the processes were still optimising code for the new rate when the
+    // window began (JIT compilation was 16% of the workers' CPU samples in its first 25 s, `perf record`), and the
+    // first ~2 s of every window held its slowest probes (p99 of screen latency set by that onset)
+    const warmupRate = Number(o.warmupRate ?? rate);
+    const warmupSeconds = Number(o.warmupSeconds);
+    console.log(`cpu-per-order: ${services.map((s) => `${s.label}: ${s.viewers.stats.connected} viewers`).join(', ')}; warm-up ${warmupSeconds} s at ${warmupRate}/s`);
+    await Promise.all(services.map((s) => s.broadcast.runStep(warmupRate, warmupSeconds)));
     await Promise.all(services.map((s) => s.drained(60_000)));
 
     // shared stores: every such process on this machine (none when the stores run elsewhere), so anyone else's use
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
     const ordersOf = (k: string) => (k.includes(':') ? steps[services.findIndex((s) => k.startsWith(`${s.label}:`))].ok : orders);
     const per1k = (k: string) => ((gross[k] - idlePerS[k] * windowS) / ordersOf(k)) * 1000;
     const result: Record<string, unknown> = {
-      at: new Date().toISOString(), commit, rate, seconds, kafka: o.kafka, stores: o.stores, windowS,
+      at: new Date().toISOString(), commit, rate, seconds, warmup: { rate: warmupRate, seconds: warmupSeconds }, kafka: o.kafka, stores: o.stores, windowS,
       deployments: services.map((s, i) => ({
         label: s.label, checkout: s.cwd, viewers: s.viewers.stats.connected, orders: steps[i].ok, paid: steps[i].payments.ok, errors: steps[i].errors, drained: drained[i],
         apiMsPer1k: per1k(`${s.label}:api`), workersMsPer1k: per1k(`${s.label}:workers`), serviceMsPer1k: per1k(`${s.label}:api`) + per1k(`${s.label}:workers`),

@@ -58,6 +58,8 @@ interface Channel {
   /** frames the stream may send now (a bucket of FRAME_BURST, refilled by one per interval), as of tokensAt */
   tokens: number;
   tokensAt: number;
+  /** when a read last failed (Redis away): the next waits an interval from it, whatever the bucket holds */
+  failedAt: number;
   /** when the first notification not yet answered by a flush arrived */
   notifiedAt: number | null;
 }
@@ -163,7 +165,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: 0, notifiedAt: null };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: 0, failedAt: 0, notifiedAt: null };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -183,8 +185,10 @@ export class FeedHub {
    */
   private schedule(streamId: string, ch: Channel): void {
     if (ch.timer || ch.flushing || this.stopped) return;
-    const tokens = this.refill(ch, Date.now());
-    const wait = tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.opts.intervalMs);
+    const now = Date.now();
+    const tokens = this.refill(ch, now);
+    // a failed read sends nothing and spends no token: without its own pause the retry would follow at once, for ever
+    const wait = Math.max(tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.opts.intervalMs), ch.failedAt + this.opts.intervalMs - now);
     const run = () => { this.flush(streamId, ch).catch((err) => this.events.readFailed(streamId, err)); };
     // at once, not through a timer: under load the timers phase comes only after every request queued meanwhile
     if (wait === 0) { run(); return; }
@@ -254,6 +258,7 @@ export class FeedHub {
           }
           ch.covered = Math.max(ch.covered, gen);
         } catch (err) {
+          ch.failedAt = Date.now();
           this.events.readFailed(streamId, err);
           if (!ch.latest) throw err;
         } finally {

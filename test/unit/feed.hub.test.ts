@@ -134,6 +134,25 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when reads fail (Redis away), then the hub retries once an interval, not in a loop, and catches up once reads work again', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    const read = s.read;
+    s.read = async () => { s.reads++; throw new Error('redis away'); };
+    (h as unknown as { read: typeof read }).read = (id: string) => s.read(id);
+    const reads = s.reads;
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(s.reads - reads).toBeGreaterThanOrEqual(9);
+    expect(s.reads - reads).toBeLessThanOrEqual(11);
+    s.read = read;
+    await jest.advanceTimersByTimeAsync(150);
+    expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
   it('when the stream was quiet, then the totals read starts within the notification itself, not on a later timer', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 1);

@@ -55,7 +55,7 @@ interface Channel {
   sentSeq: number;
   flushing: boolean;
   timer: NodeJS.Timeout | null;
-  /** frames the stream may send now (a bucket of FRAME_BURST, refilled by one per interval), as of tokensAt */
+  /** frames the stream may send now (a bucket of FRAME_BURST, refilled by one per interval), as of tokensAt (performance.now(): a wall-clock step never holds frames back) */
   tokens: number;
   tokensAt: number;
   /** when a read last failed (Redis away): the next waits an interval from it, whatever the bucket holds */
@@ -165,7 +165,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: 0, failedAt: 0, notifiedAt: null };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: -Infinity, failedAt: -Infinity, notifiedAt: null };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -185,7 +185,7 @@ export class FeedHub {
    */
   private schedule(streamId: string, ch: Channel): void {
     if (ch.timer || ch.flushing || this.stopped) return;
-    const now = Date.now();
+    const now = performance.now();
     const tokens = this.refill(ch, now);
     // a failed read sends nothing and spends no token: without its own pause the retry would follow at once, for ever
     const wait = Math.max(tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.opts.intervalMs), ch.failedAt + this.opts.intervalMs - now);
@@ -210,7 +210,7 @@ export class FeedHub {
       const f = ch.latest;
       if (f && f.seq > ch.sentSeq) {
         ch.sentSeq = f.seq;
-        ch.tokens = this.refill(ch, Date.now()) - 1;
+        ch.tokens = this.refill(ch, performance.now()) - 1;
         await this.broadcast(ch, f);
         if (notifiedAt !== null) this.events.flushed?.(Date.now() - notifiedAt);
       }
@@ -258,7 +258,7 @@ export class FeedHub {
           }
           ch.covered = Math.max(ch.covered, gen);
         } catch (err) {
-          ch.failedAt = Date.now();
+          ch.failedAt = performance.now();
           this.events.readFailed(streamId, err);
           if (!ch.latest) throw err;
         } finally {

@@ -153,6 +153,21 @@ describe('feed hub', () => {
     h.stop();
   });
 
+  it('when the wall clock steps back (an NTP correction), then frames keep flowing at their pace', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    s.seq.set('st1', 2);
+    h.notify('st1', 2);
+    await jest.advanceTimersByTimeAsync(150);
+    jest.setSystemTime(Date.now() - 3_600_000);
+    s.seq.set('st1', 3);
+    h.notify('st1', 3);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(a.sock.seqs).toEqual([1, 2, 3]);
+    h.stop();
+  });
+
   it('when the stream was quiet, then the totals read starts within the notification itself, not on a later timer', async () => {
     const { h, s } = hub();
     s.seq.set('st1', 1);

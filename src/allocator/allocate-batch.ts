@@ -41,8 +41,8 @@ export async function allocateBatch(deps: Deps, b: BatchInput | readonly BatchIn
   // several partitions' batches at once (the consumer gathers a fetch's small ones): a charity's events are all in one
   // partition, so its chain still sees them in that partition's order
   const sorted = (Array.isArray(b) ? b : [b as BatchInput]).map(sortMessages);
-  const events = sorted.length === 1 ? sorted[0].events : sorted.flatMap((s) => s.events);
-  const dead = sorted.length === 1 ? sorted[0].dead : sorted.flatMap((s) => s.dead);
+  const events = sorted.flatMap((s) => s.events);
+  const dead = sorted.flatMap((s) => s.dead);
   await publishDeadLetters(deps, 'allocator', dead);
   // an event id seen twice in one batch counts once. Only events that enter the ledger are planned: a placed, expired
   // or cancelled order has no entry and no totals, so a batch of those touches neither Redis nor the store (at live

@@ -18,9 +18,14 @@ class FakeSocket implements FeedSocket {
   get seqs() { return this.frames.map((f) => f.seq); }
 }
 
-/** A totals store the test moves forward; reads counts how often the hub asked. */
+/** A totals store the test moves forward; reads counts how often the hub asked; failing makes every read throw (Redis away). */
 function store() {
-  const s = { seq: new Map<string, number>(), reads: 0, read: async (id: string) => { s.reads++; const q = s.seq.get(id); return q === undefined ? null : totals(id, q); } };
+  const s = { seq: new Map<string, number>(), reads: 0, failing: false, read: async (id: string) => {
+    s.reads++;
+    if (s.failing) throw new Error('redis away');
+    const q = s.seq.get(id);
+    return q === undefined ? null : totals(id, q);
+  } };
   return s;
 }
 
@@ -138,16 +143,14 @@ describe('feed hub', () => {
     const { h, s } = hub();
     s.seq.set('st1', 1);
     const a = await join(h, 'st1');
-    const read = s.read;
-    s.read = async () => { s.reads++; throw new Error('redis away'); };
-    (h as unknown as { read: typeof read }).read = (id: string) => s.read(id);
+    s.failing = true;
     const reads = s.reads;
     s.seq.set('st1', 2);
     h.notify('st1', 2);
     await jest.advanceTimersByTimeAsync(1000);
     expect(s.reads - reads).toBeGreaterThanOrEqual(9);
     expect(s.reads - reads).toBeLessThanOrEqual(11);
-    s.read = read;
+    s.failing = false;
     await jest.advanceTimersByTimeAsync(150);
     expect(a.sock.seqs).toEqual([1, 2]);
     h.stop();

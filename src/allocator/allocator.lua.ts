@@ -86,22 +86,29 @@ run = function(ops)
     end
   end
 end
+-- bumps each touched stream's partial seq; publishes it when given a channel; answers streamId, seq, streamId, seq, ...
 local function publish(channel)
   flush()
+  local moved = {}
   for streamId, key in pairs(touched) do
     local seq = redis.call('HINCRBY', key, 'seq', 1)
-    redis.call('PUBLISH', channel, '{"streamId":"' .. streamId .. '","seq":' .. seq .. '}')
+    if channel ~= '' then redis.call('PUBLISH', channel, '{"streamId":"' .. streamId .. '","seq":' .. seq .. '}') end
+    moved[#moved + 1] = streamId
+    moved[#moved + 1] = seq
   end
+  return moved
 end
 `;
 
 /**
  * KEYS: the charity's confirm zset, confirm ops, built marker, rebuild lock, chain head, then every totals key the ops name.
- * ARGV: channel, plan JSON {c, h: head key, before, after: {seq, hash, partition, offset}, ops, r: the events to remember
- * as [day hash key (also in KEYS), eventId, …] lists, ttl: the hashes' seconds}.
+ * ARGV: channel ('' to leave the notifying to the caller), plan JSON {c, h: head key, before, after: {seq, hash,
+ * partition, offset}, ops, r: the events to remember as [day hash key (also in KEYS), eventId, …] lists, ttl: the
+ * hashes' seconds}.
  * Applies the ops only if the chain head is still where the plan started (compare and set), so each entry
  * changes the totals exactly once; a head already past the plan means a rebuild or an earlier run folded
- * these entries in. Answers {'OK', 1|0}, {'REBUILD'} when the charity's totals are gone, {'BUSY'} during its
+ * these entries in. Answers {'OK', 1, streamId, seq, …} (each stream whose partial seq moved, and that seq),
+ * {'OK', 0}, {'REBUILD'} when the charity's totals are gone, {'BUSY'} during its
  * rebuild, {'CONFLICT', charityId} when another writer moved the head.
  */
 export const applyPlansLua = `${interpreter}
@@ -121,8 +128,9 @@ for _, day in ipairs(p.r) do
   many('HSET', key, fields)
   redis.call('EXPIRE', key, p.ttl)
 end
-publish(ARGV[1])
-return {'OK', 1}
+local reply = {'OK', 1}
+for _, v in ipairs(publish(ARGV[1])) do reply[#reply + 1] = v end
+return reply
 `;
 
 /**

@@ -351,10 +351,17 @@ export async function reindexPartials(deps: Deps, charityIds?: string[]): Promis
  * Folds planned entries into the totals and moves the chain heads: one script per charity plan (each all or nothing
  * under its head's compare-and-set, in its own slot), run concurrently. A crash between two charities' scripts is
  * safe: the retry re-reads the heads, and a charity whose head already moved has its entries folded in once.
+ *
+ * Then ONE notification per stream the batch moved, not one per charity script: a batch's scripts finish a few ms
+ * apart, and the feed read the first notification's totals before the last script ran, then sent a second frame
+ * for the rest (a trace of one stream at 150 orders/s: 14 notification bursts a second for at most 10 frames, the
+ * frame after a split one waiting 50–80 ms for its slot). A crash between the scripts and this publish loses the
+ * notification, not the totals: the feed re-reads every watched stream every few seconds (FeedHub).
  */
 export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<number> {
   const windowMs = deps.config.orders.refundWindowSeconds * 1000;
-  const results = await Promise.allSettled(plans.map((p) => applyPlan(deps, p, windowMs)));
+  const results = await Promise.allSettled(plans.map((p) => applyPlan(deps, p, windowMs, '')));
+  await notifyMoved(deps, results.flatMap((r) => (r.status === 'fulfilled' && r.value[0] === 'OK' ? [r.value.slice(2)] : [])));
   const failed = (kind: string) => results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === kind ? [plans[i].charityId] : []));
   // a charity whose state was not as planned (being rebuilt, lost, moved) writes its index entries again next time
   forgetIndexed(deps, results.flatMap((r, i) => (r.status === 'fulfilled' && r.value[0] === 'OK' ? [] : [plans[i].charityId])));
@@ -366,8 +373,24 @@ export async function applyPlans(deps: Deps, plans: CharityPlan[]): Promise<numb
   return results.reduce((n, r) => n + (r.status === 'fulfilled' ? Number(r.value[1] ?? 0) : 0), 0);
 }
 
-/** One charity's plan: the index entries of its partials first, then its script, answering OK (applied 0 or 1), REBUILD, BUSY or CONFLICT. */
-export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.config.orders.refundWindowSeconds * 1000): Promise<[string, ...unknown[]]> {
+/**
+ * Publishes each stream once with the highest partial seq the scripts moved it to (readers sum the partials: the seq
+ * only tells a subscriber that something moved). Even if a script after the first failed: what went through is shown.
+ */
+async function notifyMoved(deps: Deps, moved: unknown[][]): Promise<void> {
+  const seqs = new Map<string, number>();
+  for (const list of moved) {
+    for (let i = 0; i + 1 < list.length; i += 2) seqs.set(String(list[i]), Math.max(seqs.get(String(list[i])) ?? 0, Number(list[i + 1])));
+  }
+  await Promise.all([...seqs].map(([streamId, seq]) => deps.redis.publish(totalsChannel(deps), JSON.stringify({ streamId, seq }))));
+}
+
+/**
+ * One charity's plan: the index entries of its partials first, then its script, answering OK (applied 0, or 1 and the
+ * streams it moved: streamId, seq, …), REBUILD, BUSY or CONFLICT. The script publishes each stream it moves unless
+ * `channel` is '' (applyPlans publishes once for all of a batch's charities).
+ */
+export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.config.orders.refundWindowSeconds * 1000, channel = totalsChannel(deps)): Promise<[string, ...unknown[]]> {
   await indexPartials(deps, p.charityId, partialsOf(p));
   const tk = charityKeyspace(deps, p.charityId);
   const h = tk(totalsKeys.head(p.charityId));
@@ -378,7 +401,7 @@ export async function applyPlan(deps: Deps, p: CharityPlan, windowMs = deps.conf
   const remembered = [...idsByDay(deps, p.charityId, new Set(p.sources.values()))].map(([day, ids]) => [day, ...new Set(ids)]);
   for (const [day] of remembered) keys.add(day);
   const payload = { c: p.charityId, h, before: p.before.seq, after: p.after, ops, r: remembered, ttl: ALLOCATED_TTL_SECONDS };
-  return scripted(deps.redis).lgApplyPlans(keys.size, ...keys, totalsChannel(deps), JSON.stringify(payload));
+  return scripted(deps.redis).lgApplyPlans(keys.size, ...keys, channel, JSON.stringify(payload));
 }
 
 /** Moves donations past the refund window into the confirmed layer, charity by charity; answers how many. */

@@ -62,6 +62,8 @@ interface Channel {
   failedAt: number;
   /** when the first notification not yet answered by a flush arrived */
   notifiedAt: number | null;
+  /** when the stream's totals were last read (performance.now()) */
+  readAt: number;
 }
 
 /** a broadcast yields to other work after this much time writing (checked every BROADCAST_CHECK clients) */
@@ -74,6 +76,13 @@ const BROADCAST_CHECK = 64;
  * (every ~110 ms) waited 70–90 ms for its slot, for as long as the load lasted.
  */
 const FRAME_BURST = 2;
+/**
+ * A stream with viewers is read again when nothing asked for a read for this long. Notifications are fire-and-forget:
+ * the allocator publishes once per batch after its scripts, so a crash between the two, or a message lost while a
+ * cluster node fails over, would otherwise leave a screen behind until the stream's next sale. A read that finds
+ * nothing newer sends nothing.
+ */
+export const REREAD_MS = 5_000;
 
 export const defaultHubOptions: HubOptions = { intervalMs: 100, softLimitBytes: 64 * 1024, hardLimitBytes: 4 * 1024 * 1024, stallMs: 15_000 };
 
@@ -165,7 +174,7 @@ export class FeedHub {
   private channel(streamId: string): Channel {
     let ch = this.channels.get(streamId);
     if (!ch) {
-      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: -Infinity, failedAt: -Infinity, notifiedAt: null };
+      ch = { clients: new Set(), latest: null, gen: 0, covered: 0, reading: null, sentSeq: -1, flushing: false, timer: null, tokens: FRAME_BURST, tokensAt: -Infinity, failedAt: -Infinity, notifiedAt: null, readAt: performance.now() };
       this.channels.set(streamId, ch);
     }
     return ch;
@@ -251,6 +260,7 @@ export class FeedHub {
       const gen = ch.gen;
       const done = (async () => {
         try {
+          ch.readAt = performance.now();
           const totals = await this.read(streamId);
           // seq only grows: a stale read (another instance answered first) never replaces a newer frame
           if (totals && (!ch.latest || totals.seq > ch.latest.seq)) {
@@ -298,6 +308,13 @@ export class FeedHub {
   }
 
   private catchUp(): void {
+    const now = performance.now();
+    for (const [id, ch] of this.channels) {
+      if (ch.clients.size > 0 && !ch.reading && !ch.flushing && !ch.timer && now - ch.readAt >= REREAD_MS) {
+        ch.gen++;
+        this.schedule(id, ch);
+      }
+    }
     for (const c of this.behind) {
       const f = this.channels.get(c.streamId)?.latest;
       if (!f || f.seq <= c.lastSeq) { this.behind.delete(c); continue; }

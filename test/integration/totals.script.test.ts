@@ -67,7 +67,12 @@ describe('the totals script against the in-memory interpreter', () => {
     const windowMs = deps.config.orders.refundWindowSeconds * 1000;
     const ops = plan.entries.flatMap((e) => entryOps(e, displayOf(plan.sources.get(e.key)!.event), windowMs));
 
-    expect(await applyPlan(deps, plan, windowMs)).toEqual(['OK', 1]);
+    const reply = await applyPlan(deps, plan, windowMs);
+    expect(reply.slice(0, 2)).toEqual(['OK', 1]);
+    // and it names each stream it moved with that stream's new partial seq (the allocator notifies the feed from them)
+    const moved = new Map<unknown, unknown>();
+    for (let i = 2; i < reply.length; i += 2) moved.set(reply[i], reply[i + 1]);
+    expect(moved).toEqual(new Map([0, 1, 2].map((s) => [`${c}s${s}`, 1])));
     const want = emptyState();
     applyOps(want, ops, 0); // nothing due yet
     const got = await stateOf(deps, c, want);

@@ -1,4 +1,4 @@
-import { FeedHub, type FeedSocket, type HubOptions } from '../../src/feed/feed.hub';
+import { FeedHub, REREAD_MS, type FeedSocket, type HubOptions } from '../../src/feed/feed.hub';
 import { parseTotalsMessage } from '../../src/feed/totals.subscriber';
 import type { StreamTotals } from '../../src/events';
 
@@ -153,6 +153,26 @@ describe('feed hub', () => {
     s.failing = false;
     await jest.advanceTimersByTimeAsync(150);
     expect(a.sock.seqs).toEqual([1, 2]);
+    h.stop();
+  });
+
+  it('when a notification is lost (a crash after the allocator\'s scripts, a failover), then the stream is read again within a few seconds and the change goes out', async () => {
+    const { h, s } = hub();
+    s.seq.set('st1', 1);
+    const a = await join(h, 'st1');
+    s.seq.set('st1', 2); // and no notify
+    await jest.advanceTimersByTimeAsync(REREAD_MS - 500);
+    expect(a.sock.seqs).toEqual([1]);
+    await jest.advanceTimersByTimeAsync(500 + opts.intervalMs);
+    expect(a.sock.seqs).toEqual([1, 2]);
+    // and while changes keep coming, the re-read adds no reads of its own: one per notification
+    const reads = s.reads;
+    for (let q = 3; q < 3 + 80; q++) {
+      s.seq.set('st1', q);
+      h.notify('st1', q);
+      await jest.advanceTimersByTimeAsync(100);
+    }
+    expect(s.reads - reads).toBe(80);
     h.stop();
   });
 

@@ -18,6 +18,7 @@ const envSchema = z.object({
   LIVEGIVE_PROJECTION_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(250),
   LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(100),
   LIVEGIVE_ALLOCATOR_LINGER_MS: z.coerce.number().int().min(0).max(5000).default(25),
+  LIVEGIVE_ALLOCATOR_CADENCE_MS: z.coerce.number().int().min(0).max(5000).optional(),
   LIVEGIVE_ORDER_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   LIVEGIVE_DEFAULT_BUYER_LIMIT: z.coerce.number().int().min(1).max(10000).default(5),
   LIVEGIVE_REFUND_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 86400),
@@ -50,7 +51,7 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   readonly http: { port: number; host: string; bodyLimit: string; trustProxy: boolean; trustProxyHops: number; opsPort?: number };
-  readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; allocatorLingerMs: number; topics: { orderEvents: string; deadLetter: string; agreementEvents: string }; groupPrefix: string };
+  readonly kafka: { brokers: string[]; partitions: number; replication?: number; lingerMs: number; batchWaitMs: { projection: number; allocator: number }; allocatorLingerMs: number; allocatorCadenceMs: number; topics: { orderEvents: string; deadLetter: string; agreementEvents: string }; groupPrefix: string };
   readonly mongo: { url: string };
   readonly redis: { url: string; prefix: string; clusterNodes: string[] };
   readonly namespace: string;
@@ -93,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lingerMs: e.LIVEGIVE_PRODUCE_LINGER_MS,
       batchWaitMs: { projection: e.LIVEGIVE_PROJECTION_BATCH_WAIT_MS, allocator: e.LIVEGIVE_ALLOCATOR_BATCH_WAIT_MS },
       allocatorLingerMs: e.LIVEGIVE_ALLOCATOR_LINGER_MS,
+      // unset: the feed's interval, so that each small batch meets a free frame slot
+      allocatorCadenceMs: e.LIVEGIVE_ALLOCATOR_CADENCE_MS ?? e.LIVEGIVE_FEED_INTERVAL_MS,
       topics: { orderEvents: `${pre}livegive.order-events.v1`, deadLetter: `${pre}livegive.dead-letter.v1`, agreementEvents: `${pre}livegive.agreement-events.v1` },
       groupPrefix: `${pre}livegive`,
     },

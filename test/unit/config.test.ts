@@ -36,4 +36,11 @@ describe('config', () => {
     expect(loadConfig({ ...good, LIVEGIVE_ALLOCATOR_LINGER_MS: '0' }).kafka.allocatorLingerMs).toBe(0);
     for (const bad of ['-1', '2.5', '5001', 'soon']) expect(() => loadConfig({ ...good, LIVEGIVE_ALLOCATOR_LINGER_MS: bad })).toThrow(/LIVEGIVE_ALLOCATOR_LINGER_MS/);
   });
+
+  it('when LIVEGIVE_ALLOCATOR_CADENCE_MS is unset small batches start at most once a feed interval (LIVEGIVE_FEED_INTERVAL_MS); 0 turns it off, and a bad value is named', () => {
+    expect(loadConfig(good).kafka.allocatorCadenceMs).toBe(100);
+    expect(loadConfig({ ...good, LIVEGIVE_FEED_INTERVAL_MS: '250' }).kafka.allocatorCadenceMs).toBe(250);
+    expect(loadConfig({ ...good, LIVEGIVE_FEED_INTERVAL_MS: '250', LIVEGIVE_ALLOCATOR_CADENCE_MS: '0' }).kafka.allocatorCadenceMs).toBe(0);
+    for (const bad of ['-1', '2.5', '5001', 'often']) expect(() => loadConfig({ ...good, LIVEGIVE_ALLOCATOR_CADENCE_MS: bad })).toThrow(/LIVEGIVE_ALLOCATOR_CADENCE_MS/);
+  });
 });

@@ -140,9 +140,9 @@ export class FeedHub {
   }
 
   /**
-   * A totals change was published; streams with no local subscribers cost nothing. The message's seq is that of the
-   * one charity's partial that moved (a stream's seq is the sum of its charities' partials), so it cannot say whether a
-   * frame already covers it: every notification asks for a read, still coalesced to one per interval, and a read that
+   * A totals change was published; streams with no local subscribers cost nothing. The message's seq is that of a
+   * charity's partial that moved (the highest of a batch's; a stream's seq is the sum of its charities' partials), so it
+   * cannot say whether a frame already covers it: every notification asks for a read, still coalesced to one per interval, and a read that
    * finds no newer seq sends nothing.
    */
   notify(streamId: string, _seq: number): void {
@@ -189,7 +189,7 @@ export class FeedHub {
   /**
    * Leading edge when the stream was quiet (low latency); under load a token bucket holds a stream to one frame per
    * interval on average (FRAME_BURST). A flush whose read finds nothing newer (the rest of a burst the previous read
-   * already covered: the allocator's batch notifies once per charity, a few ms apart) sends nothing and spends
+   * already covered: several allocator processes, or a rebuild, notify a stream a few ms apart) sends nothing and spends
    * nothing. Reads stay one at a time per stream, and at most one per notification.
    */
   private schedule(streamId: string, ch: Channel): void {
